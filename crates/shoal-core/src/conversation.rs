@@ -1,0 +1,903 @@
+//! The conversation document: one customer thread, its workflow fields and
+//! its entries (customer messages, agent replies, internal notes).
+
+use crate::doc_fields::{
+    change, commit, conflicting_strs, int_at, keys, non_empty_body, obj_at, required_obj,
+    required_str, str_at, str_list, valid_tag,
+};
+use crate::workflow::effective_status;
+use crate::{
+    schema, AgentId, Channel, ConversationId, CoreError, Ctx, CustomerId, DeliveryState, DocKind,
+    EntryId, Priority, Result, Status, StatusChange, Timestamp,
+};
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// Written by the customer (e-mail, or logged by an agent from a call).
+    CustomerMessage,
+    /// An agent's answer to the customer.
+    Reply,
+    /// Internal note, never shown to the customer.
+    Note,
+}
+
+impl EntryKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::CustomerMessage => "customer-message",
+            EntryKind::Reply => "reply",
+            EntryKind::Note => "note",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            EntryKind::CustomerMessage,
+            EntryKind::Reply,
+            EntryKind::Note,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// E-mail threading headers of an entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailHeaders {
+    /// `Message-ID`.
+    pub message_id: Option<String>,
+    /// `In-Reply-To`.
+    pub in_reply_to: Option<String>,
+    /// `References`, oldest first.
+    pub references: Vec<String>,
+}
+
+impl EmailHeaders {
+    fn is_empty(&self) -> bool {
+        self.message_id.is_none() && self.in_reply_to.is_none() && self.references.is_empty()
+    }
+}
+
+/// Delivery of a reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Current state.
+    pub state: DeliveryState,
+    /// Why it is held or failed.
+    pub reason: Option<String>,
+    /// When the state last changed.
+    pub updated_at: Timestamp,
+}
+
+/// One entry of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Stable id.
+    pub id: EntryId,
+    /// Customer message, reply or note.
+    pub kind: EntryKind,
+    /// Agent id for replies and notes, customer id for customer messages.
+    pub author: String,
+    /// The agent who logged a customer message by hand (e.g. a phone call).
+    pub logged_by: Option<AgentId>,
+    /// Plain-text body.
+    pub body: String,
+    /// When it was written (or received).
+    pub created_at: Timestamp,
+    /// The entry it answers.
+    pub answers: Option<EntryId>,
+    /// Agents mentioned in a note.
+    pub mentions: Vec<AgentId>,
+    /// The newest entry its author had seen when writing (the send guard's basis).
+    pub seen_entry: Option<EntryId>,
+    /// E-mail threading headers.
+    pub headers: EmailHeaders,
+    /// Delivery state, for replies only.
+    pub delivery: Option<Delivery>,
+}
+
+/// A field that two or more agents changed concurrently; Automerge picked
+/// `current` deterministically and `values` lists every candidate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldConflict {
+    /// `assignee`, `status` or `priority`.
+    pub field: String,
+    /// All concurrent values, sorted (empty string for "none").
+    pub values: Vec<String>,
+}
+
+/// Read view of a conversation document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Conversation id.
+    pub id: ConversationId,
+    /// Subject line.
+    pub subject: String,
+    /// How the customer reached the team.
+    pub channel: Channel,
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// Stored status (see [`Conversation::effective_status`]).
+    pub status: Status,
+    /// End of the snooze, when snoozed.
+    pub snooze_until: Option<Timestamp>,
+    /// Assigned agent.
+    pub assignee: Option<AgentId>,
+    /// Priority.
+    pub priority: Priority,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// When the conversation was opened.
+    pub created_at: Timestamp,
+    /// Entries in time order (ties broken by id).
+    pub entries: Vec<Entry>,
+    /// Per agent, the time of the newest entry they have seen.
+    pub seen: BTreeMap<AgentId, Timestamp>,
+    /// Concurrent changes to single-valued fields.
+    pub conflicts: Vec<FieldConflict>,
+}
+
+impl Conversation {
+    /// Time of the newest entry (or creation).
+    pub fn last_activity(&self) -> Timestamp {
+        self.entries
+            .iter()
+            .map(|e| e.created_at)
+            .max()
+            .unwrap_or(self.created_at)
+            .max(self.created_at)
+    }
+
+    /// The newest customer message.
+    pub fn last_customer_message(&self) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.kind == EntryKind::CustomerMessage)
+    }
+
+    /// The newest entry.
+    pub fn last_entry(&self) -> Option<&Entry> {
+        self.entries.last()
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: &EntryId) -> Option<&Entry> {
+        self.entries.iter().find(|e| &e.id == id)
+    }
+
+    /// Whether `agent` has not yet seen the newest customer message.
+    pub fn unread_for(&self, agent: &AgentId) -> bool {
+        match self.last_customer_message() {
+            Some(m) => self.seen.get(agent).is_none_or(|seen| *seen < m.created_at),
+            None => false,
+        }
+    }
+
+    /// The status at `now`: an ended snooze is open again.
+    pub fn effective_status(&self, now: Timestamp) -> Status {
+        effective_status(self.status, self.snooze_until, now)
+    }
+}
+
+/// What a new conversation starts with.
+#[derive(Clone, Debug)]
+pub struct NewConversation {
+    /// Id of the new conversation.
+    pub id: ConversationId,
+    /// Subject line.
+    pub subject: String,
+    /// How the customer reached the team.
+    pub channel: Channel,
+    /// The customer.
+    pub customer: CustomerId,
+    /// The first customer message.
+    pub body: String,
+    /// When the first message was written (e.g. the e-mail's date).
+    pub received_at: Timestamp,
+    /// Threading headers of the first message.
+    pub headers: EmailHeaders,
+    /// Initial priority.
+    pub priority: Priority,
+}
+
+/// A conversation document.
+#[derive(Debug, Clone)]
+pub struct ConversationDoc {
+    doc: AutoCommit,
+}
+
+struct EntryData<'a> {
+    id: &'a EntryId,
+    kind: EntryKind,
+    author: &'a str,
+    logged_by: Option<&'a AgentId>,
+    body: &'a str,
+    created_at: Timestamp,
+    answers: Option<&'a EntryId>,
+    mentions: &'a [AgentId],
+    seen_entry: Option<&'a EntryId>,
+    headers: &'a EmailHeaders,
+    delivery: Option<DeliveryState>,
+}
+
+impl ConversationDoc {
+    /// Opens a conversation with its first customer message. When an agent
+    /// logs it (a call, say), the acting agent is recorded as `logged_by`.
+    pub fn create(actor: ActorId, ctx: &Ctx, new: NewConversation) -> Result<(Self, EntryId)> {
+        let subject = new.subject.trim();
+        if subject.is_empty() {
+            return Err(CoreError::EmptyField("subject"));
+        }
+        let body = non_empty_body(&new.body)?;
+        let mut doc = AutoCommit::new().with_actor(actor);
+        schema::stamp(&mut doc, DocKind::Conversation)?;
+        doc.put(ROOT, "id", new.id.as_str())?;
+        doc.put(ROOT, "subject", subject)?;
+        doc.put(ROOT, "channel", new.channel.as_str())?;
+        doc.put(ROOT, "customer_id", new.customer.as_str())?;
+        doc.put(ROOT, "status", Status::Open.as_str())?;
+        doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
+        doc.put(ROOT, "assignee", ScalarValue::Null)?;
+        doc.put(ROOT, "priority", new.priority.as_str())?;
+        doc.put(ROOT, "created_at", new.received_at.as_millis())?;
+        doc.put_object(ROOT, "tags", ObjType::Map)?;
+        doc.put_object(ROOT, "seen", ObjType::Map)?;
+        doc.put_object(ROOT, "entries", ObjType::List)?;
+        let entry = EntryId::random();
+        let logged_by = (new.channel != Channel::Email).then_some(&ctx.agent);
+        push_entry(
+            &mut doc,
+            &EntryData {
+                id: &entry,
+                kind: EntryKind::CustomerMessage,
+                author: new.customer.as_str(),
+                logged_by,
+                body,
+                created_at: new.received_at,
+                answers: None,
+                mentions: &[],
+                seen_entry: None,
+                headers: &new.headers,
+                delivery: None,
+            },
+        )?;
+        commit(&mut doc, ctx, "open conversation");
+        Ok((Self { doc }, entry))
+    }
+
+    /// Wraps a loaded Automerge document after checking kind and schema.
+    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
+        schema::check(&doc, DocKind::Conversation)?;
+        Ok(Self { doc })
+    }
+
+    /// The underlying Automerge document.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// The underlying Automerge document, mutably (for merging and saving).
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Unwraps the Automerge document.
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
+    /// Reads the whole conversation.
+    pub fn view(&self) -> Result<Conversation> {
+        let d = &self.doc;
+        let entries_obj = required_obj(d, &ROOT, "entries")?;
+        let mut entries: Vec<Entry> = (0..d.length(&entries_obj))
+            .filter_map(|i| {
+                let (_, obj) = d.get(&entries_obj, i).ok()??;
+                read_entry(d, &obj)
+            })
+            .collect();
+        entries.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let tags = obj_at(d, &ROOT, "tags")
+            .map(|t| keys(d, &t))
+            .unwrap_or_default();
+        let seen = obj_at(d, &ROOT, "seen")
+            .map(|s| {
+                keys(d, &s)
+                    .into_iter()
+                    .filter_map(|k| Some((AgentId::parse(&k).ok()?, Timestamp(int_at(d, &s, &k)?))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let conflicts = ["assignee", "status", "priority"]
+            .into_iter()
+            .filter_map(|field| {
+                let values = conflicting_strs(d, &ROOT, field);
+                (values.len() > 1).then(|| FieldConflict {
+                    field: field.to_owned(),
+                    values,
+                })
+            })
+            .collect();
+        Ok(Conversation {
+            id: ConversationId::parse(&required_str(d, &ROOT, "id")?)?,
+            subject: required_str(d, &ROOT, "subject")?,
+            channel: str_at(d, &ROOT, "channel")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(Channel::Other),
+            customer_id: CustomerId::parse(&required_str(d, &ROOT, "customer_id")?)?,
+            status: required_str(d, &ROOT, "status")?.parse()?,
+            snooze_until: int_at(d, &ROOT, "snooze_until").map(Timestamp),
+            assignee: str_at(d, &ROOT, "assignee").and_then(|a| AgentId::parse(&a).ok()),
+            priority: str_at(d, &ROOT, "priority")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(Priority::Normal),
+            tags,
+            created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+            entries,
+            seen,
+            conflicts,
+        })
+    }
+
+    /// Adds a customer message. A message to a pending, snoozed or closed
+    /// conversation reopens it: the customer is waiting again.
+    pub fn add_customer_message(
+        &mut self,
+        ctx: &Ctx,
+        body: &str,
+        received_at: Timestamp,
+        headers: &EmailHeaders,
+    ) -> Result<EntryId> {
+        let body = non_empty_body(body)?;
+        change(&mut self.doc, ctx, "customer message", |doc| {
+            let customer = required_str(doc, &ROOT, "customer_id")?;
+            let entry = EntryId::random();
+            let answers = last_entry_of(doc, &[EntryKind::Reply])?;
+            push_entry(
+                doc,
+                &EntryData {
+                    id: &entry,
+                    kind: EntryKind::CustomerMessage,
+                    author: &customer,
+                    logged_by: None,
+                    body,
+                    created_at: received_at,
+                    answers: answers.as_ref(),
+                    mentions: &[],
+                    seen_entry: None,
+                    headers,
+                    delivery: None,
+                },
+            )?;
+            let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
+            if status != Status::Open {
+                doc.put(ROOT, "status", Status::Open.as_str())?;
+                doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
+            }
+            Ok(entry)
+        })
+    }
+
+    /// Adds an agent reply, queued for delivery. It answers `answers`, or the
+    /// newest customer message. Replying to a closed conversation is refused:
+    /// reopen it first, so nobody answers a finished case by accident.
+    pub fn add_reply(
+        &mut self,
+        ctx: &Ctx,
+        body: &str,
+        answers: Option<&EntryId>,
+    ) -> Result<EntryId> {
+        let body = non_empty_body(body)?;
+        change(&mut self.doc, ctx, "reply", |doc| {
+            let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
+            if status == Status::Closed {
+                return Err(CoreError::ConversationClosed);
+            }
+            let answers = match answers {
+                Some(id) => {
+                    find_entry(doc, id)?.ok_or_else(|| CoreError::UnknownEntry(id.clone()))?;
+                    Some(id.clone())
+                }
+                None => last_entry_of(doc, &[EntryKind::CustomerMessage])?,
+            };
+            let seen = last_entry_of(
+                doc,
+                &[
+                    EntryKind::CustomerMessage,
+                    EntryKind::Reply,
+                    EntryKind::Note,
+                ],
+            )?;
+            let entry = EntryId::random();
+            push_entry(
+                doc,
+                &EntryData {
+                    id: &entry,
+                    kind: EntryKind::Reply,
+                    author: ctx.agent.as_str(),
+                    logged_by: None,
+                    body,
+                    created_at: ctx.now,
+                    answers: answers.as_ref(),
+                    mentions: &[],
+                    seen_entry: seen.as_ref(),
+                    headers: &EmailHeaders::default(),
+                    delivery: Some(DeliveryState::Queued),
+                },
+            )?;
+            put_seen(doc, &ctx.agent, ctx.now)?;
+            Ok(entry)
+        })
+    }
+
+    /// Adds an internal note mentioning `mentions`.
+    pub fn add_note(&mut self, ctx: &Ctx, body: &str, mentions: &[AgentId]) -> Result<EntryId> {
+        let body = non_empty_body(body)?;
+        change(&mut self.doc, ctx, "note", |doc| {
+            let entry = EntryId::random();
+            push_entry(
+                doc,
+                &EntryData {
+                    id: &entry,
+                    kind: EntryKind::Note,
+                    author: ctx.agent.as_str(),
+                    logged_by: None,
+                    body,
+                    created_at: ctx.now,
+                    answers: None,
+                    mentions,
+                    seen_entry: None,
+                    headers: &EmailHeaders::default(),
+                    delivery: None,
+                },
+            )?;
+            Ok(entry)
+        })
+    }
+
+    /// Assigns the conversation to `agent`, or unassigns it with `None`.
+    pub fn assign(&mut self, ctx: &Ctx, agent: Option<&AgentId>) -> Result<()> {
+        change(&mut self.doc, ctx, "assign", |doc| {
+            match agent {
+                Some(a) => doc.put(ROOT, "assignee", a.as_str())?,
+                None => doc.put(ROOT, "assignee", ScalarValue::Null)?,
+            }
+            Ok(())
+        })
+    }
+
+    /// Changes the status (see [`StatusChange::validate`] for the rules).
+    pub fn set_status(&mut self, ctx: &Ctx, to: StatusChange) -> Result<()> {
+        to.validate(ctx.now)?;
+        change(&mut self.doc, ctx, "set status", |doc| {
+            doc.put(ROOT, "status", to.status.as_str())?;
+            match to.until {
+                Some(until) => doc.put(ROOT, "snooze_until", until.as_millis())?,
+                None => doc.put(ROOT, "snooze_until", ScalarValue::Null)?,
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets the priority.
+    pub fn set_priority(&mut self, ctx: &Ctx, priority: Priority) -> Result<()> {
+        change(&mut self.doc, ctx, "set priority", |doc| {
+            doc.put(ROOT, "priority", priority.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Adds tags; tags already present are left alone.
+    pub fn tag(&mut self, ctx: &Ctx, tags: &[String]) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(|t| valid_tag(t))
+            .collect::<Result<Vec<_>>>()?;
+        change(&mut self.doc, ctx, "tag", |doc| {
+            let obj = required_obj(doc, &ROOT, "tags")?;
+            for t in &tags {
+                if doc.get(&obj, t.as_str())?.is_none() {
+                    doc.put(&obj, t.as_str(), true)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes tags; absent tags are ignored.
+    pub fn untag(&mut self, ctx: &Ctx, tags: &[String]) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(|t| valid_tag(t))
+            .collect::<Result<Vec<_>>>()?;
+        change(&mut self.doc, ctx, "untag", |doc| {
+            let obj = required_obj(doc, &ROOT, "tags")?;
+            for t in &tags {
+                if doc.get(&obj, t.as_str())?.is_some() {
+                    doc.delete(&obj, t.as_str())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Records that the acting agent has seen every entry so far.
+    pub fn mark_seen(&mut self, ctx: &Ctx) -> Result<()> {
+        let view = self.view()?;
+        let newest = view.last_activity();
+        if view
+            .seen
+            .get(&ctx.agent)
+            .is_some_and(|seen| *seen >= newest)
+        {
+            return Ok(());
+        }
+        change(&mut self.doc, ctx, "seen", |doc| {
+            put_seen(doc, &ctx.agent, newest)
+        })
+    }
+
+    /// Moves the conversation to another customer.
+    pub fn set_customer(&mut self, ctx: &Ctx, customer: &CustomerId) -> Result<()> {
+        change(&mut self.doc, ctx, "set customer", |doc| {
+            doc.put(ROOT, "customer_id", customer.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Renames the conversation.
+    pub fn set_subject(&mut self, ctx: &Ctx, subject: &str) -> Result<()> {
+        let subject = subject.trim();
+        if subject.is_empty() {
+            return Err(CoreError::EmptyField("subject"));
+        }
+        change(&mut self.doc, ctx, "set subject", |doc| {
+            doc.put(ROOT, "subject", subject)?;
+            Ok(())
+        })
+    }
+
+    /// Sets the delivery state of a reply (the outbox's job).
+    pub fn set_delivery(
+        &mut self,
+        ctx: &Ctx,
+        entry: &EntryId,
+        state: DeliveryState,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        change(&mut self.doc, ctx, "delivery", |doc| {
+            let obj =
+                find_entry(doc, entry)?.ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+            if str_at(doc, &obj, "kind").as_deref() != Some(EntryKind::Reply.as_str()) {
+                return Err(CoreError::NotAReply(entry.clone()));
+            }
+            let delivery = doc.put_object(&obj, "delivery", ObjType::Map)?;
+            write_delivery(doc, &delivery, state, reason, ctx.now)
+        })
+    }
+}
+
+fn put_seen(doc: &mut AutoCommit, agent: &AgentId, at: Timestamp) -> Result<()> {
+    let seen = required_obj(doc, &ROOT, "seen")?;
+    let current = int_at(doc, &seen, agent.as_str()).unwrap_or(i64::MIN);
+    if at.as_millis() > current {
+        doc.put(&seen, agent.as_str(), at.as_millis())?;
+    }
+    Ok(())
+}
+
+fn write_delivery(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    state: DeliveryState,
+    reason: Option<&str>,
+    at: Timestamp,
+) -> Result<()> {
+    doc.put(obj, "state", state.as_str())?;
+    match reason {
+        Some(r) => doc.put(obj, "reason", r)?,
+        None => doc.put(obj, "reason", ScalarValue::Null)?,
+    }
+    doc.put(obj, "updated_at", at.as_millis())?;
+    Ok(())
+}
+
+fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
+    let list = required_obj(doc, &ROOT, "entries")?;
+    let m = doc.insert_object(&list, doc.length(&list), ObjType::Map)?;
+    doc.put(&m, "id", e.id.as_str())?;
+    doc.put(&m, "kind", e.kind.as_str())?;
+    doc.put(&m, "author", e.author)?;
+    if let Some(agent) = e.logged_by {
+        doc.put(&m, "logged_by", agent.as_str())?;
+    }
+    doc.put(&m, "body", e.body)?;
+    doc.put(&m, "created_at", e.created_at.as_millis())?;
+    if let Some(a) = e.answers {
+        doc.put(&m, "answers", a.as_str())?;
+    }
+    if let Some(s) = e.seen_entry {
+        doc.put(&m, "seen_entry", s.as_str())?;
+    }
+    if !e.mentions.is_empty() {
+        let l = doc.put_object(&m, "mentions", ObjType::List)?;
+        for (i, a) in e.mentions.iter().enumerate() {
+            doc.insert(&l, i, a.as_str())?;
+        }
+    }
+    if !e.headers.is_empty() {
+        let h = doc.put_object(&m, "headers", ObjType::Map)?;
+        if let Some(id) = &e.headers.message_id {
+            doc.put(&h, "message_id", id.as_str())?;
+        }
+        if let Some(id) = &e.headers.in_reply_to {
+            doc.put(&h, "in_reply_to", id.as_str())?;
+        }
+        let r = doc.put_object(&h, "references", ObjType::List)?;
+        for (i, id) in e.headers.references.iter().enumerate() {
+            doc.insert(&r, i, id.as_str())?;
+        }
+    }
+    if let Some(state) = e.delivery {
+        let d = doc.put_object(&m, "delivery", ObjType::Map)?;
+        write_delivery(doc, &d, state, None, e.created_at)?;
+    }
+    Ok(())
+}
+
+fn read_entry(d: &AutoCommit, obj: &ObjId) -> Option<Entry> {
+    let headers = obj_at(d, obj, "headers")
+        .map(|h| EmailHeaders {
+            message_id: str_at(d, &h, "message_id"),
+            in_reply_to: str_at(d, &h, "in_reply_to"),
+            references: obj_at(d, &h, "references")
+                .map(|r| str_list(d, &r))
+                .unwrap_or_default(),
+        })
+        .unwrap_or_default();
+    let delivery = obj_at(d, obj, "delivery").and_then(|del| {
+        Some(Delivery {
+            state: str_at(d, &del, "state")?.parse().ok()?,
+            reason: str_at(d, &del, "reason"),
+            updated_at: Timestamp(int_at(d, &del, "updated_at").unwrap_or(0)),
+        })
+    });
+    Some(Entry {
+        id: EntryId::parse(&str_at(d, obj, "id")?).ok()?,
+        kind: EntryKind::parse(&str_at(d, obj, "kind")?)?,
+        author: str_at(d, obj, "author")?,
+        logged_by: str_at(d, obj, "logged_by").and_then(|a| AgentId::parse(&a).ok()),
+        body: str_at(d, obj, "body").unwrap_or_default(),
+        created_at: Timestamp(int_at(d, obj, "created_at")?),
+        answers: str_at(d, obj, "answers").and_then(|a| EntryId::parse(&a).ok()),
+        mentions: obj_at(d, obj, "mentions")
+            .map(|l| {
+                str_list(d, &l)
+                    .iter()
+                    .filter_map(|a| AgentId::parse(a).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        seen_entry: str_at(d, obj, "seen_entry").and_then(|a| EntryId::parse(&a).ok()),
+        headers,
+        delivery,
+    })
+}
+
+fn find_entry(doc: &AutoCommit, id: &EntryId) -> Result<Option<ObjId>> {
+    let list = required_obj(doc, &ROOT, "entries")?;
+    Ok((0..doc.length(&list)).find_map(|i| {
+        let (_, obj) = doc.get(&list, i).ok()??;
+        (str_at(doc, &obj, "id").as_deref() == Some(id.as_str())).then_some(obj)
+    }))
+}
+
+/// The newest entry (by time, then id) of one of `kinds`.
+fn last_entry_of(doc: &AutoCommit, kinds: &[EntryKind]) -> Result<Option<EntryId>> {
+    let list = required_obj(doc, &ROOT, "entries")?;
+    Ok((0..doc.length(&list))
+        .filter_map(|i| {
+            let (_, obj) = doc.get(&list, i).ok()??;
+            let kind = EntryKind::parse(&str_at(doc, &obj, "kind")?)?;
+            kinds.contains(&kind).then_some(())?;
+            Some((int_at(doc, &obj, "created_at")?, str_at(doc, &obj, "id")?))
+        })
+        .max()
+        .and_then(|(_, id)| EntryId::parse(&id).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(s: &str) -> AgentId {
+        AgentId::parse(s).unwrap()
+    }
+
+    fn at(agent_name: &str, t: i64) -> Ctx {
+        Ctx::new(agent(agent_name), Timestamp(t))
+    }
+
+    fn new_conv() -> ConversationDoc {
+        let new = NewConversation {
+            id: ConversationId::random(),
+            subject: "Refund for order 1042".into(),
+            channel: Channel::Email,
+            customer: CustomerId::parse("cust1").unwrap(),
+            body: "Hello, I was charged twice.".into(),
+            received_at: Timestamp(1_000),
+            headers: EmailHeaders {
+                message_id: Some("<m1@example.com>".into()),
+                ..Default::default()
+            },
+            priority: Priority::Normal,
+        };
+        ConversationDoc::create(ActorId::random(), &at("relay", 1_000), new)
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn reply_note_assign_tag() {
+        let mut c = new_conv();
+        let first = c.view().unwrap().entries[0].id.clone();
+        let reply = c
+            .add_reply(&at("ana", 2_000), "  Sorry! Refunded.  ", None)
+            .unwrap();
+        c.add_note(&at("ana", 2_100), "@ben FYI", &[agent("ben")])
+            .unwrap();
+        c.assign(&at("ana", 2_200), Some(&agent("ana"))).unwrap();
+        c.tag(&at("ana", 2_300), &["Billing".into(), "refund".into()])
+            .unwrap();
+        c.untag(&at("ana", 2_400), &["refund".into()]).unwrap();
+        let v = c.view().unwrap();
+        assert_eq!(v.entries.len(), 3);
+        let r = v.entry(&reply).unwrap();
+        assert_eq!(r.body, "Sorry! Refunded.");
+        assert_eq!(r.answers.as_ref(), Some(&first));
+        assert_eq!(r.delivery.as_ref().unwrap().state, DeliveryState::Queued);
+        assert_eq!(v.entries[2].mentions, vec![agent("ben")]);
+        assert_eq!(v.assignee, Some(agent("ana")));
+        assert_eq!(v.tags, vec!["billing"]);
+        assert!(!v.unread_for(&agent("ana")));
+        assert!(v.unread_for(&agent("ben")));
+        assert_eq!(
+            v.entries[0].headers.message_id.as_deref(),
+            Some("<m1@example.com>")
+        );
+    }
+
+    #[test]
+    fn customer_message_reopens() {
+        let mut c = new_conv();
+        let snooze = StatusChange {
+            status: Status::Snoozed,
+            until: Some(Timestamp(9_000)),
+        };
+        c.set_status(&at("ana", 2_000), snooze).unwrap();
+        assert_eq!(
+            c.view().unwrap().effective_status(Timestamp(5_000)),
+            Status::Snoozed
+        );
+        assert_eq!(
+            c.view().unwrap().effective_status(Timestamp(9_000)),
+            Status::Open
+        );
+        c.add_customer_message(
+            &at("relay", 3_000),
+            "Any news?",
+            Timestamp(3_000),
+            &EmailHeaders::default(),
+        )
+        .unwrap();
+        let v = c.view().unwrap();
+        assert_eq!(v.status, Status::Open);
+        assert_eq!(v.snooze_until, None);
+    }
+
+    #[test]
+    fn closed_conversations_refuse_replies_and_errors_leave_no_change() {
+        let mut c = new_conv();
+        c.set_status(
+            &at("ana", 2_000),
+            StatusChange {
+                status: Status::Closed,
+                until: None,
+            },
+        )
+        .unwrap();
+        let heads = c.automerge_mut().get_heads();
+        assert!(matches!(
+            c.add_reply(&at("ana", 3_000), "late", None),
+            Err(CoreError::ConversationClosed)
+        ));
+        assert!(matches!(
+            c.add_note(&at("ana", 3_000), "   ", &[]),
+            Err(CoreError::EmptyBody)
+        ));
+        assert!(matches!(
+            c.add_reply(&at("ana", 3_000), "x", Some(&EntryId::random())),
+            Err(CoreError::ConversationClosed)
+        ));
+        assert!(matches!(
+            c.set_status(
+                &at("ana", 3_000),
+                StatusChange {
+                    status: Status::Snoozed,
+                    until: Some(Timestamp(10))
+                }
+            ),
+            Err(CoreError::SnoozeInPast { .. })
+        ));
+        assert_eq!(c.automerge_mut().get_heads(), heads);
+        c.set_status(
+            &at("ana", 4_000),
+            StatusChange {
+                status: Status::Open,
+                until: None,
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            c.add_reply(&at("ana", 5_000), "x", Some(&EntryId::random())),
+            Err(CoreError::UnknownEntry(_))
+        ));
+    }
+
+    #[test]
+    fn concurrent_assignments_are_reported_as_conflicts() {
+        let mut a = new_conv();
+        let mut b =
+            ConversationDoc::from_automerge(a.automerge_mut().fork().with_actor(ActorId::random()))
+                .unwrap();
+        a.assign(&at("ana", 2_000), Some(&agent("ana"))).unwrap();
+        b.assign(&at("ben", 2_000), Some(&agent("ben"))).unwrap();
+        a.automerge_mut().merge(b.automerge_mut()).unwrap();
+        b.automerge_mut().merge(a.automerge_mut()).unwrap();
+        let (va, vb) = (a.view().unwrap(), b.view().unwrap());
+        assert_eq!(va, vb);
+        assert_eq!(
+            va.conflicts,
+            vec![FieldConflict {
+                field: "assignee".into(),
+                values: vec!["ana".into(), "ben".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn delivery_state_only_on_replies() {
+        let mut c = new_conv();
+        let first = c.view().unwrap().entries[0].id.clone();
+        let reply = c.add_reply(&at("ana", 2_000), "Hi", None).unwrap();
+        c.set_delivery(
+            &at("relay", 3_000),
+            &reply,
+            DeliveryState::Failed,
+            Some("550 no such user"),
+        )
+        .unwrap();
+        let v = c.view().unwrap();
+        let d = v.entry(&reply).unwrap().delivery.clone().unwrap();
+        assert_eq!(
+            (d.state, d.reason.as_deref()),
+            (DeliveryState::Failed, Some("550 no such user"))
+        );
+        assert!(matches!(
+            c.set_delivery(&at("relay", 3_000), &first, DeliveryState::Sent, None),
+            Err(CoreError::NotAReply(_))
+        ));
+    }
+}

@@ -1,0 +1,48 @@
+//! Shoal's domain: the Automerge documents a support team edits, their typed
+//! read views, and the workflow rules that guard every operation.
+//!
+//! This crate does no I/O. Time arrives as an argument ([`Ctx::now`]) so that
+//! snooze and SLA logic can be tested without clocks, and storage lives in
+//! `shoal-replica`.
+//!
+//! Documents (see `docs/architecture.md`):
+//! - [`TeamDoc`]: team name, agents, tags, business hours, SLA targets;
+//! - [`ConversationDoc`]: one customer thread with its entries;
+//! - [`CustomerDoc`]: a customer's profile and collaborative notes;
+//! - [`AgentPrivateDoc`]: one agent's templates and preferences.
+
+mod agent_private;
+mod conversation;
+mod ctx;
+mod customer;
+mod doc_fields;
+mod error;
+mod ids;
+mod mentions;
+mod schema;
+mod team;
+mod template;
+mod time;
+mod workflow;
+
+pub use agent_private::{AgentPrivate, AgentPrivateDoc};
+pub use conversation::{
+    Conversation, ConversationDoc, Delivery, EmailHeaders, Entry, EntryKind, FieldConflict,
+    NewConversation,
+};
+pub use ctx::Ctx;
+pub use customer::{Customer, CustomerDoc, CustomerPatch, NewCustomer};
+pub use error::CoreError;
+pub use ids::{AgentId, ConversationId, CustomerId, DocId, DocKind, EntryId, IdError, TeamId};
+pub use mentions::mention_handles;
+pub use schema::{SchemaError, SCHEMA_VERSION};
+pub use team::{Agent, AgentAvailability, AgentRole, BusinessHours, SlaTarget, Team, TeamDoc};
+pub use template::expand_template;
+pub use time::Timestamp;
+pub use workflow::{effective_status, Channel, DeliveryState, Priority, Status, StatusChange};
+
+/// Re-exported so callers name the same Automerge types this crate uses.
+pub use automerge;
+
+/// Result type of every fallible domain operation.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -1,0 +1,544 @@
+//! The team document: who is on the team, shared tags, business hours and
+//! SLA targets.
+
+use crate::doc_fields::{
+    change, commit, int_at, keys, obj_at, required_obj, required_str, str_at, valid_email,
+    valid_tag,
+};
+use crate::{schema, AgentId, CoreError, Ctx, DocKind, Priority, Result, TeamId, Timestamp};
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// An agent's role on the team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentRole {
+    /// Manages the team and its settings.
+    Admin,
+    /// Answers customers.
+    Agent,
+}
+
+/// Whether an agent takes new work now (notifications respect it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentAvailability {
+    /// Working and taking new conversations.
+    Available,
+    /// Working, but not to be disturbed.
+    Busy,
+    /// Not working.
+    Away,
+}
+
+macro_rules! text_enum {
+    ($name:ident, $field:literal, $($variant:ident => $text:literal),+) => {
+        impl $name {
+            /// The stored and displayed name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $name {
+            type Err = CoreError;
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(CoreError::InvalidValue { field: $field, value: s.to_owned() }),
+                }
+            }
+        }
+    };
+}
+text_enum!(AgentRole, "role", Admin => "admin", Agent => "agent");
+text_enum!(AgentAvailability, "availability", Available => "available", Busy => "busy", Away => "away");
+
+/// A person on the team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Stable id.
+    pub id: AgentId,
+    /// Display name.
+    pub name: String,
+    /// Work e-mail address.
+    pub email: String,
+    /// Admin or agent.
+    pub role: AgentRole,
+    /// Whether they take new work now.
+    pub availability: AgentAvailability,
+}
+
+impl Agent {
+    /// First word of the name, for greetings and mentions.
+    pub fn first_name(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or(&self.name)
+    }
+
+    /// Whether `@handle` refers to this agent: the first name, the full name
+    /// without spaces, or the local part of the e-mail address, ignoring case.
+    pub fn answers_to(&self, handle: &str) -> bool {
+        let handle = handle.to_lowercase();
+        let local = self.email.split('@').next().unwrap_or_default();
+        handle == self.first_name().to_lowercase()
+            || handle == self.name.replace(' ', "").to_lowercase()
+            || handle == local.to_lowercase()
+    }
+}
+
+/// When the team works: used by SLA clocks. Minutes are from local midnight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessHours {
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    /// Working days, 1 = Monday … 7 = Sunday.
+    pub days: Vec<u8>,
+    /// Start of the working day in minutes after midnight.
+    pub start_minute: u16,
+    /// End of the working day in minutes after midnight.
+    pub end_minute: u16,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+            days: vec![1, 2, 3, 4, 5],
+            start_minute: 9 * 60,
+            end_minute: 17 * 60,
+        }
+    }
+}
+
+/// Response-time targets for one priority, in business minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaTarget {
+    /// First agent reply after the conversation opens.
+    pub first_response_minutes: u32,
+    /// Agent reply after each further customer message.
+    pub next_response_minutes: u32,
+}
+
+fn default_sla(p: Priority) -> SlaTarget {
+    let (first, next) = match p {
+        Priority::Urgent => (60, 120),
+        Priority::High => (120, 240),
+        Priority::Normal => (240, 480),
+        Priority::Low => (480, 960),
+    };
+    SlaTarget {
+        first_response_minutes: first,
+        next_response_minutes: next,
+    }
+}
+
+/// Read view of a team document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// Team id.
+    pub id: TeamId,
+    /// Team name.
+    pub name: String,
+    /// When the team was created.
+    pub created_at: Timestamp,
+    /// Agents, sorted by name.
+    pub agents: Vec<Agent>,
+    /// The team's tag vocabulary, sorted.
+    pub tags: Vec<String>,
+    /// Working hours.
+    pub business_hours: BusinessHours,
+    /// SLA targets per priority.
+    pub sla: BTreeMap<Priority, SlaTarget>,
+}
+
+impl Team {
+    /// The agent with this id.
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agents.iter().find(|a| &a.id == id)
+    }
+
+    /// Finds an agent by id, id prefix (at least 4 characters), e-mail or
+    /// name (case-insensitive). Ambiguous queries find nothing.
+    pub fn find_agent(&self, query: &str) -> Option<&Agent> {
+        let q = query.trim().to_lowercase();
+        let exact: Vec<&Agent> = self
+            .agents
+            .iter()
+            .filter(|a| {
+                a.id.as_str() == q || a.email.to_lowercase() == q || a.name.to_lowercase() == q
+            })
+            .collect();
+        if exact.len() == 1 {
+            return Some(exact[0]);
+        }
+        let loose: Vec<&Agent> = self
+            .agents
+            .iter()
+            .filter(|a| (q.len() >= 4 && a.id.as_str().starts_with(&q)) || a.answers_to(&q))
+            .collect();
+        (loose.len() == 1).then(|| loose[0])
+    }
+
+    /// The agents mentioned in `body` (see [`crate::mention_handles`]).
+    pub fn mentioned_agents(&self, body: &str) -> Vec<AgentId> {
+        crate::mention_handles(body)
+            .iter()
+            .filter_map(|h| {
+                let matching: Vec<&Agent> =
+                    self.agents.iter().filter(|a| a.answers_to(h)).collect();
+                (matching.len() == 1).then(|| matching[0].id.clone())
+            })
+            .collect()
+    }
+}
+
+/// A team document.
+#[derive(Debug, Clone)]
+pub struct TeamDoc {
+    doc: AutoCommit,
+}
+
+impl TeamDoc {
+    /// Creates a team whose first agent (an admin) is the acting agent.
+    pub fn create(
+        actor: ActorId,
+        ctx: &Ctx,
+        id: &TeamId,
+        name: &str,
+        first_agent_name: &str,
+        first_agent_email: &str,
+    ) -> Result<Self> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CoreError::EmptyField("team name"));
+        }
+        let email = valid_email(first_agent_email)?;
+        let mut doc = AutoCommit::new().with_actor(actor);
+        schema::stamp(&mut doc, DocKind::Team)?;
+        doc.put(ROOT, "id", id.as_str())?;
+        doc.put(ROOT, "name", name)?;
+        doc.put(ROOT, "created_at", ctx.now.as_millis())?;
+        doc.put_object(ROOT, "agents", ObjType::Map)?;
+        doc.put_object(ROOT, "tags", ObjType::Map)?;
+        let hours = doc.put_object(ROOT, "business_hours", ObjType::Map)?;
+        write_hours(&mut doc, &hours, &BusinessHours::default())?;
+        let sla = doc.put_object(ROOT, "sla", ObjType::Map)?;
+        for p in Priority::ALL {
+            let t = doc.put_object(&sla, p.as_str(), ObjType::Map)?;
+            write_sla(&mut doc, &t, default_sla(*p))?;
+        }
+        put_agent(
+            &mut doc,
+            &ctx.agent,
+            first_agent_name,
+            &email,
+            AgentRole::Admin,
+        )?;
+        commit(&mut doc, ctx, "create team");
+        Ok(Self { doc })
+    }
+
+    /// Wraps a loaded Automerge document after checking kind and schema.
+    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
+        schema::check(&doc, DocKind::Team)?;
+        Ok(Self { doc })
+    }
+
+    /// The underlying Automerge document.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// The underlying Automerge document, mutably (for merging and saving).
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Unwraps the Automerge document.
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
+    /// Reads the whole team.
+    pub fn view(&self) -> Result<Team> {
+        let d = &self.doc;
+        let agents_obj = required_obj(d, &ROOT, "agents")?;
+        let mut agents: Vec<Agent> = keys(d, &agents_obj)
+            .into_iter()
+            .filter_map(|id| {
+                let a = obj_at(d, &agents_obj, &id)?;
+                Some(Agent {
+                    id: AgentId::parse(&id).ok()?,
+                    name: str_at(d, &a, "name")?,
+                    email: str_at(d, &a, "email").unwrap_or_default(),
+                    role: str_at(d, &a, "role")
+                        .and_then(|r| r.parse().ok())
+                        .unwrap_or(AgentRole::Agent),
+                    availability: str_at(d, &a, "availability")
+                        .and_then(|r| r.parse().ok())
+                        .unwrap_or(AgentAvailability::Available),
+                })
+            })
+            .collect();
+        agents.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        let tags = obj_at(d, &ROOT, "tags")
+            .map(|t| keys(d, &t))
+            .unwrap_or_default();
+        let business_hours = obj_at(d, &ROOT, "business_hours")
+            .map(|h| BusinessHours {
+                time_zone: str_at(d, &h, "time_zone").unwrap_or_else(|| "UTC".into()),
+                days: obj_at(d, &h, "days")
+                    .map(|l| {
+                        (0..automerge::ReadDoc::length(d, &l))
+                            .filter_map(|i| match automerge::ReadDoc::get(d, &l, i).ok()?? {
+                                (automerge::Value::Scalar(s), _) => s.as_i64().map(|n| n as u8),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                start_minute: int_at(d, &h, "start_minute").unwrap_or(540) as u16,
+                end_minute: int_at(d, &h, "end_minute").unwrap_or(1020) as u16,
+            })
+            .unwrap_or_default();
+        let sla = Priority::ALL
+            .iter()
+            .map(|p| {
+                let target = obj_at(d, &ROOT, "sla")
+                    .and_then(|s| obj_at(d, &s, p.as_str()))
+                    .map(|t| SlaTarget {
+                        first_response_minutes: int_at(d, &t, "first_response_minutes")
+                            .unwrap_or(240) as u32,
+                        next_response_minutes: int_at(d, &t, "next_response_minutes").unwrap_or(480)
+                            as u32,
+                    })
+                    .unwrap_or_else(|| default_sla(*p));
+                (*p, target)
+            })
+            .collect();
+        Ok(Team {
+            id: TeamId::parse(&required_str(d, &ROOT, "id")?)?,
+            name: required_str(d, &ROOT, "name")?,
+            created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+            agents,
+            tags,
+            business_hours,
+            sla,
+        })
+    }
+
+    /// Adds an agent (or updates one with the same id) and returns its id.
+    pub fn add_agent(
+        &mut self,
+        ctx: &Ctx,
+        id: &AgentId,
+        name: &str,
+        email: &str,
+        role: AgentRole,
+    ) -> Result<()> {
+        let email = valid_email(email)?;
+        change(&mut self.doc, ctx, "add agent", |doc| {
+            put_agent(doc, id, name, &email, role)
+        })
+    }
+
+    /// Sets an agent's availability.
+    pub fn set_availability(
+        &mut self,
+        ctx: &Ctx,
+        id: &AgentId,
+        availability: AgentAvailability,
+    ) -> Result<()> {
+        change(&mut self.doc, ctx, "set availability", |doc| {
+            let agents = required_obj(doc, &ROOT, "agents")?;
+            let agent = obj_at(doc, &agents, id.as_str()).ok_or(CoreError::InvalidValue {
+                field: "agent",
+                value: id.to_string(),
+            })?;
+            doc.put(&agent, "availability", availability.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Adds tags to the team's vocabulary (existing ones are left alone).
+    pub fn add_tags(&mut self, ctx: &Ctx, tags: &[String]) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(|t| valid_tag(t))
+            .collect::<Result<Vec<_>>>()?;
+        change(&mut self.doc, ctx, "add tags", |doc| {
+            let obj = required_obj(doc, &ROOT, "tags")?;
+            for t in &tags {
+                if obj_at(doc, &obj, t).is_none()
+                    && str_at(doc, &obj, t).is_none()
+                    && int_at(doc, &obj, t).is_none()
+                {
+                    doc.put(&obj, t.as_str(), true)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the business hours.
+    pub fn set_business_hours(&mut self, ctx: &Ctx, hours: &BusinessHours) -> Result<()> {
+        change(&mut self.doc, ctx, "set business hours", |doc| {
+            let h = doc.put_object(ROOT, "business_hours", ObjType::Map)?;
+            write_hours(doc, &h, hours)
+        })
+    }
+
+    /// Sets the SLA target of one priority.
+    pub fn set_sla(&mut self, ctx: &Ctx, priority: Priority, target: SlaTarget) -> Result<()> {
+        change(&mut self.doc, ctx, "set sla", |doc| {
+            let sla = required_obj(doc, &ROOT, "sla")?;
+            let t = doc.put_object(&sla, priority.as_str(), ObjType::Map)?;
+            write_sla(doc, &t, target)
+        })
+    }
+}
+
+fn put_agent(
+    doc: &mut AutoCommit,
+    id: &AgentId,
+    name: &str,
+    email: &str,
+    role: AgentRole,
+) -> Result<()> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(CoreError::EmptyField("agent name"));
+    }
+    let agents = required_obj(doc, &ROOT, "agents")?;
+    let a = match obj_at(doc, &agents, id.as_str()) {
+        Some(existing) => existing,
+        None => {
+            let a = doc.put_object(&agents, id.as_str(), ObjType::Map)?;
+            doc.put(&a, "availability", AgentAvailability::Available.as_str())?;
+            a
+        }
+    };
+    doc.put(&a, "name", name)?;
+    doc.put(&a, "email", email)?;
+    doc.put(&a, "role", role.as_str())?;
+    Ok(())
+}
+
+fn write_hours(doc: &mut AutoCommit, h: &ObjId, hours: &BusinessHours) -> Result<()> {
+    doc.put(h, "time_zone", hours.time_zone.as_str())?;
+    doc.put(h, "start_minute", hours.start_minute as i64)?;
+    doc.put(h, "end_minute", hours.end_minute as i64)?;
+    let days = doc.put_object(h, "days", ObjType::List)?;
+    for (i, day) in hours.days.iter().enumerate() {
+        doc.insert(&days, i, *day as i64)?;
+    }
+    Ok(())
+}
+
+fn write_sla(doc: &mut AutoCommit, t: &ObjId, target: SlaTarget) -> Result<()> {
+    doc.put(
+        t,
+        "first_response_minutes",
+        target.first_response_minutes as i64,
+    )?;
+    doc.put(
+        t,
+        "next_response_minutes",
+        target.next_response_minutes as i64,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx {
+        Ctx::new(AgentId::parse("ana").unwrap(), Timestamp(1_000))
+    }
+
+    #[test]
+    fn create_and_grow_a_team() {
+        let mut t = TeamDoc::create(
+            ActorId::random(),
+            &ctx(),
+            &TeamId::parse("t1").unwrap(),
+            "Northwind",
+            "Ana Lima",
+            "ana@northwind.example",
+        )
+        .unwrap();
+        t.add_agent(
+            &ctx(),
+            &AgentId::parse("ben").unwrap(),
+            "Ben Okafor",
+            "ben@northwind.example",
+            AgentRole::Agent,
+        )
+        .unwrap();
+        let v = t.view().unwrap();
+        assert_eq!(v.name, "Northwind");
+        assert_eq!(v.agents.len(), 2);
+        assert_eq!(v.agents[0].role, AgentRole::Admin);
+        assert_eq!(v.find_agent("ben").unwrap().name, "Ben Okafor");
+        assert_eq!(
+            v.find_agent("ANA@northwind.example").unwrap().name,
+            "Ana Lima"
+        );
+        assert_eq!(
+            v.mentioned_agents("@ben please look, @nobody"),
+            vec![AgentId::parse("ben").unwrap()]
+        );
+        assert_eq!(v.sla[&Priority::Urgent].first_response_minutes, 60);
+    }
+
+    #[test]
+    fn invalid_agent_input_is_refused() {
+        let mut t = TeamDoc::create(
+            ActorId::random(),
+            &ctx(),
+            &TeamId::parse("t1").unwrap(),
+            "N",
+            "Ana",
+            "ana@n.example",
+        )
+        .unwrap();
+        let heads = t.automerge_mut().get_heads();
+        assert!(t
+            .add_agent(
+                &ctx(),
+                &AgentId::parse("x").unwrap(),
+                "X",
+                "not-an-email",
+                AgentRole::Agent
+            )
+            .is_err());
+        assert!(t
+            .add_agent(
+                &ctx(),
+                &AgentId::parse("x").unwrap(),
+                " ",
+                "x@n.example",
+                AgentRole::Agent
+            )
+            .is_err());
+        assert_eq!(
+            t.automerge_mut().get_heads(),
+            heads,
+            "a refused operation leaves no change"
+        );
+    }
+}
