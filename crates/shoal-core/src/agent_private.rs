@@ -2,6 +2,7 @@
 //! only to that agent's own devices.
 
 use crate::doc_fields::{change, commit, keys, obj_at, required_obj, required_str, str_at};
+use crate::document::impl_document;
 use crate::{schema, AgentId, CoreError, Ctx, DocKind, Result};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT};
@@ -35,42 +36,6 @@ impl AgentPrivateDoc {
         doc.put_object(ROOT, "preferences", ObjType::Map)?;
         commit(&mut doc, ctx, "create private document");
         Ok(Self { doc })
-    }
-
-    /// Wraps a loaded Automerge document after checking kind and schema.
-    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
-        schema::check(&doc, DocKind::AgentPrivate)?;
-        Ok(Self { doc })
-    }
-
-    /// The underlying Automerge document, mutably (for merging and saving).
-    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    /// Unwraps the Automerge document.
-    pub fn into_automerge(self) -> AutoCommit {
-        self.doc
-    }
-
-    /// Reads the document.
-    pub fn view(&self) -> Result<AgentPrivate> {
-        let d = &self.doc;
-        let map = |key: &str| -> BTreeMap<String, String> {
-            obj_at(d, &ROOT, key)
-                .map(|m| {
-                    keys(d, &m)
-                        .into_iter()
-                        .filter_map(|k| Some((k.clone(), str_at(d, &m, &k)?)))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        Ok(AgentPrivate {
-            agent_id: AgentId::parse(&required_str(d, &ROOT, "agent_id")?)?,
-            templates: map("templates"),
-            preferences: map("preferences"),
-        })
     }
 
     /// Adds or replaces a template.
@@ -107,4 +72,24 @@ impl AgentPrivateDoc {
             Ok(())
         })
     }
+}
+
+impl_document!(AgentPrivateDoc, AgentPrivate, DocKind::AgentPrivate);
+
+fn read(d: &AutoCommit) -> Result<AgentPrivate> {
+    let map = |key: &str| -> BTreeMap<String, String> {
+        obj_at(d, &ROOT, key)
+            .map(|m| {
+                keys(d, &m)
+                    .into_iter()
+                    .filter_map(|k| Some((k.clone(), str_at(d, &m, &k)?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(AgentPrivate {
+        agent_id: AgentId::parse(&required_str(d, &ROOT, "agent_id")?)?,
+        templates: map("templates"),
+        preferences: map("preferences"),
+    })
 }

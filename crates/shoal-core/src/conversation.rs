@@ -5,6 +5,7 @@ use crate::doc_fields::{
     change, commit, conflicting_strs, int_at, keys, non_empty_body, obj_at, required_obj,
     required_str, str_at, str_list, valid_tag,
 };
+use crate::document::impl_document;
 use crate::workflow::effective_status;
 use crate::{
     schema, AgentId, Channel, ConversationId, CoreError, Ctx, CustomerId, DeliveryState, DocKind,
@@ -181,6 +182,22 @@ impl Conversation {
         }
     }
 
+    /// What the send guard shows `agent` before a reply goes out: customer
+    /// messages and other agents' replies newer than the newest entry the
+    /// agent has seen (all of them if the agent never opened the thread).
+    pub fn unseen_by(&self, agent: &AgentId) -> Vec<&Entry> {
+        let seen = self.seen.get(agent).copied();
+        self.entries
+            .iter()
+            .filter(|e| seen.is_none_or(|s| e.created_at > s))
+            .filter(|e| match e.kind {
+                EntryKind::CustomerMessage => e.logged_by.as_ref() != Some(agent),
+                EntryKind::Reply => e.author != agent.as_str(),
+                EntryKind::Note => false,
+            })
+            .collect()
+    }
+
     /// The status at `now`: an ended snooze is open again.
     pub fn effective_status(&self, now: Timestamp) -> Status {
         effective_status(self.status, self.snooze_until, now)
@@ -269,86 +286,12 @@ impl ConversationDoc {
                 delivery: None,
             },
         )?;
+        if logged_by.is_some() {
+            // The agent who logged the message has obviously seen it.
+            put_seen(&mut doc, &ctx.agent, new.received_at)?;
+        }
         commit(&mut doc, ctx, "open conversation");
         Ok((Self { doc }, entry))
-    }
-
-    /// Wraps a loaded Automerge document after checking kind and schema.
-    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
-        schema::check(&doc, DocKind::Conversation)?;
-        Ok(Self { doc })
-    }
-
-    /// The underlying Automerge document.
-    pub fn automerge(&self) -> &AutoCommit {
-        &self.doc
-    }
-
-    /// The underlying Automerge document, mutably (for merging and saving).
-    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    /// Unwraps the Automerge document.
-    pub fn into_automerge(self) -> AutoCommit {
-        self.doc
-    }
-
-    /// Reads the whole conversation.
-    pub fn view(&self) -> Result<Conversation> {
-        let d = &self.doc;
-        let entries_obj = required_obj(d, &ROOT, "entries")?;
-        let mut entries: Vec<Entry> = (0..d.length(&entries_obj))
-            .filter_map(|i| {
-                let (_, obj) = d.get(&entries_obj, i).ok()??;
-                read_entry(d, &obj)
-            })
-            .collect();
-        entries.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        let tags = obj_at(d, &ROOT, "tags")
-            .map(|t| keys(d, &t))
-            .unwrap_or_default();
-        let seen = obj_at(d, &ROOT, "seen")
-            .map(|s| {
-                keys(d, &s)
-                    .into_iter()
-                    .filter_map(|k| Some((AgentId::parse(&k).ok()?, Timestamp(int_at(d, &s, &k)?))))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let conflicts = ["assignee", "status", "priority"]
-            .into_iter()
-            .filter_map(|field| {
-                let values = conflicting_strs(d, &ROOT, field);
-                (values.len() > 1).then(|| FieldConflict {
-                    field: field.to_owned(),
-                    values,
-                })
-            })
-            .collect();
-        Ok(Conversation {
-            id: ConversationId::parse(&required_str(d, &ROOT, "id")?)?,
-            subject: required_str(d, &ROOT, "subject")?,
-            channel: str_at(d, &ROOT, "channel")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(Channel::Other),
-            customer_id: CustomerId::parse(&required_str(d, &ROOT, "customer_id")?)?,
-            status: required_str(d, &ROOT, "status")?.parse()?,
-            snooze_until: int_at(d, &ROOT, "snooze_until").map(Timestamp),
-            assignee: str_at(d, &ROOT, "assignee").and_then(|a| AgentId::parse(&a).ok()),
-            priority: str_at(d, &ROOT, "priority")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(Priority::Normal),
-            tags,
-            created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
-            entries,
-            seen,
-            conflicts,
-        })
     }
 
     /// Adds a customer message. A message to a pending, snoozed or closed
@@ -718,9 +661,67 @@ fn last_entry_of(doc: &AutoCommit, kinds: &[EntryKind]) -> Result<Option<EntryId
         .and_then(|(_, id)| EntryId::parse(&id).ok()))
 }
 
+impl_document!(ConversationDoc, Conversation, DocKind::Conversation);
+
+fn read(d: &AutoCommit) -> Result<Conversation> {
+    let entries_obj = required_obj(d, &ROOT, "entries")?;
+    let mut entries: Vec<Entry> = (0..d.length(&entries_obj))
+        .filter_map(|i| {
+            let (_, obj) = d.get(&entries_obj, i).ok()??;
+            read_entry(d, &obj)
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let tags = obj_at(d, &ROOT, "tags")
+        .map(|t| keys(d, &t))
+        .unwrap_or_default();
+    let seen = obj_at(d, &ROOT, "seen")
+        .map(|s| {
+            keys(d, &s)
+                .into_iter()
+                .filter_map(|k| Some((AgentId::parse(&k).ok()?, Timestamp(int_at(d, &s, &k)?))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let conflicts = ["assignee", "status", "priority"]
+        .into_iter()
+        .filter_map(|field| {
+            let values = conflicting_strs(d, &ROOT, field);
+            (values.len() > 1).then(|| FieldConflict {
+                field: field.to_owned(),
+                values,
+            })
+        })
+        .collect();
+    Ok(Conversation {
+        id: ConversationId::parse(&required_str(d, &ROOT, "id")?)?,
+        subject: required_str(d, &ROOT, "subject")?,
+        channel: str_at(d, &ROOT, "channel")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(Channel::Other),
+        customer_id: CustomerId::parse(&required_str(d, &ROOT, "customer_id")?)?,
+        status: required_str(d, &ROOT, "status")?.parse()?,
+        snooze_until: int_at(d, &ROOT, "snooze_until").map(Timestamp),
+        assignee: str_at(d, &ROOT, "assignee").and_then(|a| AgentId::parse(&a).ok()),
+        priority: str_at(d, &ROOT, "priority")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(Priority::Normal),
+        tags,
+        created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+        entries,
+        seen,
+        conflicts,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Document;
 
     fn agent(s: &str) -> AgentId {
         AgentId::parse(s).unwrap()
@@ -777,6 +778,45 @@ mod tests {
             v.entries[0].headers.message_id.as_deref(),
             Some("<m1@example.com>")
         );
+    }
+
+    #[test]
+    fn send_guard_lists_what_the_author_has_not_seen() {
+        let mut c = new_conv();
+        assert_eq!(
+            c.view().unwrap().unseen_by(&agent("ana")).len(),
+            1,
+            "never opened"
+        );
+        c.mark_seen(&at("ana", 1_500)).unwrap();
+        assert!(c.view().unwrap().unseen_by(&agent("ana")).is_empty());
+        c.add_reply(&at("ben", 2_000), "Ben answers", None).unwrap();
+        c.add_note(&at("ben", 2_100), "internal", &[]).unwrap();
+        c.add_reply(&at("ana", 2_200), "mine", None).unwrap();
+        c.add_customer_message(
+            &at("relay", 2_300),
+            "thanks",
+            Timestamp(2_300),
+            &EmailHeaders::default(),
+        )
+        .unwrap();
+        let v = c.view().unwrap();
+        let unseen: Vec<&str> = v
+            .unseen_by(&agent("ana"))
+            .iter()
+            .map(|e| e.body.as_str())
+            .collect();
+        assert_eq!(
+            unseen,
+            vec!["thanks"],
+            "Ana's own reply marked everything before it as seen"
+        );
+        let for_ben: Vec<&str> = v
+            .unseen_by(&agent("ben"))
+            .iter()
+            .map(|e| e.body.as_str())
+            .collect();
+        assert_eq!(for_ben, vec!["mine", "thanks"]);
     }
 
     #[test]

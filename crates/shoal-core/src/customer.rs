@@ -3,6 +3,7 @@
 use crate::doc_fields::{
     change, commit, int_at, required_obj, required_str, str_at, str_list, text_units, valid_email,
 };
+use crate::document::impl_document;
 use crate::{schema, CoreError, Ctx, CustomerId, DocKind, Result, Timestamp};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
@@ -119,49 +120,6 @@ impl CustomerDoc {
         Ok((Self { doc }, id))
     }
 
-    /// Wraps a loaded Automerge document after checking kind and schema.
-    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
-        schema::check(&doc, DocKind::Customer)?;
-        Ok(Self { doc })
-    }
-
-    /// The underlying Automerge document.
-    pub fn automerge(&self) -> &AutoCommit {
-        &self.doc
-    }
-
-    /// The underlying Automerge document, mutably (for merging and saving).
-    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    /// Unwraps the Automerge document.
-    pub fn into_automerge(self) -> AutoCommit {
-        self.doc
-    }
-
-    /// Reads the whole customer.
-    pub fn view(&self) -> Result<Customer> {
-        let d = &self.doc;
-        let mut emails: Vec<String> = Vec::new();
-        if let Ok(list) = required_obj(d, &ROOT, "emails") {
-            for e in str_list(d, &list) {
-                if !emails.iter().any(|x| x.eq_ignore_ascii_case(&e)) {
-                    emails.push(e);
-                }
-            }
-        }
-        Ok(Customer {
-            id: CustomerId::parse(&required_str(d, &ROOT, "id")?)?,
-            name: required_str(d, &ROOT, "name")?,
-            emails,
-            company: str_at(d, &ROOT, "company"),
-            tier: str_at(d, &ROOT, "tier"),
-            notes: str_at(d, &ROOT, "notes").unwrap_or_default(),
-            created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
-        })
-    }
-
     /// Applies a change of details.
     pub fn edit(&mut self, ctx: &Ctx, patch: &CustomerPatch) -> Result<()> {
         if let Some(name) = &patch.name {
@@ -240,10 +198,33 @@ impl CustomerDoc {
     }
 }
 
+impl_document!(CustomerDoc, Customer, DocKind::Customer);
+
+fn read(d: &AutoCommit) -> Result<Customer> {
+    let mut emails: Vec<String> = Vec::new();
+    if let Ok(list) = required_obj(d, &ROOT, "emails") {
+        for e in str_list(d, &list) {
+            if !emails.iter().any(|x| x.eq_ignore_ascii_case(&e)) {
+                emails.push(e);
+            }
+        }
+    }
+    Ok(Customer {
+        id: CustomerId::parse(&required_str(d, &ROOT, "id")?)?,
+        name: required_str(d, &ROOT, "name")?,
+        emails,
+        company: str_at(d, &ROOT, "company"),
+        tier: str_at(d, &ROOT, "tier"),
+        notes: str_at(d, &ROOT, "notes").unwrap_or_default(),
+        created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::AgentId;
+    use crate::Document;
 
     fn ctx(agent: &str) -> Ctx {
         Ctx::new(AgentId::parse(agent).unwrap(), Timestamp(1_000))

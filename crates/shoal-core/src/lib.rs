@@ -16,6 +16,7 @@ mod conversation;
 mod ctx;
 mod customer;
 mod doc_fields;
+mod document;
 mod error;
 mod ids;
 mod mentions;
@@ -32,6 +33,7 @@ pub use conversation::{
 };
 pub use ctx::Ctx;
 pub use customer::{Customer, CustomerDoc, CustomerPatch, NewCustomer};
+pub use document::Document;
 pub use error::CoreError;
 pub use ids::{AgentId, ConversationId, CustomerId, DocId, DocKind, EntryId, IdError, TeamId};
 pub use mentions::mention_handles;

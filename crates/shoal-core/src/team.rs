@@ -5,6 +5,7 @@ use crate::doc_fields::{
     change, commit, int_at, keys, obj_at, required_obj, required_str, str_at, valid_email,
     valid_tag,
 };
+use crate::document::impl_document;
 use crate::{schema, AgentId, CoreError, Ctx, DocKind, Priority, Result, TeamId, Timestamp};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT};
@@ -246,100 +247,6 @@ impl TeamDoc {
         Ok(Self { doc })
     }
 
-    /// Wraps a loaded Automerge document after checking kind and schema.
-    pub fn from_automerge(doc: AutoCommit) -> Result<Self> {
-        schema::check(&doc, DocKind::Team)?;
-        Ok(Self { doc })
-    }
-
-    /// The underlying Automerge document.
-    pub fn automerge(&self) -> &AutoCommit {
-        &self.doc
-    }
-
-    /// The underlying Automerge document, mutably (for merging and saving).
-    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    /// Unwraps the Automerge document.
-    pub fn into_automerge(self) -> AutoCommit {
-        self.doc
-    }
-
-    /// Reads the whole team.
-    pub fn view(&self) -> Result<Team> {
-        let d = &self.doc;
-        let agents_obj = required_obj(d, &ROOT, "agents")?;
-        let mut agents: Vec<Agent> = keys(d, &agents_obj)
-            .into_iter()
-            .filter_map(|id| {
-                let a = obj_at(d, &agents_obj, &id)?;
-                Some(Agent {
-                    id: AgentId::parse(&id).ok()?,
-                    name: str_at(d, &a, "name")?,
-                    email: str_at(d, &a, "email").unwrap_or_default(),
-                    role: str_at(d, &a, "role")
-                        .and_then(|r| r.parse().ok())
-                        .unwrap_or(AgentRole::Agent),
-                    availability: str_at(d, &a, "availability")
-                        .and_then(|r| r.parse().ok())
-                        .unwrap_or(AgentAvailability::Available),
-                })
-            })
-            .collect();
-        agents.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.id.cmp(&b.id))
-        });
-        let tags = obj_at(d, &ROOT, "tags")
-            .map(|t| keys(d, &t))
-            .unwrap_or_default();
-        let business_hours = obj_at(d, &ROOT, "business_hours")
-            .map(|h| BusinessHours {
-                time_zone: str_at(d, &h, "time_zone").unwrap_or_else(|| "UTC".into()),
-                days: obj_at(d, &h, "days")
-                    .map(|l| {
-                        (0..automerge::ReadDoc::length(d, &l))
-                            .filter_map(|i| match automerge::ReadDoc::get(d, &l, i).ok()?? {
-                                (automerge::Value::Scalar(s), _) => s.as_i64().map(|n| n as u8),
-                                _ => None,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                start_minute: int_at(d, &h, "start_minute").unwrap_or(540) as u16,
-                end_minute: int_at(d, &h, "end_minute").unwrap_or(1020) as u16,
-            })
-            .unwrap_or_default();
-        let sla = Priority::ALL
-            .iter()
-            .map(|p| {
-                let target = obj_at(d, &ROOT, "sla")
-                    .and_then(|s| obj_at(d, &s, p.as_str()))
-                    .map(|t| SlaTarget {
-                        first_response_minutes: int_at(d, &t, "first_response_minutes")
-                            .unwrap_or(240) as u32,
-                        next_response_minutes: int_at(d, &t, "next_response_minutes").unwrap_or(480)
-                            as u32,
-                    })
-                    .unwrap_or_else(|| default_sla(*p));
-                (*p, target)
-            })
-            .collect();
-        Ok(Team {
-            id: TeamId::parse(&required_str(d, &ROOT, "id")?)?,
-            name: required_str(d, &ROOT, "name")?,
-            created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
-            agents,
-            tags,
-            business_hours,
-            sla,
-        })
-    }
-
     /// Adds an agent (or updates one with the same id) and returns its id.
     pub fn add_agent(
         &mut self,
@@ -462,9 +369,83 @@ fn write_sla(doc: &mut AutoCommit, t: &ObjId, target: SlaTarget) -> Result<()> {
     Ok(())
 }
 
+impl_document!(TeamDoc, Team, DocKind::Team);
+
+fn read(d: &AutoCommit) -> Result<Team> {
+    let agents_obj = required_obj(d, &ROOT, "agents")?;
+    let mut agents: Vec<Agent> = keys(d, &agents_obj)
+        .into_iter()
+        .filter_map(|id| {
+            let a = obj_at(d, &agents_obj, &id)?;
+            Some(Agent {
+                id: AgentId::parse(&id).ok()?,
+                name: str_at(d, &a, "name")?,
+                email: str_at(d, &a, "email").unwrap_or_default(),
+                role: str_at(d, &a, "role")
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(AgentRole::Agent),
+                availability: str_at(d, &a, "availability")
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(AgentAvailability::Available),
+            })
+        })
+        .collect();
+    agents.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    let tags = obj_at(d, &ROOT, "tags")
+        .map(|t| keys(d, &t))
+        .unwrap_or_default();
+    let business_hours = obj_at(d, &ROOT, "business_hours")
+        .map(|h| BusinessHours {
+            time_zone: str_at(d, &h, "time_zone").unwrap_or_else(|| "UTC".into()),
+            days: obj_at(d, &h, "days")
+                .map(|l| {
+                    (0..automerge::ReadDoc::length(d, &l))
+                        .filter_map(|i| match automerge::ReadDoc::get(d, &l, i).ok()?? {
+                            (automerge::Value::Scalar(s), _) => s.as_i64().map(|n| n as u8),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            start_minute: int_at(d, &h, "start_minute").unwrap_or(540) as u16,
+            end_minute: int_at(d, &h, "end_minute").unwrap_or(1020) as u16,
+        })
+        .unwrap_or_default();
+    let sla = Priority::ALL
+        .iter()
+        .map(|p| {
+            let target = obj_at(d, &ROOT, "sla")
+                .and_then(|s| obj_at(d, &s, p.as_str()))
+                .map(|t| SlaTarget {
+                    first_response_minutes: int_at(d, &t, "first_response_minutes").unwrap_or(240)
+                        as u32,
+                    next_response_minutes: int_at(d, &t, "next_response_minutes").unwrap_or(480)
+                        as u32,
+                })
+                .unwrap_or_else(|| default_sla(*p));
+            (*p, target)
+        })
+        .collect();
+    Ok(Team {
+        id: TeamId::parse(&required_str(d, &ROOT, "id")?)?,
+        name: required_str(d, &ROOT, "name")?,
+        created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+        agents,
+        tags,
+        business_hours,
+        sla,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Document;
 
     fn ctx() -> Ctx {
         Ctx::new(AgentId::parse("ana").unwrap(), Timestamp(1_000))

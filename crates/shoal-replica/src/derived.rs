@@ -1,0 +1,199 @@
+//! Query tables derived from documents: written in the same transaction as
+//! the change that affects them, rebuildable from the documents at any time.
+//! Nothing here depends on which agent owns the replica, so two replicas with
+//! the same documents have identical derived tables.
+
+use crate::Result;
+use automerge::AutoCommit;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use shoal_core::{Conversation, ConversationDoc, Customer, CustomerDoc, DocId, DocKind, Document};
+
+/// Length of the inbox preview of the newest entry.
+const PREVIEW_CHARS: usize = 160;
+
+/// Brings the derived rows of one document up to date with `doc`. A document
+/// that cannot be read yet (its creating change has not arrived) keeps its
+/// previous rows.
+pub(crate) fn update(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    match id.kind() {
+        DocKind::Conversation => {
+            if let Ok(view) = ConversationDoc::view_of(doc) {
+                write_conversation(conn, id, &view)?;
+            }
+        }
+        DocKind::Customer => {
+            if let Ok(view) = CustomerDoc::view_of(doc) {
+                write_customer(conn, id, &view)?;
+            }
+        }
+        DocKind::Team | DocKind::AgentPrivate => {}
+    }
+    Ok(())
+}
+
+fn preview(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(PREVIEW_CHARS) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
+}
+
+fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result<()> {
+    let key = c.id.as_str();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO inbox (conv_id, subject, customer_id, channel, status, snooze_until, assignee,
+            priority, tags, created_at, last_activity, last_customer_at, entry_count, preview, has_conflict)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        key,
+        c.subject,
+        c.customer_id.as_str(),
+        c.channel.as_str(),
+        c.status.as_str(),
+        c.snooze_until.map(|t| t.as_millis()),
+        c.assignee.as_ref().map(|a| a.as_str()),
+        c.priority.as_str(),
+        c.tags.join(" "),
+        c.created_at.as_millis(),
+        c.last_activity().as_millis(),
+        c.last_customer_message().map(|e| e.created_at.as_millis()),
+        c.entries.len() as i64,
+        c.last_entry().map(|e| preview(&e.body)).unwrap_or_default(),
+        !c.conflicts.is_empty(),
+    ])?;
+    conn.prepare_cached("DELETE FROM inbox_tags WHERE conv_id = ?1")?
+        .execute([key])?;
+    let mut tag = conn.prepare_cached("INSERT INTO inbox_tags (tag, conv_id) VALUES (?1, ?2)")?;
+    for t in &c.tags {
+        tag.execute([t.as_str(), key])?;
+    }
+    conn.prepare_cached("DELETE FROM inbox_seen WHERE conv_id = ?1")?
+        .execute([key])?;
+    let mut seen = conn.prepare_cached(
+        "INSERT INTO inbox_seen (conv_id, agent_id, seen_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for (agent, at) in &c.seen {
+        seen.execute(params![key, agent.as_str(), at.as_millis()])?;
+    }
+    let mut body = String::new();
+    for e in &c.entries {
+        body.push_str(&e.body);
+        body.push('\n');
+    }
+    set_search_text(conn, id, &c.subject, &body)
+}
+
+fn write_customer(conn: &Connection, id: &DocId, c: &Customer) -> Result<()> {
+    let key = c.id.as_str();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO customers (customer_id, name, primary_email, company, tier, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![key, c.name, c.emails.first(), c.company, c.tier, c.created_at.as_millis()])?;
+    conn.prepare_cached("DELETE FROM customer_emails WHERE customer_id = ?1")?
+        .execute([key])?;
+    let mut email = conn.prepare_cached(
+        "INSERT OR IGNORE INTO customer_emails (email, customer_id) VALUES (?1, ?2)",
+    )?;
+    for e in &c.emails {
+        email.execute([e.as_str(), key])?;
+    }
+    let title = format!(
+        "{} {} {}",
+        c.name,
+        c.emails.join(" "),
+        c.company.as_deref().unwrap_or_default()
+    );
+    set_search_text(conn, id, &title, &c.notes)
+}
+
+fn set_search_text(conn: &Connection, id: &DocId, title: &str, body: &str) -> Result<()> {
+    let key = id.to_string();
+    let rowid: Option<i64> = conn
+        .prepare_cached("SELECT rowid FROM search_docs WHERE doc_id = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    let rowid = match rowid {
+        Some(r) => {
+            conn.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
+                .execute([r])?;
+            r
+        }
+        None => {
+            conn.prepare_cached("INSERT INTO search_docs (doc_id) VALUES (?1)")?
+                .execute([&key])?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.prepare_cached("INSERT INTO search_index (rowid, title, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![rowid, title, body])?;
+    Ok(())
+}
+
+/// Empties every derived table (before a rebuild).
+pub(crate) fn clear(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_seen;
+         DELETE FROM customers; DELETE FROM customer_emails;
+         DELETE FROM search_index; DELETE FROM search_docs;",
+    )?;
+    Ok(())
+}
+
+/// Every derived row in a canonical order, for comparing replicas: the
+/// query tables as text rows, and the full-text index as the terms indexed
+/// for each document (with column and position).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DerivedDump {
+    /// `inbox` rows.
+    pub inbox: Vec<String>,
+    /// `inbox_tags` rows.
+    pub tags: Vec<String>,
+    /// `inbox_seen` rows.
+    pub seen: Vec<String>,
+    /// `customers` rows.
+    pub customers: Vec<String>,
+    /// `customer_emails` rows.
+    pub customer_emails: Vec<String>,
+    /// `doc_id term column offset` for every token in the search index.
+    pub search_terms: Vec<String>,
+}
+
+fn rows(conn: &Connection, sql: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let out = stmt
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| Ok(format!("{:?}", r.get_ref(i)?)))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(|v| v.join("|"))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(out)
+}
+
+/// Reads the canonical dump of all derived tables.
+pub(crate) fn dump(conn: &Connection) -> Result<DerivedDump> {
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab USING fts5vocab(main, search_index, instance);",
+    )?;
+    Ok(DerivedDump {
+        inbox: rows(conn, "SELECT * FROM inbox ORDER BY conv_id")?,
+        tags: rows(conn, "SELECT * FROM inbox_tags ORDER BY tag, conv_id")?,
+        seen: rows(conn, "SELECT * FROM inbox_seen ORDER BY conv_id, agent_id")?,
+        customers: rows(conn, "SELECT * FROM customers ORDER BY customer_id")?,
+        customer_emails: rows(
+            conn,
+            "SELECT * FROM customer_emails ORDER BY email, customer_id",
+        )?,
+        search_terms: rows(
+            conn,
+            "SELECT d.doc_id, v.term, v.col, v.offset FROM temp.search_vocab v
+             JOIN search_docs d ON d.rowid = v.doc ORDER BY d.doc_id, v.col, v.offset, v.term",
+        )?,
+    })
+}

@@ -1,0 +1,253 @@
+//! Inbox queries over the derived tables; no document is loaded.
+
+use crate::Result;
+use rusqlite::{named_params, Connection, Row};
+use serde::Serialize;
+use shoal_core::{effective_status, AgentId, CustomerId, Status, Timestamp};
+use std::fmt;
+use std::str::FromStr;
+
+/// The inbox views of the support workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InboxView {
+    /// Open and assigned to me.
+    Mine,
+    /// Open and assigned to nobody.
+    Unassigned,
+    /// Everything open (including snoozes that have ended).
+    Open,
+    /// Waiting for the customer.
+    Pending,
+    /// Snoozed and not yet due.
+    Snoozed,
+    /// Closed.
+    Closed,
+    /// Everything.
+    All,
+}
+
+impl InboxView {
+    /// Every view, in sidebar order.
+    pub const ALL: [InboxView; 7] = [
+        InboxView::Mine,
+        InboxView::Unassigned,
+        InboxView::Open,
+        InboxView::Pending,
+        InboxView::Snoozed,
+        InboxView::Closed,
+        InboxView::All,
+    ];
+
+    /// The view's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxView::Mine => "mine",
+            InboxView::Unassigned => "unassigned",
+            InboxView::Open => "open",
+            InboxView::Pending => "pending",
+            InboxView::Snoozed => "snoozed",
+            InboxView::Closed => "closed",
+            InboxView::All => "all",
+        }
+    }
+
+    fn condition(self) -> String {
+        const OPEN: &str =
+            "(i.status = 'open' OR (i.status = 'snoozed' AND i.snooze_until <= :now))";
+        match self {
+            InboxView::Mine => format!("{OPEN} AND i.assignee = :me"),
+            InboxView::Unassigned => format!("{OPEN} AND i.assignee IS NULL"),
+            InboxView::Open => OPEN.to_owned(),
+            InboxView::Pending => "i.status = 'pending'".to_owned(),
+            InboxView::Snoozed => "i.status = 'snoozed' AND i.snooze_until > :now".to_owned(),
+            InboxView::Closed => "i.status = 'closed'".to_owned(),
+            InboxView::All => "1".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for InboxView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InboxView {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, open, pending, snoozed, closed or all"))
+    }
+}
+
+/// A page of the inbox.
+#[derive(Clone, Debug)]
+pub struct InboxQuery {
+    /// Which view.
+    pub view: InboxView,
+    /// Only conversations assigned to this agent.
+    pub assignee: Option<AgentId>,
+    /// Only conversations with this tag.
+    pub tag: Option<String>,
+    /// Only this customer's conversations.
+    pub customer: Option<CustomerId>,
+    /// Page size.
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+impl InboxQuery {
+    /// The first page (50 rows) of a view.
+    pub fn view(view: InboxView) -> Self {
+        Self {
+            view,
+            assignee: None,
+            tag: None,
+            customer: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// One row of the inbox list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InboxRow {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Subject line.
+    pub subject: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// Customer name, when the customer document is present.
+    pub customer_name: Option<String>,
+    /// Customer's primary e-mail.
+    pub customer_email: Option<String>,
+    /// Channel.
+    pub channel: String,
+    /// Status as it stands now (an ended snooze shows as open).
+    pub status: Status,
+    /// End of the snooze.
+    pub snooze_until: Option<Timestamp>,
+    /// Assigned agent.
+    pub assignee: Option<String>,
+    /// Priority.
+    pub priority: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// When it was opened.
+    pub created_at: Timestamp,
+    /// Newest entry.
+    pub last_activity: Timestamp,
+    /// Number of entries.
+    pub entry_count: i64,
+    /// Whether the newest customer message is unseen by the replica's agent.
+    pub unread: bool,
+    /// Start of the newest entry.
+    pub preview: String,
+    /// Whether agents changed a single-valued field concurrently.
+    pub has_conflict: bool,
+}
+
+const SELECT: &str = "SELECT i.conv_id, i.subject, i.customer_id, c.name, c.primary_email, i.channel, i.status,
+        i.snooze_until, i.assignee, i.priority, i.tags, i.created_at, i.last_activity, i.entry_count,
+        (i.last_customer_at IS NOT NULL AND i.last_customer_at > COALESCE(s.seen_at, -1)) AS unread,
+        i.preview, i.has_conflict
+    FROM inbox i
+    LEFT JOIN customers c ON c.customer_id = i.customer_id
+    LEFT JOIN inbox_seen s ON s.conv_id = i.conv_id AND s.agent_id = :me";
+
+fn row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<InboxRow> {
+    let stored: String = r.get(6)?;
+    let snooze_until: Option<Timestamp> = r.get::<_, Option<i64>>(7)?.map(Timestamp);
+    let status = stored.parse::<Status>().unwrap_or(Status::Open);
+    let tags: String = r.get(10)?;
+    Ok(InboxRow {
+        conversation_id: r.get(0)?,
+        subject: r.get(1)?,
+        customer_id: r.get(2)?,
+        customer_name: r.get(3)?,
+        customer_email: r.get(4)?,
+        channel: r.get(5)?,
+        status: effective_status(status, snooze_until, now),
+        snooze_until,
+        assignee: r.get(8)?,
+        priority: r.get(9)?,
+        tags: tags.split_whitespace().map(str::to_owned).collect(),
+        created_at: Timestamp(r.get(11)?),
+        last_activity: Timestamp(r.get(12)?),
+        entry_count: r.get(13)?,
+        unread: r.get(14)?,
+        preview: r.get(15)?,
+        has_conflict: r.get(16)?,
+    })
+}
+
+/// The named parameters that `sql` uses (SQLite refuses unused ones).
+fn bound<'a>(
+    sql: &str,
+    params: &[(&'a str, &'a dyn rusqlite::ToSql)],
+) -> Vec<(&'a str, &'a dyn rusqlite::ToSql)> {
+    params
+        .iter()
+        .filter(|(name, _)| sql.contains(name))
+        .copied()
+        .collect()
+}
+
+/// Runs an inbox query for agent `me` at `now`.
+pub(crate) fn inbox(
+    conn: &Connection,
+    q: &InboxQuery,
+    me: &AgentId,
+    now: Timestamp,
+) -> Result<Vec<InboxRow>> {
+    let mut sql = format!("{SELECT} WHERE {}", q.view.condition());
+    if q.assignee.is_some() {
+        sql.push_str(" AND i.assignee = :assignee");
+    }
+    if q.tag.is_some() {
+        sql.push_str(" AND i.conv_id IN (SELECT conv_id FROM inbox_tags WHERE tag = :tag)");
+    }
+    if q.customer.is_some() {
+        sql.push_str(" AND i.customer_id = :customer");
+    }
+    sql.push_str(" ORDER BY i.last_activity DESC, i.conv_id DESC LIMIT :limit OFFSET :offset");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let params = named_params! {
+        ":me": me.as_str(),
+        ":now": now.as_millis(),
+        ":assignee": q.assignee.as_ref().map(|a| a.as_str()),
+        ":tag": q.tag.as_deref(),
+        ":customer": q.customer.as_ref().map(|c| c.as_str()),
+        ":limit": q.limit as i64,
+        ":offset": q.offset as i64,
+    };
+    let used = bound(&sql, params);
+    let rows = stmt
+        .query_map(used.as_slice(), |r| row(r, now))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Number of conversations in each view.
+pub(crate) fn counts(
+    conn: &Connection,
+    me: &AgentId,
+    now: Timestamp,
+) -> Result<Vec<(InboxView, i64)>> {
+    InboxView::ALL
+        .into_iter()
+        .map(|v| {
+            let sql = format!("SELECT COUNT(*) FROM inbox i WHERE {}", v.condition());
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let params = named_params! { ":me": me.as_str(), ":now": now.as_millis() };
+            let used = bound(&sql, params);
+            Ok((v, stmt.query_row(used.as_slice(), |r| r.get(0))?))
+        })
+        .collect()
+}

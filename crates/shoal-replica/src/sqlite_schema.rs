@@ -1,0 +1,130 @@
+//! The SQLite schema of a replica file and its upgrades.
+
+use crate::{ReplicaError, Result};
+use rusqlite::Connection;
+
+/// Version of the replica file format, kept in `PRAGMA user_version`.
+pub(crate) const FORMAT_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- Source of truth: each document is a compacted snapshot plus the changes
+-- appended since (folded in by the compactor).
+CREATE TABLE docs (
+    doc_id          TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    snapshot        BLOB NOT NULL,
+    pending_changes INTEGER NOT NULL DEFAULT 0,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX docs_pending ON docs(pending_changes) WHERE pending_changes > 0;
+
+CREATE TABLE doc_changes (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES docs(doc_id),
+    bytes  BLOB NOT NULL,
+    local  INTEGER NOT NULL
+);
+CREATE INDEX doc_changes_doc ON doc_changes(doc_id, id);
+
+-- Derived from conversation documents.
+CREATE TABLE inbox (
+    conv_id          TEXT PRIMARY KEY,
+    subject          TEXT NOT NULL,
+    customer_id      TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    snooze_until     INTEGER,
+    assignee         TEXT,
+    priority         TEXT NOT NULL,
+    tags             TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    last_activity    INTEGER NOT NULL,
+    last_customer_at INTEGER,
+    entry_count      INTEGER NOT NULL,
+    preview          TEXT NOT NULL,
+    has_conflict     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX inbox_activity ON inbox(last_activity DESC);
+CREATE INDEX inbox_status ON inbox(status, last_activity DESC);
+CREATE INDEX inbox_assignee ON inbox(assignee, status, last_activity DESC);
+CREATE INDEX inbox_customer ON inbox(customer_id, last_activity DESC);
+
+CREATE TABLE inbox_tags (
+    tag     TEXT NOT NULL,
+    conv_id TEXT NOT NULL,
+    PRIMARY KEY (tag, conv_id)
+) WITHOUT ROWID;
+CREATE INDEX inbox_tags_conv ON inbox_tags(conv_id);
+
+CREATE TABLE inbox_seen (
+    conv_id  TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    seen_at  INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, agent_id)
+) WITHOUT ROWID;
+
+-- Derived from customer documents.
+CREATE TABLE customers (
+    customer_id   TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    primary_email TEXT,
+    company       TEXT,
+    tier          TEXT,
+    created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE customer_emails (
+    email       TEXT NOT NULL COLLATE NOCASE,
+    customer_id TEXT NOT NULL,
+    PRIMARY KEY (email, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX customer_emails_customer ON customer_emails(customer_id);
+
+-- Full-text index over conversations (subject; bodies) and customers (name,
+-- emails, company; notes). Contentless: the text lives in the documents, so
+-- the file does not hold it twice.
+CREATE VIRTUAL TABLE search_index USING fts5(
+    title, body,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE search_docs (
+    rowid  INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE
+);
+"#;
+
+/// Applies connection settings every connection needs.
+pub(crate) fn configure(conn: &Connection) -> Result<()> {
+    // WAL lets readers (the UI, the compactor) run beside the writer; FULL
+    // makes an acknowledged change survive power loss, not just a crash.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// Creates the schema in an empty database.
+pub(crate) fn create(conn: &Connection) -> Result<()> {
+    conn.execute_batch(SCHEMA_V1)?;
+    conn.pragma_update(None, "user_version", FORMAT_VERSION)?;
+    Ok(())
+}
+
+/// Checks the format of an existing database (upgrades would go here).
+pub(crate) fn check(conn: &Connection) -> Result<()> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > FORMAT_VERSION {
+        return Err(ReplicaError::TooNew {
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
