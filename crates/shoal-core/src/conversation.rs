@@ -137,7 +137,8 @@ pub struct Conversation {
     pub tags: Vec<String>,
     /// When the conversation was opened.
     pub created_at: Timestamp,
-    /// Entries in time order (ties broken by id).
+    /// Entries in time order; entries with the same time keep their order in
+    /// the document's list, which Automerge makes the same on every replica.
     pub entries: Vec<Entry>,
     /// Per agent, the time of the newest entry they have seen.
     pub seen: BTreeMap<AgentId, Timestamp>,
@@ -671,11 +672,7 @@ fn read(d: &AutoCommit) -> Result<Conversation> {
             read_entry(d, &obj)
         })
         .collect();
-    entries.sort_by(|a, b| {
-        a.created_at
-            .cmp(&b.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    entries.sort_by_key(|e| e.created_at);
     let tags = obj_at(d, &ROOT, "tags")
         .map(|t| keys(d, &t))
         .unwrap_or_default();

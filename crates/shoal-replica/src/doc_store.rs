@@ -41,14 +41,20 @@ pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Opt
     let mut stmt =
         conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY id")?;
     let mut rows = stmt.query([&key])?;
-    // One batch: applying changes together is far cheaper than one by one.
-    let mut batch = Vec::new();
+    let mut changes = Vec::new();
     while let Some(row) = rows.next()? {
         let bytes: Vec<u8> = row.get(0)?;
-        batch.extend_from_slice(&bytes);
+        changes.push(
+            Change::try_from(bytes.as_slice()).map_err(|e| ReplicaError::Corrupt {
+                doc: id.clone(),
+                reason: e.to_string(),
+            })?,
+        );
     }
-    if !batch.is_empty() {
-        doc.load_incremental(&batch).map_err(corrupt(id))?;
+    // One batch: applying changes together is far cheaper than one by one,
+    // and changes whose dependencies have not arrived wait in Automerge's queue.
+    if !changes.is_empty() {
+        doc.apply_changes(changes).map_err(corrupt(id))?;
     }
     doc.set_actor(actor.clone());
     Ok(Some(doc))
