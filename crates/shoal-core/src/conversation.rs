@@ -2,10 +2,11 @@
 //! its entries (customer messages, agent replies, internal notes).
 
 use crate::doc_fields::{
-    change, commit, conflicting_strs, int_at, keys, non_empty_body, obj_at, required_obj,
-    required_str, str_at, str_list, valid_tag,
+    change, commit, conflicting_strs, int_at, non_empty_body, required_obj, required_str, str_at,
+    valid_tag,
 };
 use crate::document::impl_document;
+use crate::hydrated::{hydrate, maps, strs, Node};
 use crate::workflow::effective_status;
 use crate::{
     schema, AgentId, Channel, ConversationId, CoreError, Ctx, CustomerId, DeliveryState, DocKind,
@@ -601,40 +602,40 @@ fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
     Ok(())
 }
 
-fn read_entry(d: &AutoCommit, obj: &ObjId) -> Option<Entry> {
-    let headers = obj_at(d, obj, "headers")
+fn read_entry(e: Node<'_>) -> Option<Entry> {
+    let headers = e
+        .map("headers")
         .map(|h| EmailHeaders {
-            message_id: str_at(d, &h, "message_id"),
-            in_reply_to: str_at(d, &h, "in_reply_to"),
-            references: obj_at(d, &h, "references")
-                .map(|r| str_list(d, &r))
-                .unwrap_or_default(),
+            message_id: h.str("message_id"),
+            in_reply_to: h.str("in_reply_to"),
+            references: h.list("references").map(strs).unwrap_or_default(),
         })
         .unwrap_or_default();
-    let delivery = obj_at(d, obj, "delivery").and_then(|del| {
+    let delivery = e.map("delivery").and_then(|del| {
         Some(Delivery {
-            state: str_at(d, &del, "state")?.parse().ok()?,
-            reason: str_at(d, &del, "reason"),
-            updated_at: Timestamp(int_at(d, &del, "updated_at").unwrap_or(0)),
+            state: del.str("state")?.parse().ok()?,
+            reason: del.str("reason"),
+            updated_at: Timestamp(del.int("updated_at").unwrap_or(0)),
         })
     });
     Some(Entry {
-        id: EntryId::parse(&str_at(d, obj, "id")?).ok()?,
-        kind: EntryKind::parse(&str_at(d, obj, "kind")?)?,
-        author: str_at(d, obj, "author")?,
-        logged_by: str_at(d, obj, "logged_by").and_then(|a| AgentId::parse(&a).ok()),
-        body: str_at(d, obj, "body").unwrap_or_default(),
-        created_at: Timestamp(int_at(d, obj, "created_at")?),
-        answers: str_at(d, obj, "answers").and_then(|a| EntryId::parse(&a).ok()),
-        mentions: obj_at(d, obj, "mentions")
+        id: EntryId::parse(&e.str("id")?).ok()?,
+        kind: EntryKind::parse(&e.str("kind")?)?,
+        author: e.str("author")?,
+        logged_by: e.str("logged_by").and_then(|a| AgentId::parse(&a).ok()),
+        body: e.str("body").unwrap_or_default(),
+        created_at: Timestamp(e.int("created_at")?),
+        answers: e.str("answers").and_then(|a| EntryId::parse(&a).ok()),
+        mentions: e
+            .list("mentions")
             .map(|l| {
-                str_list(d, &l)
+                strs(l)
                     .iter()
                     .filter_map(|a| AgentId::parse(a).ok())
                     .collect()
             })
             .unwrap_or_default(),
-        seen_entry: str_at(d, obj, "seen_entry").and_then(|a| EntryId::parse(&a).ok()),
+        seen_entry: e.str("seen_entry").and_then(|a| EntryId::parse(&a).ok()),
         headers,
         delivery,
     })
@@ -664,30 +665,32 @@ fn last_entry_of(doc: &AutoCommit, kinds: &[EntryKind]) -> Result<Option<EntryId
 
 impl_document!(ConversationDoc, Conversation, DocKind::Conversation);
 
-fn read(d: &AutoCommit) -> Result<Conversation> {
-    let entries_obj = required_obj(d, &ROOT, "entries")?;
-    let mut entries: Vec<Entry> = (0..d.length(&entries_obj))
-        .filter_map(|i| {
-            let (_, obj) = d.get(&entries_obj, i).ok()??;
-            read_entry(d, &obj)
-        })
-        .collect();
+fn read(doc: &AutoCommit) -> Result<Conversation> {
+    let hydrated = hydrate(doc)?;
+    let d = Node::root(&hydrated)?;
+    let mut entries: Vec<Entry> = maps(
+        d.list("entries")
+            .ok_or(CoreError::MissingField("entries"))?,
+    )
+    .filter_map(read_entry)
+    .collect();
     entries.sort_by_key(|e| e.created_at);
-    let tags = obj_at(d, &ROOT, "tags")
-        .map(|t| keys(d, &t))
-        .unwrap_or_default();
-    let seen = obj_at(d, &ROOT, "seen")
+    let tags = d.map("tags").map(|t| t.keys()).unwrap_or_default();
+    let seen = d
+        .map("seen")
         .map(|s| {
-            keys(d, &s)
+            s.keys()
                 .into_iter()
-                .filter_map(|k| Some((AgentId::parse(&k).ok()?, Timestamp(int_at(d, &s, &k)?))))
+                .filter_map(|k| Some((AgentId::parse(&k).ok()?, Timestamp(s.int(&k)?))))
                 .collect()
         })
         .unwrap_or_default();
+    // Hydration flags conflicted keys; only those need the candidates read.
     let conflicts = ["assignee", "status", "priority"]
         .into_iter()
+        .filter(|field| d.conflicted(field))
         .filter_map(|field| {
-            let values = conflicting_strs(d, &ROOT, field);
+            let values = conflicting_strs(doc, &ROOT, field);
             (values.len() > 1).then(|| FieldConflict {
                 field: field.to_owned(),
                 values,
@@ -695,20 +698,22 @@ fn read(d: &AutoCommit) -> Result<Conversation> {
         })
         .collect();
     Ok(Conversation {
-        id: ConversationId::parse(&required_str(d, &ROOT, "id")?)?,
-        subject: required_str(d, &ROOT, "subject")?,
-        channel: str_at(d, &ROOT, "channel")
+        id: ConversationId::parse(&d.required_str("id")?)?,
+        subject: d.required_str("subject")?,
+        channel: d
+            .str("channel")
             .and_then(|c| c.parse().ok())
             .unwrap_or(Channel::Other),
-        customer_id: CustomerId::parse(&required_str(d, &ROOT, "customer_id")?)?,
-        status: required_str(d, &ROOT, "status")?.parse()?,
-        snooze_until: int_at(d, &ROOT, "snooze_until").map(Timestamp),
-        assignee: str_at(d, &ROOT, "assignee").and_then(|a| AgentId::parse(&a).ok()),
-        priority: str_at(d, &ROOT, "priority")
+        customer_id: CustomerId::parse(&d.required_str("customer_id")?)?,
+        status: d.required_str("status")?.parse()?,
+        snooze_until: d.int("snooze_until").map(Timestamp),
+        assignee: d.str("assignee").and_then(|a| AgentId::parse(&a).ok()),
+        priority: d
+            .str("priority")
             .and_then(|p| p.parse().ok())
             .unwrap_or(Priority::Normal),
         tags,
-        created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+        created_at: Timestamp(d.int("created_at").unwrap_or(0)),
         entries,
         seen,
         conflicts,

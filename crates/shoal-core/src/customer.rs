@@ -1,9 +1,10 @@
 //! The customer document: profile fields and collaborative notes.
 
 use crate::doc_fields::{
-    change, commit, int_at, required_obj, required_str, str_at, str_list, text_units, valid_email,
+    change, commit, non_empty_body, required_obj, str_list, text_units, valid_email,
 };
 use crate::document::impl_document;
+use crate::hydrated::{hydrate, strs, Node};
 use crate::{schema, CoreError, Ctx, CustomerId, DocKind, Result, Timestamp};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
@@ -173,6 +174,24 @@ impl CustomerDoc {
         })
     }
 
+    /// Appends `text` to the notes, on a new line when the notes are not
+    /// empty; the end is found inside the change, so nothing slips between.
+    pub fn append_notes(&mut self, ctx: &Ctx, text: &str) -> Result<()> {
+        let text = non_empty_body(text)?;
+        change(&mut self.doc, ctx, "edit notes", |doc| {
+            let notes = required_obj(doc, &ROOT, "notes")?;
+            let current = doc.text(&notes)?;
+            let end = text_units(doc.text_encoding(), &current, current.chars().count());
+            let insert = if current.is_empty() || current.ends_with('\n') {
+                text.to_owned()
+            } else {
+                format!("\n{text}")
+            };
+            doc.splice_text(&notes, end, 0, &insert)?;
+            Ok(())
+        })
+    }
+
     /// Deletes `delete` characters at character position `pos` of the notes
     /// and inserts `insert` there (positions count Unicode scalar values).
     pub fn splice_notes(
@@ -200,23 +219,23 @@ impl CustomerDoc {
 
 impl_document!(CustomerDoc, Customer, DocKind::Customer);
 
-fn read(d: &AutoCommit) -> Result<Customer> {
+fn read(doc: &AutoCommit) -> Result<Customer> {
+    let hydrated = hydrate(doc)?;
+    let d = Node::root(&hydrated)?;
     let mut emails: Vec<String> = Vec::new();
-    if let Ok(list) = required_obj(d, &ROOT, "emails") {
-        for e in str_list(d, &list) {
-            if !emails.iter().any(|x| x.eq_ignore_ascii_case(&e)) {
-                emails.push(e);
-            }
+    for e in d.list("emails").map(strs).unwrap_or_default() {
+        if !emails.iter().any(|x| x.eq_ignore_ascii_case(&e)) {
+            emails.push(e);
         }
     }
     Ok(Customer {
-        id: CustomerId::parse(&required_str(d, &ROOT, "id")?)?,
-        name: required_str(d, &ROOT, "name")?,
+        id: CustomerId::parse(&d.required_str("id")?)?,
+        name: d.required_str("name")?,
         emails,
-        company: str_at(d, &ROOT, "company"),
-        tier: str_at(d, &ROOT, "tier"),
-        notes: str_at(d, &ROOT, "notes").unwrap_or_default(),
-        created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+        company: d.str("company"),
+        tier: d.str("tier"),
+        notes: d.str("notes").unwrap_or_default(),
+        created_at: Timestamp(d.int("created_at").unwrap_or(0)),
     })
 }
 

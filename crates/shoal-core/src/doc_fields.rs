@@ -50,11 +50,6 @@ pub(crate) fn str_list(doc: &AutoCommit, list: &ObjId) -> Vec<String> {
         .collect()
 }
 
-/// The keys of a map (sorted, as Automerge keeps them).
-pub(crate) fn keys(doc: &AutoCommit, map: &ObjId) -> Vec<String> {
-    doc.keys(map).collect()
-}
-
 /// Every concurrently written string value of `obj[key]`, sorted; more than
 /// one means people changed the field at the same time without seeing each
 /// other's change.

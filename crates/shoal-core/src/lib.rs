@@ -18,6 +18,7 @@ mod customer;
 mod doc_fields;
 mod document;
 mod error;
+mod hydrated;
 mod ids;
 mod mentions;
 mod schema;

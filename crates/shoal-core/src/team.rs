@@ -2,10 +2,10 @@
 //! SLA targets.
 
 use crate::doc_fields::{
-    change, commit, int_at, keys, obj_at, required_obj, required_str, str_at, valid_email,
-    valid_tag,
+    change, commit, int_at, obj_at, required_obj, str_at, valid_email, valid_tag,
 };
 use crate::document::impl_document;
+use crate::hydrated::{hydrate, ints, Node};
 use crate::{schema, AgentId, CoreError, Ctx, DocKind, Priority, Result, TeamId, Timestamp};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT};
@@ -371,20 +371,25 @@ fn write_sla(doc: &mut AutoCommit, t: &ObjId, target: SlaTarget) -> Result<()> {
 
 impl_document!(TeamDoc, Team, DocKind::Team);
 
-fn read(d: &AutoCommit) -> Result<Team> {
-    let agents_obj = required_obj(d, &ROOT, "agents")?;
-    let mut agents: Vec<Agent> = keys(d, &agents_obj)
+fn read(doc: &AutoCommit) -> Result<Team> {
+    let hydrated = hydrate(doc)?;
+    let d = Node::root(&hydrated)?;
+    let agents_obj = d.required_map("agents")?;
+    let mut agents: Vec<Agent> = agents_obj
+        .keys()
         .into_iter()
         .filter_map(|id| {
-            let a = obj_at(d, &agents_obj, &id)?;
+            let a = agents_obj.map(&id)?;
             Some(Agent {
                 id: AgentId::parse(&id).ok()?,
-                name: str_at(d, &a, "name")?,
-                email: str_at(d, &a, "email").unwrap_or_default(),
-                role: str_at(d, &a, "role")
+                name: a.str("name")?,
+                email: a.str("email").unwrap_or_default(),
+                role: a
+                    .str("role")
                     .and_then(|r| r.parse().ok())
                     .unwrap_or(AgentRole::Agent),
-                availability: str_at(d, &a, "availability")
+                availability: a
+                    .str("availability")
                     .and_then(|r| r.parse().ok())
                     .unwrap_or(AgentAvailability::Available),
             })
@@ -396,45 +401,37 @@ fn read(d: &AutoCommit) -> Result<Team> {
             .cmp(&b.name.to_lowercase())
             .then(a.id.cmp(&b.id))
     });
-    let tags = obj_at(d, &ROOT, "tags")
-        .map(|t| keys(d, &t))
-        .unwrap_or_default();
-    let business_hours = obj_at(d, &ROOT, "business_hours")
+    let tags = d.map("tags").map(|t| t.keys()).unwrap_or_default();
+    let business_hours = d
+        .map("business_hours")
         .map(|h| BusinessHours {
-            time_zone: str_at(d, &h, "time_zone").unwrap_or_else(|| "UTC".into()),
-            days: obj_at(d, &h, "days")
-                .map(|l| {
-                    (0..automerge::ReadDoc::length(d, &l))
-                        .filter_map(|i| match automerge::ReadDoc::get(d, &l, i).ok()?? {
-                            (automerge::Value::Scalar(s), _) => s.as_i64().map(|n| n as u8),
-                            _ => None,
-                        })
-                        .collect()
-                })
+            time_zone: h.str("time_zone").unwrap_or_else(|| "UTC".into()),
+            days: h
+                .list("days")
+                .map(|l| ints(l).into_iter().map(|n| n as u8).collect())
                 .unwrap_or_default(),
-            start_minute: int_at(d, &h, "start_minute").unwrap_or(540) as u16,
-            end_minute: int_at(d, &h, "end_minute").unwrap_or(1020) as u16,
+            start_minute: h.int("start_minute").unwrap_or(540) as u16,
+            end_minute: h.int("end_minute").unwrap_or(1020) as u16,
         })
         .unwrap_or_default();
     let sla = Priority::ALL
         .iter()
         .map(|p| {
-            let target = obj_at(d, &ROOT, "sla")
-                .and_then(|s| obj_at(d, &s, p.as_str()))
+            let target = d
+                .map("sla")
+                .and_then(|s| s.map(p.as_str()))
                 .map(|t| SlaTarget {
-                    first_response_minutes: int_at(d, &t, "first_response_minutes").unwrap_or(240)
-                        as u32,
-                    next_response_minutes: int_at(d, &t, "next_response_minutes").unwrap_or(480)
-                        as u32,
+                    first_response_minutes: t.int("first_response_minutes").unwrap_or(240) as u32,
+                    next_response_minutes: t.int("next_response_minutes").unwrap_or(480) as u32,
                 })
                 .unwrap_or_else(|| default_sla(*p));
             (*p, target)
         })
         .collect();
     Ok(Team {
-        id: TeamId::parse(&required_str(d, &ROOT, "id")?)?,
-        name: required_str(d, &ROOT, "name")?,
-        created_at: Timestamp(int_at(d, &ROOT, "created_at").unwrap_or(0)),
+        id: TeamId::parse(&d.required_str("id")?)?,
+        name: d.required_str("name")?,
+        created_at: Timestamp(d.int("created_at").unwrap_or(0)),
         agents,
         tags,
         business_hours,

@@ -7,29 +7,53 @@ use crate::Result;
 use automerge::AutoCommit;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use shoal_core::{Conversation, ConversationDoc, Customer, CustomerDoc, DocId, DocKind, Document};
+use shoal_core::{
+    AgentPrivateDoc, Conversation, ConversationDoc, Customer, CustomerDoc, DocId, DocKind,
+    Document, TeamDoc,
+};
 
 /// Length of the inbox preview of the newest entry.
 const PREVIEW_CHARS: usize = 160;
+
+/// The read view of a document, as far as derived tables need it.
+pub(crate) enum DocView {
+    Conversation(Box<Conversation>),
+    Customer(Customer),
+    /// Team and agent-private documents have no derived rows.
+    Other,
+}
+
+impl DocView {
+    /// Reads `doc` as the kind `id` names (checking kind and schema).
+    pub(crate) fn of(id: &DocId, doc: &AutoCommit) -> shoal_core::Result<DocView> {
+        Ok(match id.kind() {
+            DocKind::Conversation => {
+                DocView::Conversation(Box::new(ConversationDoc::view_of(doc)?))
+            }
+            DocKind::Customer => DocView::Customer(CustomerDoc::view_of(doc)?),
+            DocKind::Team => TeamDoc::view_of(doc).map(|_| DocView::Other)?,
+            DocKind::AgentPrivate => AgentPrivateDoc::view_of(doc).map(|_| DocView::Other)?,
+        })
+    }
+}
 
 /// Brings the derived rows of one document up to date with `doc`. A document
 /// that cannot be read yet (its creating change has not arrived) keeps its
 /// previous rows.
 pub(crate) fn update(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Result<()> {
-    match id.kind() {
-        DocKind::Conversation => {
-            if let Ok(view) = ConversationDoc::view_of(doc) {
-                write_conversation(conn, id, &view)?;
-            }
-        }
-        DocKind::Customer => {
-            if let Ok(view) = CustomerDoc::view_of(doc) {
-                write_customer(conn, id, &view)?;
-            }
-        }
-        DocKind::Team | DocKind::AgentPrivate => {}
+    match DocView::of(id, doc) {
+        Ok(view) => write(conn, id, &view),
+        Err(_) => Ok(()),
     }
-    Ok(())
+}
+
+/// Writes the derived rows of an already read document.
+pub(crate) fn write(conn: &Connection, id: &DocId, view: &DocView) -> Result<()> {
+    match view {
+        DocView::Conversation(c) => write_conversation(conn, id, c),
+        DocView::Customer(c) => write_customer(conn, id, c),
+        DocView::Other => Ok(()),
+    }
 }
 
 fn preview(text: &str) -> String {

@@ -71,6 +71,14 @@ pub enum ReplicaError {
         /// Why.
         reason: String,
     },
+    /// An e-mail address already identifies another customer.
+    #[error("{email} already belongs to customer {customer}")]
+    EmailTaken {
+        /// The address.
+        email: String,
+        /// The customer it belongs to.
+        customer: String,
+    },
     /// An export of another team.
     #[error("this export belongs to team {export}, but this replica is team {replica}")]
     TeamMismatch {

@@ -251,3 +251,46 @@ pub(crate) fn counts(
         })
         .collect()
 }
+
+/// One row of the customer list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CustomerRow {
+    /// Customer id.
+    pub customer_id: String,
+    /// Name.
+    pub name: String,
+    /// Primary e-mail.
+    pub primary_email: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Support tier.
+    pub tier: Option<String>,
+    /// Number of conversations with this customer.
+    pub conversations: i64,
+}
+
+/// Customers by name (case-insensitive), then id.
+pub(crate) fn customers(
+    conn: &Connection,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<CustomerRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.customer_id, c.name, c.primary_email, c.company, c.tier,
+                (SELECT COUNT(*) FROM inbox i WHERE i.customer_id = c.customer_id)
+         FROM customers c ORDER BY c.name COLLATE NOCASE, c.customer_id LIMIT ?1 OFFSET ?2",
+    )?;
+    let rows = stmt
+        .query_map([limit as i64, offset as i64], |r| {
+            Ok(CustomerRow {
+                customer_id: r.get(0)?,
+                name: r.get(1)?,
+                primary_email: r.get(2)?,
+                company: r.get(3)?,
+                tier: r.get(4)?,
+                conversations: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

@@ -2,10 +2,11 @@
 //! document and derived rows together) and the reads.
 
 use crate::compactor::{Compactor, COMPACT_THRESHOLD};
+use crate::derived::DocView;
 use crate::search::{fts_expression, needles, parse, snippet};
 use crate::{
-    derived, doc_store, queries, sqlite_schema, Clock, DerivedDump, InboxQuery, InboxRow,
-    InboxView, ReplicaError, Result, SearchHit, SystemClock,
+    derived, doc_store, queries, sqlite_schema, Clock, CustomerRow, DerivedDump, InboxQuery,
+    InboxRow, InboxView, ReplicaError, Result, SearchHit, SystemClock,
 };
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -131,7 +132,8 @@ impl Replica {
         Self::init_with_clock(path, opts, Arc::new(SystemClock))
     }
 
-    /// [`Replica::init`] with an injected clock.
+    /// [`Replica::init`] with an injected clock. The input is checked before
+    /// anything is written, so a refused init leaves no file behind.
     pub fn init_with_clock(
         path: &Path,
         opts: &InitOptions,
@@ -139,27 +141,39 @@ impl Replica {
     ) -> Result<Replica> {
         let team_id = TeamId::random();
         let agent_id = AgentId::random();
-        let mut r = Self::create_empty(path, &team_id, &agent_id, clock)?;
-        let ctx = r.ctx();
+        let actor = ActorId::random();
+        let ctx = Ctx::new(agent_id.clone(), clock.now());
         let team = TeamDoc::create(
-            r.actor.clone(),
+            actor.clone(),
             &ctx,
             &team_id,
             &opts.team_name,
             &opts.agent_name,
             &opts.agent_email,
         )?;
+        let mut r = Self::create_file(path, &team_id, &agent_id, actor, clock)?;
         r.insert_doc(&DocId::team(&team_id), team.into_automerge())?;
         Ok(r)
     }
 
     /// Creates an empty replica for `agent_id` of `team_id`, whose documents
-    /// arrive later (from an export or a relay). Creates the agent's private
-    /// document.
+    /// arrive later (from an export or a relay).
     pub fn create_empty(
         path: &Path,
         team_id: &TeamId,
         agent_id: &AgentId,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Replica> {
+        Self::create_file(path, team_id, agent_id, ActorId::random(), clock)
+    }
+
+    /// Creates the file, its identity and the agent's private document (in
+    /// its deterministic first state, shared by all the agent's devices).
+    fn create_file(
+        path: &Path,
+        team_id: &TeamId,
+        agent_id: &AgentId,
+        actor: ActorId,
         clock: Arc<dyn Clock>,
     ) -> Result<Replica> {
         if path.exists() {
@@ -179,13 +193,11 @@ impl Replica {
         let conn = Connection::open(path)?;
         sqlite_schema::configure(&conn)?;
         sqlite_schema::create(&conn)?;
-        let actor = ActorId::random();
         meta_set(&conn, "team_id", team_id.as_str())?;
         meta_set(&conn, "agent_id", agent_id.as_str())?;
         meta_set(&conn, "actor", &actor.to_hex_string())?;
         let mut r = Self::from_conn(conn, path, clock)?;
-        let ctx = r.ctx();
-        let private = AgentPrivateDoc::create(r.actor.clone(), &ctx)?;
+        let private = AgentPrivateDoc::genesis(agent_id)?;
         r.insert_doc(&DocId::agent_private(agent_id), private.into_automerge())?;
         Ok(r)
     }
@@ -396,8 +408,10 @@ impl Replica {
 
     // ----- customers ------------------------------------------------------
 
-    /// Creates a customer.
+    /// Creates a customer. An e-mail address identifies one customer, so
+    /// addresses that belong to someone else are refused.
     pub fn new_customer(&mut self, new: NewCustomer) -> Result<CustomerId> {
+        self.refuse_taken_emails(&new.emails, None)?;
         let (doc, id) = CustomerDoc::create(self.actor.clone(), &self.ctx(), new)?;
         self.insert_doc(&DocId::customer(&id), doc.into_automerge())?;
         Ok(id)
@@ -464,8 +478,28 @@ impl Replica {
         Ok(CustomerDoc::view_of(&doc)?)
     }
 
-    /// Changes customer details.
+    fn refuse_taken_emails(&self, emails: &[String], owner: Option<&CustomerId>) -> Result<()> {
+        for e in emails {
+            if let Some(other) = self.customer_by_email(e)? {
+                if Some(&other) != owner {
+                    return Err(ReplicaError::EmailTaken {
+                        email: e.trim().to_owned(),
+                        customer: other.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Customers by name, with their number of conversations.
+    pub fn customers(&self, limit: usize, offset: usize) -> Result<Vec<CustomerRow>> {
+        queries::customers(&self.conn, limit, offset)
+    }
+
+    /// Changes customer details (addresses of other customers are refused).
     pub fn edit_customer(&mut self, id: &CustomerId, patch: &CustomerPatch) -> Result<()> {
+        self.refuse_taken_emails(&patch.add_emails, Some(id))?;
         self.write(&DocId::customer(id), |c: &mut CustomerDoc, ctx| {
             c.edit(ctx, patch)
         })
@@ -475,6 +509,13 @@ impl Replica {
     pub fn set_customer_notes(&mut self, id: &CustomerId, text: &str) -> Result<()> {
         self.write(&DocId::customer(id), |c: &mut CustomerDoc, ctx| {
             c.set_notes(ctx, text)
+        })
+    }
+
+    /// Appends a line to the customer's notes.
+    pub fn append_customer_notes(&mut self, id: &CustomerId, text: &str) -> Result<()> {
+        self.write(&DocId::customer(id), |c: &mut CustomerDoc, ctx| {
+            c.append_notes(ctx, text)
         })
     }
 
@@ -806,17 +847,11 @@ impl Replica {
             reason,
         };
         let mut incoming = doc_store::decode(bytes).map_err(|e| bad(e.to_string()))?;
-        match id.kind() {
-            DocKind::Team => TeamDoc::view_of(&incoming).map(drop),
-            DocKind::Conversation => ConversationDoc::view_of(&incoming).map(drop),
-            DocKind::Customer => CustomerDoc::view_of(&incoming).map(drop),
-            DocKind::AgentPrivate => AgentPrivateDoc::view_of(&incoming).map(drop),
-        }
-        .map_err(|e| bad(e.to_string()))?;
+        let view = DocView::of(id, &incoming).map_err(|e| bad(e.to_string()))?;
         match doc_store::load(conn, id, actor)? {
             None => {
                 doc_store::insert(conn, id, bytes, now)?;
-                derived::update(conn, id, &incoming)?;
+                derived::write(conn, id, &view)?;
                 Ok(MergeOutcome::Created)
             }
             Some(mut local) => {

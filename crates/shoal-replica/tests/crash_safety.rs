@@ -16,7 +16,9 @@ const CHILD_ENV: &str = "SHOAL_CRASH_CHILD";
 /// `SHOAL_CRASH_CHILD=<replica path>`; prints `ack …` after each commit.
 #[test]
 fn crash_child_writer() {
-    let Ok(path) = std::env::var(CHILD_ENV) else { return };
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let conv = ConversationId::parse(&std::env::var("SHOAL_CRASH_CONV").unwrap()).unwrap();
     let customer = CustomerId::parse(&std::env::var("SHOAL_CRASH_CUSTOMER").unwrap()).unwrap();
     let start: usize = std::env::var("SHOAL_CRASH_START").unwrap().parse().unwrap();
@@ -27,11 +29,17 @@ fn crash_child_writer() {
         writeln!(out, "ack note {i}").unwrap();
         if i % 3 == 0 {
             let len = r.customer(&customer).unwrap().notes.chars().count();
-            r.splice_customer_notes(&customer, len, 0, &format!("<{i}>")).unwrap();
+            r.splice_customer_notes(&customer, len, 0, &format!("<{i}>"))
+                .unwrap();
             writeln!(out, "ack splice {i}").unwrap();
         }
         if i % 10 == 0 {
-            let (id, _) = phone_call(&mut r, &format!("crash{i}@acme.example"), &format!("crash-subject-{i}"), "Hello");
+            let (id, _) = phone_call(
+                &mut r,
+                &format!("crash{i}@acme.example"),
+                &format!("crash-subject-{i}"),
+                "Hello",
+            );
             writeln!(out, "ack conversation {id}").unwrap();
         }
         out.flush().unwrap();
@@ -55,7 +63,12 @@ fn sigkill_mid_write_loses_no_acknowledged_change() {
     // of the growing documents is under way.
     for kill_after in [5usize, 60, 150] {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_child_writer", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_child_writer",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &path)
             .env("SHOAL_CRASH_CONV", conv.as_str())
             .env("SHOAL_CRASH_CUSTOMER", customer.as_str())
@@ -74,7 +87,9 @@ fn sigkill_mid_write_loses_no_acknowledged_change() {
                     acks += 1;
                 }
                 (Some("ack"), Some("splice"), Some(i)) => splices.push(i.parse::<usize>().unwrap()),
-                (Some("ack"), Some("conversation"), Some(id)) => conversations.push(ConversationId::parse(id).unwrap()),
+                (Some("ack"), Some("conversation"), Some(id)) => {
+                    conversations.push(ConversationId::parse(id).unwrap())
+                }
                 _ => continue,
             }
             if acks == kill_after {
@@ -96,15 +111,24 @@ fn sigkill_mid_write_loses_no_acknowledged_change() {
         next = notes.iter().max().map_or(0, |m| m + 1) + 1;
 
         let mut r = Replica::open(&path).unwrap();
-        assert!(r.check().unwrap().is_empty(), "replica is intact after the kill");
+        assert!(
+            r.check().unwrap().is_empty(),
+            "replica is intact after the kill"
+        );
         let c = r.conversation(&conv).unwrap();
         for i in &notes {
             let body = format!("crash-note-{i}");
-            assert!(c.entries.iter().any(|e| e.body == body), "acknowledged {body} is missing");
+            assert!(
+                c.entries.iter().any(|e| e.body == body),
+                "acknowledged {body} is missing"
+            );
         }
         let customer_notes = r.customer(&customer).unwrap().notes;
         for i in &splices {
-            assert!(customer_notes.contains(&format!("<{i}>")), "acknowledged splice {i} is missing");
+            assert!(
+                customer_notes.contains(&format!("<{i}>")),
+                "acknowledged splice {i} is missing"
+            );
         }
         for id in &conversations {
             r.conversation(id).unwrap();
@@ -112,7 +136,15 @@ fn sigkill_mid_write_loses_no_acknowledged_change() {
         // The derived tables agree with the documents.
         let dump = r.derived_dump().unwrap();
         r.reindex(&mut |_, _| {}).unwrap();
-        assert_eq!(r.derived_dump().unwrap(), dump, "derived rows were written with their change");
+        assert_eq!(
+            r.derived_dump().unwrap(),
+            dump,
+            "derived rows were written with their change"
+        );
     }
-    assert!(notes.len() >= 215, "the writer made progress: {} notes", notes.len());
+    assert!(
+        notes.len() >= 215,
+        "the writer made progress: {} notes",
+        notes.len()
+    );
 }

@@ -10,25 +10,67 @@ use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shoal_core::{AgentId, Channel, ConversationId, CustomerId, CustomerPatch, DocKind, Priority, Status, StatusChange, Timestamp};
+use shoal_core::{
+    AgentId, Channel, ConversationId, CustomerId, CustomerPatch, DocKind, Priority, Status,
+    StatusChange, Timestamp,
+};
 use shoal_replica::{NewConversationInput, Replica, ReplicaError};
 
 #[derive(Clone, Debug)]
 enum Op {
-    NewConversation { customer: usize },
-    CustomerMessage { conv: usize },
-    Reply { conv: usize },
-    Note { conv: usize, mention: usize },
-    Assign { conv: usize, agent: Option<usize> },
-    SetStatus { conv: usize, status: usize },
-    Tag { conv: usize, tag: usize },
-    Untag { conv: usize, tag: usize },
-    Priority { conv: usize, priority: usize },
-    Seen { conv: usize },
-    EditCustomer { customer: usize, name: usize },
-    SpliceNotes { customer: usize, at: usize, delete: usize, text: usize },
+    NewConversation {
+        customer: usize,
+    },
+    CustomerMessage {
+        conv: usize,
+    },
+    Reply {
+        conv: usize,
+    },
+    Note {
+        conv: usize,
+        mention: usize,
+    },
+    Assign {
+        conv: usize,
+        agent: Option<usize>,
+    },
+    SetStatus {
+        conv: usize,
+        status: usize,
+    },
+    Tag {
+        conv: usize,
+        tag: usize,
+    },
+    Untag {
+        conv: usize,
+        tag: usize,
+    },
+    Priority {
+        conv: usize,
+        priority: usize,
+    },
+    Seen {
+        conv: usize,
+    },
+    EditCustomer {
+        customer: usize,
+        name: usize,
+    },
+    SpliceNotes {
+        customer: usize,
+        at: usize,
+        delete: usize,
+        text: usize,
+    },
     /// Deliver a random share of `from`'s changes to `to`, shuffled.
-    Sync { from: usize, to: usize, seed: u64, share: u8 },
+    Sync {
+        from: usize,
+        to: usize,
+        seed: u64,
+        share: u8,
+    },
 }
 
 const TAGS: [&str; 4] = ["billing", "bug", "vip", "refund"];
@@ -43,15 +85,30 @@ fn op() -> impl Strategy<Value = (usize, Op)> {
         idx.clone().prop_map(|conv| Op::CustomerMessage { conv }),
         idx.clone().prop_map(|conv| Op::Reply { conv }),
         (idx.clone(), 0..4usize).prop_map(|(conv, mention)| Op::Note { conv, mention }),
-        (idx.clone(), proptest::option::of(0..3usize)).prop_map(|(conv, agent)| Op::Assign { conv, agent }),
+        (idx.clone(), proptest::option::of(0..3usize))
+            .prop_map(|(conv, agent)| Op::Assign { conv, agent }),
         (idx.clone(), 0..4usize).prop_map(|(conv, status)| Op::SetStatus { conv, status }),
         (idx.clone(), 0..4usize).prop_map(|(conv, tag)| Op::Tag { conv, tag }),
         (idx.clone(), 0..4usize).prop_map(|(conv, tag)| Op::Untag { conv, tag }),
         (idx.clone(), 0..4usize).prop_map(|(conv, priority)| Op::Priority { conv, priority }),
         idx.clone().prop_map(|conv| Op::Seen { conv }),
         (0..3usize, 0..3usize).prop_map(|(customer, name)| Op::EditCustomer { customer, name }),
-        (0..3usize, 0..64usize, 0..4usize, 0..6usize).prop_map(|(customer, at, delete, text)| Op::SpliceNotes { customer, at, delete, text }),
-        (0..3usize, 0..3usize, any::<u64>(), 0..=100u8).prop_map(|(from, to, seed, share)| Op::Sync { from, to, seed, share }),
+        (0..3usize, 0..64usize, 0..4usize, 0..6usize).prop_map(|(customer, at, delete, text)| {
+            Op::SpliceNotes {
+                customer,
+                at,
+                delete,
+                text,
+            }
+        }),
+        (0..3usize, 0..3usize, any::<u64>(), 0..=100u8).prop_map(|(from, to, seed, share)| {
+            Op::Sync {
+                from,
+                to,
+                seed,
+                share,
+            }
+        }),
     ];
     (who, any_op)
 }
@@ -120,7 +177,12 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
         Op::NewConversation { customer } => {
             let customer = match nth(&custs, customer) {
                 Some(c) if customer < custs.len() => c,
-                _ => r.find_or_create_customer(&format!("c{who}-{customer}@acme.example"), Some("Maria Garcia")).unwrap(),
+                _ => r
+                    .find_or_create_customer(
+                        &format!("c{who}-{customer}@acme.example"),
+                        Some("Maria Garcia"),
+                    )
+                    .unwrap(),
             };
             r.new_conversation(NewConversationInput {
                 subject: format!("Question from replica {who}"),
@@ -135,7 +197,12 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
         }
         Op::CustomerMessage { conv } => {
             if let Some(c) = nth(&convs, conv) {
-                allow_refusal(r.add_customer_message(&c, "Any news on this?", None, &Default::default()));
+                allow_refusal(r.add_customer_message(
+                    &c,
+                    "Any news on this?",
+                    None,
+                    &Default::default(),
+                ));
             }
         }
         Op::Reply { conv } => {
@@ -158,10 +225,22 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
             if let Some(c) = nth(&convs, conv) {
                 let now = r.now().as_millis();
                 let change = match status {
-                    0 => StatusChange { status: Status::Open, until: None },
-                    1 => StatusChange { status: Status::Pending, until: None },
-                    2 => StatusChange { status: Status::Snoozed, until: Some(Timestamp(now + 3_600_000)) },
-                    _ => StatusChange { status: Status::Closed, until: None },
+                    0 => StatusChange {
+                        status: Status::Open,
+                        until: None,
+                    },
+                    1 => StatusChange {
+                        status: Status::Pending,
+                        until: None,
+                    },
+                    2 => StatusChange {
+                        status: Status::Snoozed,
+                        until: Some(Timestamp(now + 3_600_000)),
+                    },
+                    _ => StatusChange {
+                        status: Status::Closed,
+                        until: None,
+                    },
                 };
                 allow_refusal(r.set_status(&c, change));
             }
@@ -188,10 +267,21 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
         }
         Op::EditCustomer { customer, name } => {
             if let Some(c) = nth(&custs, customer) {
-                allow_refusal(r.edit_customer(&c, &CustomerPatch { name: Some(NAMES[name].into()), ..Default::default() }));
+                allow_refusal(r.edit_customer(
+                    &c,
+                    &CustomerPatch {
+                        name: Some(NAMES[name].into()),
+                        ..Default::default()
+                    },
+                ));
             }
         }
-        Op::SpliceNotes { customer, at, delete, text } => {
+        Op::SpliceNotes {
+            customer,
+            at,
+            delete,
+            text,
+        } => {
             if let Some(c) = nth(&custs, customer) {
                 let len = r.customer(&c).unwrap().notes.chars().count();
                 let pos = at.min(len);
@@ -199,7 +289,12 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
                 allow_refusal(r.splice_customer_notes(&c, pos, delete, WORDS[text]));
             }
         }
-        Op::Sync { from, to, seed, share } => partial_sync(replicas, from, to, seed, share),
+        Op::Sync {
+            from,
+            to,
+            seed,
+            share,
+        } => partial_sync(replicas, from, to, seed, share),
     }
 }
 
@@ -256,18 +351,35 @@ fn concurrent_note_edits_from_three_agents_all_survive() {
     let clock = clock();
     let mut replicas = team_of_three(dir.path(), &clock);
     let (_, customer) = phone_call(&mut replicas[0], "maria@acme.example", "Hello", "Hi");
-    replicas[0].set_customer_notes(&customer, "Plan: pro.\nRenews: March.").unwrap();
+    replicas[0]
+        .set_customer_notes(&customer, "Plan: pro.\nRenews: March.")
+        .unwrap();
     converge(&mut replicas);
     // Offline, each edits a different place of the same notes.
-    replicas[0].set_customer_notes(&customer, "VIP customer.\nPlan: pro.\nRenews: March.").unwrap();
-    replicas[1].set_customer_notes(&customer, "Plan: pro (annual).\nRenews: March.").unwrap();
-    let len = replicas[2].customer(&customer).unwrap().notes.chars().count();
-    replicas[2].splice_customer_notes(&customer, len, 0, "\nPrefers phone.").unwrap();
+    replicas[0]
+        .set_customer_notes(&customer, "VIP customer.\nPlan: pro.\nRenews: March.")
+        .unwrap();
+    replicas[1]
+        .set_customer_notes(&customer, "Plan: pro (annual).\nRenews: March.")
+        .unwrap();
+    let len = replicas[2]
+        .customer(&customer)
+        .unwrap()
+        .notes
+        .chars()
+        .count();
+    replicas[2]
+        .splice_customer_notes(&customer, len, 0, "\nPrefers phone.")
+        .unwrap();
     converge(&mut replicas);
     let expected = "VIP customer.\nPlan: pro (annual).\nRenews: March.\nPrefers phone.";
     for r in &replicas {
         assert_eq!(r.customer(&customer).unwrap().notes, expected);
     }
     let hits = replicas[1].search("annual phone", false, 5).unwrap();
-    assert_eq!(hits.len(), 1, "the merged notes are indexed on every replica");
+    assert_eq!(
+        hits.len(),
+        1,
+        "the merged notes are indexed on every replica"
+    );
 }

@@ -11,19 +11,44 @@ fn a_conversation_through_its_life() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let mut r = founder(dir.path(), &clock);
-    let ben = r.add_agent("Ben Okafor", "ben@northwind.example", shoal_core::AgentRole::Agent).unwrap();
-    let (id, customer) = phone_call(&mut r, "maria@acme.example", "Double charge", "I was charged twice for invoice 1042.");
+    let ben = r
+        .add_agent(
+            "Ben Okafor",
+            "ben@northwind.example",
+            shoal_core::AgentRole::Agent,
+        )
+        .unwrap();
+    let (id, customer) = phone_call(
+        &mut r,
+        "maria@acme.example",
+        "Double charge",
+        "I was charged twice for invoice 1042.",
+    );
 
     clock.advance(60_000);
-    let reply = r.reply(&id, "Sorry Maria, the duplicate is refunded.", None).unwrap();
-    r.note(&id, "@ben please check the payment provider").unwrap();
+    let reply = r
+        .reply(&id, "Sorry Maria, the duplicate is refunded.", None)
+        .unwrap();
+    r.note(&id, "@ben please check the payment provider")
+        .unwrap();
     r.assign(&id, Some(&ben)).unwrap();
     r.tag(&id, &["billing".into(), "refund".into()]).unwrap();
-    r.set_status(&id, StatusChange { status: Status::Pending, until: None }).unwrap();
+    r.set_status(
+        &id,
+        StatusChange {
+            status: Status::Pending,
+            until: None,
+        },
+    )
+    .unwrap();
 
     let c = r.conversation(&id).unwrap();
     assert_eq!(c.entries.len(), 3);
-    assert_eq!(c.entry(&reply).unwrap().delivery.as_ref().unwrap().state, DeliveryState::Queued, "no relay: stays queued");
+    assert_eq!(
+        c.entry(&reply).unwrap().delivery.as_ref().unwrap().state,
+        DeliveryState::Queued,
+        "no relay: stays queued"
+    );
     assert_eq!(c.entries[2].mentions, vec![ben.clone()]);
     assert_eq!(c.assignee.as_ref(), Some(&ben));
 
@@ -31,11 +56,20 @@ fn a_conversation_through_its_life() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].customer_name.as_deref(), Some("Maria Garcia"));
     assert_eq!(pending[0].tags, vec!["billing", "refund"]);
-    assert!(r.inbox(&InboxQuery::view(InboxView::Open)).unwrap().is_empty());
+    assert!(r
+        .inbox(&InboxQuery::view(InboxView::Open))
+        .unwrap()
+        .is_empty());
 
     // The customer calls again: the conversation reopens and is unread.
     clock.advance(3_600_000);
-    r.add_customer_message(&id, "Thanks, but I still see two charges.", None, &Default::default()).unwrap();
+    r.add_customer_message(
+        &id,
+        "Thanks, but I still see two charges.",
+        None,
+        &Default::default(),
+    )
+    .unwrap();
     let open = r.inbox(&InboxQuery::view(InboxView::Open)).unwrap();
     assert_eq!(open.len(), 1);
     assert!(open[0].unread);
@@ -43,24 +77,54 @@ fn a_conversation_through_its_life() {
     assert!(!r.inbox(&InboxQuery::view(InboxView::Open)).unwrap()[0].unread);
 
     // Snoozed until tomorrow: hidden, then back by itself when the time comes.
-    r.set_status(&id, StatusChange { status: Status::Snoozed, until: Some(Timestamp(clock_now(&r) + 86_400_000)) }).unwrap();
-    assert!(r.inbox(&InboxQuery::view(InboxView::Open)).unwrap().is_empty());
-    assert_eq!(r.inbox(&InboxQuery::view(InboxView::Snoozed)).unwrap().len(), 1);
+    r.set_status(
+        &id,
+        StatusChange {
+            status: Status::Snoozed,
+            until: Some(Timestamp(clock_now(&r) + 86_400_000)),
+        },
+    )
+    .unwrap();
+    assert!(r
+        .inbox(&InboxQuery::view(InboxView::Open))
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        r.inbox(&InboxQuery::view(InboxView::Snoozed))
+            .unwrap()
+            .len(),
+        1
+    );
     clock.advance(86_400_000);
     let open = r.inbox(&InboxQuery::view(InboxView::Open)).unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].status, Status::Open);
 
     // The customer's history and search.
-    let history = r.inbox(&InboxQuery { customer: Some(customer.clone()), ..InboxQuery::view(InboxView::All) }).unwrap();
+    let history = r
+        .inbox(&InboxQuery {
+            customer: Some(customer.clone()),
+            ..InboxQuery::view(InboxView::All)
+        })
+        .unwrap();
     assert_eq!(history.len(), 1);
     let hits = r.search("duplicate refunded", false, 10).unwrap();
     assert_eq!(hits.len(), 1);
     assert!(hits[0].snippet.contains("duplicate"), "{:?}", hits[0]);
-    assert_eq!(r.search("garc", true, 10).unwrap()[0].kind, DocKind::Customer);
-    assert!(r.search("\"charged twice\"", false, 10).unwrap().iter().any(|h| h.kind == DocKind::Conversation));
+    assert_eq!(
+        r.search("garc", true, 10).unwrap()[0].kind,
+        DocKind::Customer
+    );
+    assert!(r
+        .search("\"charged twice\"", false, 10)
+        .unwrap()
+        .iter()
+        .any(|h| h.kind == DocKind::Conversation));
     assert!(r.search("nonexistentword", false, 10).unwrap().is_empty());
-    assert!(r.search("AND OR NOT (", false, 10).is_ok(), "operators typed by people are words, not syntax");
+    assert!(
+        r.search("AND OR NOT (", false, 10).is_ok(),
+        "operators typed by people are words, not syntax"
+    );
 }
 
 fn clock_now(r: &Replica) -> i64 {
@@ -73,18 +137,36 @@ fn refused_operations_store_nothing() {
     let clock = clock();
     let mut r = founder(dir.path(), &clock);
     let (id, _) = phone_call(&mut r, "maria@acme.example", "Question", "Hello");
-    r.set_status(&id, StatusChange { status: Status::Closed, until: None }).unwrap();
+    r.set_status(
+        &id,
+        StatusChange {
+            status: Status::Closed,
+            until: None,
+        },
+    )
+    .unwrap();
     let before = r.derived_dump().unwrap();
     let heads = r.heads(&DocId::conversation(&id)).unwrap();
-    assert!(matches!(r.reply(&id, "too late", None), Err(ReplicaError::Core(shoal_core::CoreError::ConversationClosed))));
+    assert!(matches!(
+        r.reply(&id, "too late", None),
+        Err(ReplicaError::Core(
+            shoal_core::CoreError::ConversationClosed
+        ))
+    ));
     assert!(r.note(&id, "  ").is_err());
     assert!(r.tag(&id, &["not a tag".into()]).is_err());
     let stranger = shoal_core::AgentId::random();
-    assert!(matches!(r.assign(&id, Some(&stranger)), Err(ReplicaError::NotFound { .. })));
+    assert!(matches!(
+        r.assign(&id, Some(&stranger)),
+        Err(ReplicaError::NotFound { .. })
+    ));
     assert_eq!(r.heads(&DocId::conversation(&id)).unwrap(), heads);
     assert_eq!(r.derived_dump().unwrap(), before);
     let unknown = shoal_core::ConversationId::random();
-    assert!(matches!(r.reply(&unknown, "hi", None), Err(ReplicaError::NotFound { .. })));
+    assert!(matches!(
+        r.reply(&unknown, "hi", None),
+        Err(ReplicaError::NotFound { .. })
+    ));
 }
 
 #[test]
@@ -95,7 +177,10 @@ fn ids_resolve_by_unique_prefix() {
     let (id, customer) = phone_call(&mut r, "maria@acme.example", "Question", "Hello");
     assert_eq!(r.resolve_conversation(&id.as_str()[..6]).unwrap(), id);
     assert_eq!(r.resolve_conversation(id.as_str()).unwrap(), id);
-    assert!(matches!(r.resolve_conversation("zz"), Err(ReplicaError::NotFound { .. })));
+    assert!(matches!(
+        r.resolve_conversation("zz"),
+        Err(ReplicaError::NotFound { .. })
+    ));
     assert_eq!(r.resolve_customer("MARIA@acme.example").unwrap(), customer);
     assert_eq!(r.resolve_customer("maria garcia").unwrap(), customer);
     assert_eq!(r.resolve_agent("me").unwrap(), r.identity().agent_id);
@@ -107,15 +192,22 @@ fn reindex_rebuilds_identical_tables() {
     let clock = clock();
     let mut r = founder(dir.path(), &clock);
     for i in 0..5 {
-        let (id, customer) = phone_call(&mut r, &format!("c{i}@acme.example"), &format!("Subject {i}"), "Body text");
+        let (id, customer) = phone_call(
+            &mut r,
+            &format!("c{i}@acme.example"),
+            &format!("Subject {i}"),
+            "Body text",
+        );
         r.reply(&id, &format!("Reply number {i}"), None).unwrap();
         r.tag(&id, &[format!("t{i}")]).unwrap();
-        r.set_customer_notes(&customer, &format!("Notes for customer {i}")).unwrap();
+        r.set_customer_notes(&customer, &format!("Notes for customer {i}"))
+            .unwrap();
     }
     let before = r.derived_dump().unwrap();
     assert_eq!(before.inbox.len(), 5);
     let mut seen = Vec::new();
-    r.reindex(&mut |done, total| seen.push((done, total))).unwrap();
+    r.reindex(&mut |done, total| seen.push((done, total)))
+        .unwrap();
     assert_eq!(r.derived_dump().unwrap(), before);
     assert_eq!(seen.last().map(|p| p.0), seen.last().map(|p| p.1));
 }
@@ -146,18 +238,35 @@ fn export_import_round_trip_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let mut team = team_of_three(dir.path(), &clock);
-    let (id, customer) = phone_call(&mut team[0], "maria@acme.example", "Question", "Hello there");
-    team[0].set_customer_notes(&customer, "Prefers phone calls").unwrap();
+    let (id, customer) = phone_call(
+        &mut team[0],
+        "maria@acme.example",
+        "Question",
+        "Hello there",
+    );
+    team[0]
+        .set_customer_notes(&customer, "Prefers phone calls")
+        .unwrap();
     let mut export = Vec::new();
     team[0].export(&mut export, Default::default()).unwrap();
 
-    let report = team[1].import(&mut export.as_slice(), &mut |_, _| {}).unwrap();
-    assert_eq!(report.created, 2, "the conversation and the customer are new to Ben");
+    let report = team[1]
+        .import(&mut export.as_slice(), &mut |_, _| {})
+        .unwrap();
+    assert_eq!(
+        report.created, 2,
+        "the conversation and the customer are new to Ben"
+    );
     assert_eq!(report.skipped, 1, "Ana's private document stays Ana's");
     assert_eq!(shared_views(&team[1]), shared_views(&team[0]));
-    assert_eq!(team[1].derived_dump().unwrap(), team[0].derived_dump().unwrap());
+    assert_eq!(
+        team[1].derived_dump().unwrap(),
+        team[0].derived_dump().unwrap()
+    );
     // Importing again changes nothing.
-    let again = team[1].import(&mut export.as_slice(), &mut |_, _| {}).unwrap();
+    let again = team[1]
+        .import(&mut export.as_slice(), &mut |_, _| {})
+        .unwrap();
     assert_eq!((again.created, again.updated), (0, 0));
 
     // Another team's export is refused.
@@ -165,7 +274,10 @@ fn export_import_round_trip_and_bad_input() {
     let other = founder(other_dir.path(), &clock);
     let mut foreign = Vec::new();
     other.export(&mut foreign, Default::default()).unwrap();
-    assert!(matches!(team[1].import(&mut foreign.as_slice(), &mut |_, _| {}), Err(ReplicaError::TeamMismatch { .. })));
+    assert!(matches!(
+        team[1].import(&mut foreign.as_slice(), &mut |_, _| {}),
+        Err(ReplicaError::TeamMismatch { .. })
+    ));
 
     // A damaged line is reported with its number and nothing of it is stored.
     let text = String::from_utf8(export.clone()).unwrap();
@@ -173,13 +285,33 @@ fn export_import_round_trip_and_bad_input() {
     lines[2] = lines[2].replace("\"automerge\":\"", "\"automerge\":\"AAAA");
     let damaged = lines.join("\n");
     let fresh_dir = tempfile::tempdir().unwrap();
-    let err = Replica::init_from_export(&fresh_dir.path().join("x.sqlite3"), &mut damaged.as_bytes(), "cleo@northwind.example", std::sync::Arc::new(clock.clone()));
-    assert!(matches!(err, Err(ReplicaError::BadChange { .. } | ReplicaError::BadExport { .. })), "{:?}", err.err());
+    let err = Replica::init_from_export(
+        &fresh_dir.path().join("x.sqlite3"),
+        &mut damaged.as_bytes(),
+        "cleo@northwind.example",
+        std::sync::Arc::new(clock.clone()),
+    );
+    assert!(
+        matches!(
+            err,
+            Err(ReplicaError::BadChange { .. } | ReplicaError::BadExport { .. })
+        ),
+        "{:?}",
+        err.err()
+    );
 
     // Views-only exports cannot be imported.
     let mut views = Vec::new();
-    team[0].export(&mut views, shoal_replica::ExportOptions { views_only: true }).unwrap();
-    assert!(matches!(team[2].import(&mut views.as_slice(), &mut |_, _| {}), Err(ReplicaError::BadExport { line: 2, .. })));
+    team[0]
+        .export(
+            &mut views,
+            shoal_replica::ExportOptions { views_only: true },
+        )
+        .unwrap();
+    assert!(matches!(
+        team[2].import(&mut views.as_slice(), &mut |_, _| {}),
+        Err(ReplicaError::BadExport { line: 2, .. })
+    ));
     let _ = id;
 }
 
@@ -194,7 +326,10 @@ fn garbage_changes_are_rejected_and_nothing_is_stored() {
     let before = team[1].derived_dump().unwrap();
     for garbage in [vec![], vec![0u8; 10], b"\x85\x6f\x4a\x83garbage".to_vec()] {
         let batch = vec![good[0].clone(), garbage];
-        assert!(matches!(team[1].apply_changes(&doc, &batch), Err(ReplicaError::BadChange { .. })));
+        assert!(matches!(
+            team[1].apply_changes(&doc, &batch),
+            Err(ReplicaError::BadChange { .. })
+        ));
     }
     // A flipped byte breaks the checksum.
     let mut flipped = good[0].clone();
@@ -202,21 +337,124 @@ fn garbage_changes_are_rejected_and_nothing_is_stored() {
     flipped[last] ^= 0xff;
     assert!(team[1].apply_changes(&doc, &[flipped]).is_err());
     assert_eq!(team[1].derived_dump().unwrap(), before);
-    assert!(team[1].doc_ids(Some(DocKind::Conversation)).unwrap().is_empty());
+    assert!(team[1]
+        .doc_ids(Some(DocKind::Conversation))
+        .unwrap()
+        .is_empty());
     // The genuine change still applies afterwards.
-    assert_eq!(team[1].apply_changes(&doc, &[good.remove(0)]).unwrap(), shoal_replica::MergeOutcome::Created);
+    assert_eq!(
+        team[1].apply_changes(&doc, &[good.remove(0)]).unwrap(),
+        shoal_replica::MergeOutcome::Created
+    );
 }
 
 #[test]
 fn opening_an_uninitialised_home_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Replica::open(&dir.path().join("missing.sqlite3")).err().unwrap();
+    let err = Replica::open(&dir.path().join("missing.sqlite3"))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("shoal init"), "{err}");
     let clock = clock();
     let _r = founder(dir.path(), &clock);
     let again = Replica::init(
         &dir.path().join("ana.sqlite3"),
-        &shoal_replica::InitOptions { team_name: "x".into(), agent_name: "y".into(), agent_email: "y@x.example".into() },
+        &shoal_replica::InitOptions {
+            team_name: "x".into(),
+            agent_name: "y".into(),
+            agent_email: "y@x.example".into(),
+        },
     );
     assert!(matches!(again, Err(ReplicaError::AlreadyInitialized(_))));
+}
+
+#[test]
+fn one_agent_on_two_devices_keeps_both_devices_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut laptop = founder(dir.path(), &clock);
+    let mut export = Vec::new();
+    laptop.export(&mut export, Default::default()).unwrap();
+    // Restoring the same agent on a second device, before either has templates.
+    let (mut desktop, _) = Replica::init_from_export(
+        &dir.path().join("desktop.sqlite3"),
+        &mut export.as_slice(),
+        "ana@northwind.example",
+        std::sync::Arc::new(clock.clone()),
+    )
+    .unwrap();
+    laptop
+        .set_template("refund", "Refunded, {customer.first_name}.")
+        .unwrap();
+    desktop
+        .set_template("thanks", "Thanks for writing in!")
+        .unwrap();
+    let doc = DocId::agent_private(&laptop.identity().agent_id);
+    let changes = desktop
+        .changes_since(&doc, &laptop.heads(&doc).unwrap())
+        .unwrap();
+    laptop.apply_changes(&doc, &changes).unwrap();
+    let names: Vec<String> = laptop
+        .agent_private()
+        .unwrap()
+        .templates
+        .into_keys()
+        .collect();
+    assert_eq!(names, vec!["refund", "thanks"]);
+}
+
+#[test]
+fn a_refused_init_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite3");
+    let opts = shoal_replica::InitOptions {
+        team_name: "N".into(),
+        agent_name: "Ana".into(),
+        agent_email: "not-an-email".into(),
+    };
+    assert!(Replica::init(&path, &opts).is_err());
+    assert!(!path.exists());
+}
+
+#[test]
+fn customers_are_listed_and_addresses_stay_unique() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut r = founder(dir.path(), &clock);
+    let (_, maria) = phone_call(&mut r, "maria@acme.example", "Q1", "Hello");
+    phone_call(&mut r, "maria@acme.example", "Q2", "Hello again");
+    let bob = r
+        .new_customer(shoal_core::NewCustomer {
+            name: "Bob Stone".into(),
+            emails: vec!["bob@stone.example".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let list = r.customers(10, 0).unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|c| (c.name.as_str(), c.conversations))
+            .collect::<Vec<_>>(),
+        vec![("Bob Stone", 0), ("Maria Garcia", 2)]
+    );
+    let taken = shoal_core::NewCustomer {
+        name: "Impostor".into(),
+        emails: vec!["MARIA@acme.example".into()],
+        ..Default::default()
+    };
+    assert!(
+        r.new_customer(taken).is_err(),
+        "an address identifies one customer"
+    );
+    let steal = shoal_core::CustomerPatch {
+        add_emails: vec!["maria@acme.example".into()],
+        ..Default::default()
+    };
+    assert!(r.edit_customer(&bob, &steal).is_err());
+    r.append_customer_notes(&maria, "Prefers phone.").unwrap();
+    r.append_customer_notes(&maria, "VIP since 2024.").unwrap();
+    assert_eq!(
+        r.customer(&maria).unwrap().notes,
+        "Prefers phone.\nVIP since 2024."
+    );
 }

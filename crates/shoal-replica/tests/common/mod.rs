@@ -1,7 +1,9 @@
 //! Shared set-up for the replica's integration tests.
 #![allow(dead_code)]
 
-use shoal_core::{AgentRole, Channel, ConversationId, CustomerId, EmailHeaders, Priority, Timestamp};
+use shoal_core::{
+    AgentRole, Channel, ConversationId, CustomerId, EmailHeaders, Priority, Timestamp,
+};
 use shoal_replica::{InitOptions, ManualClock, NewConversationInput, Replica};
 use std::path::Path;
 use std::sync::Arc;
@@ -30,8 +32,10 @@ pub fn founder(dir: &Path, clock: &ManualClock) -> Replica {
 /// Ana's workspace plus Ben's and Cleo's replicas, joined through an export.
 pub fn team_of_three(dir: &Path, clock: &ManualClock) -> Vec<Replica> {
     let mut ana = founder(dir, clock);
-    ana.add_agent("Ben Okafor", "ben@northwind.example", AgentRole::Agent).unwrap();
-    ana.add_agent("Cleo Park", "cleo@northwind.example", AgentRole::Agent).unwrap();
+    ana.add_agent("Ben Okafor", "ben@northwind.example", AgentRole::Agent)
+        .unwrap();
+    ana.add_agent("Cleo Park", "cleo@northwind.example", AgentRole::Agent)
+        .unwrap();
     let mut export = Vec::new();
     ana.export(&mut export, Default::default()).unwrap();
     let mut replicas = vec![ana];
@@ -49,8 +53,15 @@ pub fn team_of_three(dir: &Path, clock: &ManualClock) -> Vec<Replica> {
 }
 
 /// Opens a phone conversation with a new customer.
-pub fn phone_call(r: &mut Replica, email: &str, subject: &str, body: &str) -> (ConversationId, CustomerId) {
-    let customer = r.find_or_create_customer(email, Some("Maria Garcia")).unwrap();
+pub fn phone_call(
+    r: &mut Replica,
+    email: &str,
+    subject: &str,
+    body: &str,
+) -> (ConversationId, CustomerId) {
+    let customer = r
+        .find_or_create_customer(email, Some("Maria Garcia"))
+        .unwrap();
     let (id, _) = r
         .new_conversation(NewConversationInput {
             subject: subject.into(),
@@ -82,7 +93,8 @@ pub fn sync_one_way(from: &Replica, to: &mut Replica) {
 /// as an export without history, one line per document.
 pub fn shared_views(r: &Replica) -> Vec<String> {
     let mut out = Vec::new();
-    r.export(&mut out, shoal_replica::ExportOptions { views_only: true }).unwrap();
+    r.export(&mut out, shoal_replica::ExportOptions { views_only: true })
+        .unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()

@@ -1,0 +1,62 @@
+//! `shoal-bench`: Shoal's benchmarks. Each prints a table and writes its
+//! figures as JSON; docs/benchmarks.md keeps the latest full-size run.
+
+mod measure;
+mod replica_bench;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "shoal-bench",
+    version,
+    about = "Benchmarks for Shoal (run release builds for real figures)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Local replica at team scale: import, file size, cold open to the first
+    /// inbox page, search latency, peak memory.
+    Replica {
+        /// Fraction of the default team (50,000 conversations, 500,000
+        /// messages, 10,000 customers); e.g. 0.01 for a smoke run.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Where to write the JSON figures.
+        #[arg(long, default_value = "bench-results/replica.json")]
+        out: PathBuf,
+        /// Directory for the replica file (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Cold-open runs to take the median of.
+        #[arg(long, default_value_t = 5)]
+        open_runs: usize,
+    },
+    /// (Internal) open a replica and read the first inbox page, printing the
+    /// timings as JSON; run as a fresh process by `replica` to measure a cold open.
+    #[command(hide = true)]
+    OpenInbox {
+        /// The replica file.
+        #[arg(long)]
+        path: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let started = std::time::Instant::now();
+    match Cli::parse().command {
+        Command::Replica {
+            scale,
+            out,
+            dir,
+            open_runs,
+        } => replica_bench::run(scale, &out, dir.as_deref(), open_runs),
+        Command::OpenInbox { path } => replica_bench::open_inbox(&path, started),
+    }
+}

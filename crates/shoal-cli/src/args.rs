@@ -1,0 +1,680 @@
+//! Every command, option and `--help` text of `shoal`.
+//!
+//! Values from the domain's small vocabularies (status, priority, channel,
+//! view, role) are parsed by [`vocab`], so `--help` and error messages list
+//! exactly what `shoal-core` accepts.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use shoal_core::{AgentRole, Channel, Priority, Status};
+use shoal_replica::InboxView;
+use std::path::PathBuf;
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  shoal init --team 'Acme Support' --name 'Ana Lima' --email ana@acme.example
+  shoal new --customer maria@example.com --subject 'Charged twice' --body 'She called about…'
+  shoal inbox --view mine
+  shoal show 3f2a
+  shoal reply 3f2a --body 'Refunded, sorry about that!'
+  shoal status 3f2a snoozed --until tomorrow
+
+Every command has --help; read commands take --json. The replica lives in --home DIR
+(or $SHOAL_HOME).";
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  shoal init --team 'Acme Support' --name 'Ana Lima' --email ana@acme.example
+  shoal init --from backup.jsonl --agent ana@acme.example     # restore a backup
+  shoal --home ~/ben init --from team.jsonl --agent ben@acme.example   # join a team";
+
+const NEW_EXAMPLES: &str = "\
+Examples:
+  shoal new --customer maria@example.com --customer-name 'Maria Garcia' \\
+            --subject 'Charged twice' --body 'Called: she sees two charges for order 1042.'
+  pbpaste | shoal new --customer bob@example.com --subject 'Login' --channel chat --body -";
+
+const INBOX_EXAMPLES: &str = "\
+Examples:
+  shoal inbox                        # everything open
+  shoal inbox --view mine
+  shoal inbox --status snoozed
+  shoal inbox --view all --customer maria@example.com --json";
+
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  shoal show 3f2a9c1d
+  shoal show 3f2a --json --no-mark-seen";
+
+const REPLY_EXAMPLES: &str = "\
+Examples:
+  shoal reply 3f2a --body 'Refunded, sorry about that!'
+  shoal reply 3f2a --template refund-done
+  shoal reply 3f2a --body-file answer.txt --force
+
+Send guard: if the conversation has customer messages or other agents' replies you have
+not seen, the reply is refused (exit code 3) and those entries are listed. Read them with
+`shoal show CONV`, or pass --force to send anyway.";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  shoal status                                # this replica: identity, sync, counts
+  shoal status 3f2a pending
+  shoal status 3f2a snoozed --until 2h
+  shoal status 3f2a snoozed --until 'monday 14:00'
+  shoal status 3f2a closed
+
+--until accepts: 2026-12-01T09:00:00Z (RFC 3339), 2026-12-01 (09:00 local),
+2026-12-01 14:30 (local), 30m / 2h / 3d / 1w (from now, optionally with a leading +),
+tomorrow (09:00), monday … sunday (the next such day, 09:00); tomorrow and weekdays
+may be followed by a time (HH:MM).";
+
+const CUSTOMER_EXAMPLES: &str = "\
+Examples:
+  shoal customer show maria@example.com
+  shoal customer edit maria@example.com --company Acme --tier pro
+  shoal customer note maria@example.com --append 'Renewal in March.'
+  shoal customer new --name 'Bob Stone' --email bob@example.com";
+
+const SEARCH_EXAMPLES: &str = "\
+Examples:
+  shoal search refund
+  shoal search '\"charged twice\"' invoice
+  shoal search pass* --json";
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  shoal export --out backup.jsonl
+  shoal export --views-only | less
+  shoal import backup.jsonl";
+
+/// Shoal: a local-first shared inbox for small support teams.
+///
+/// `shoal` is the headless client: it works on this device's replica of the team's
+/// inbox, which lives in the home directory (see --home).
+#[derive(Debug, Parser)]
+#[command(name = "shoal", version, after_help = MAIN_EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    /// Directory of this client's replica (`DIR/replica.sqlite3`)
+    /// [default: $XDG_DATA_HOME/shoal, or ~/.local/share/shoal]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOAL_HOME",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    pub home: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of `shoal`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a replica: a new team, a restored backup or a team joined from an export
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+    /// Log a new conversation (a call, a chat…) with the customer's first message
+    #[command(after_help = NEW_EXAMPLES)]
+    New(NewArgs),
+    /// List the conversations of an inbox view
+    #[command(after_help = INBOX_EXAMPLES)]
+    Inbox(InboxArgs),
+    /// Show a conversation with all its entries, and mark it seen
+    #[command(after_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
+    /// Reply to the customer (refused if there is something you have not seen yet)
+    #[command(after_help = REPLY_EXAMPLES)]
+    Reply(ReplyArgs),
+    /// Add an internal note; @mentions of teammates are recorded
+    Note(NoteArgs),
+    /// Assign a conversation to an agent, to yourself (`me`) or to nobody (`none`)
+    Assign(AssignArgs),
+    /// Unassign a conversation
+    Unassign(ConversationArgs),
+    /// Set a conversation's status; without arguments, show this replica's status
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+    /// Set a conversation's priority
+    Priority(PriorityArgs),
+    /// Add tags to a conversation
+    Tag(TagArgs),
+    /// Remove tags from a conversation
+    Untag(TagArgs),
+    /// Show, list, create and edit customers and their notes
+    #[command(subcommand, after_help = CUSTOMER_EXAMPLES)]
+    Customer(CustomerCommand),
+    /// Full-text search over conversations and customers
+    #[command(after_help = SEARCH_EXAMPLES)]
+    Search(SearchArgs),
+    /// Write every document to a JSON Lines file (a backup, or a way to move a team)
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Merge an export file into this replica (safe to repeat)
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Import(ImportArgs),
+    /// Rebuild the inbox and search tables from the documents
+    Reindex(JsonArgs),
+    /// Fold every document's appended changes into its snapshot now
+    Compact(JsonArgs),
+    /// Check the database file and that every document loads (exit 1 on problems)
+    Check(JsonArgs),
+    /// Add and list the team's agents
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Manage your personal reply templates
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+/// Just `--json`.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A body given inline, from a file, or from stdin.
+#[derive(Debug, Args)]
+#[group(id = "body_source", required = true, multiple = false)]
+pub struct BodyArgs {
+    /// The text (`-` reads it from stdin)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub body: Option<String>,
+    /// Read the text from a file (`-` for stdin)
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+}
+
+/// `shoal init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Name of the new team
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present_any = ["from", "demo"],
+        conflicts_with_all = ["from", "demo"],
+        requires_all = ["name", "email"],
+    )]
+    pub team: Option<String>,
+    /// Your name; you become the team's first agent, an admin
+    #[arg(long, value_name = "NAME", requires = "team")]
+    pub name: Option<String>,
+    /// Your e-mail address
+    #[arg(long, value_name = "EMAIL", requires = "team")]
+    pub email: Option<String>,
+    /// Create the replica from an export file: restores a backup, or joins a team
+    /// without a relay
+    #[arg(
+        long,
+        value_name = "EXPORT_FILE",
+        requires = "agent",
+        conflicts_with = "demo"
+    )]
+    pub from: Option<PathBuf>,
+    /// With --from: which of the team's agents you are (id, e-mail or name)
+    #[arg(long, value_name = "EMAIL_OR_NAME", requires = "from")]
+    pub agent: Option<String>,
+    /// Creates a workspace with a sample team and conversations
+    #[arg(long)]
+    pub demo: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The customer's e-mail address; a new customer is created if nobody has it
+    #[arg(long, value_name = "EMAIL")]
+    pub customer: String,
+    /// Name of a new customer [default: the address before the `@`]
+    #[arg(long, value_name = "NAME")]
+    pub customer_name: Option<String>,
+    /// Subject line
+    #[arg(long, value_name = "S")]
+    pub subject: String,
+    /// The customer's first message.
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// How the customer reached you. With `email` the message counts as received,
+    /// so it stays unread until someone shows the conversation
+    #[arg(long, default_value = "phone", value_parser = vocab(Channel::ALL))]
+    pub channel: Channel,
+    /// Priority
+    #[arg(long, default_value = "normal", value_parser = vocab(Priority::ALL))]
+    pub priority: Priority,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal inbox`.
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// Which view: mine and unassigned are subsets of open
+    #[arg(long, default_value = "open", value_parser = vocab(&InboxView::ALL))]
+    pub view: InboxView,
+    /// Same as --view with that status
+    #[arg(long, value_parser = vocab(Status::ALL), conflicts_with = "view")]
+    pub status: Option<Status>,
+    /// Only conversations assigned to this agent (id, e-mail, name or `me`)
+    #[arg(long, value_name = "AGENT")]
+    pub assignee: Option<String>,
+    /// Only conversations with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Only this customer's conversations (id, e-mail or name)
+    #[arg(long, value_name = "CUSTOMER")]
+    pub customer: Option<String>,
+    /// Number of conversations to list
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// Number of conversations to skip (for paging)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: usize,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Do not record that you have seen the conversation
+    #[arg(long)]
+    pub no_mark_seen: bool,
+}
+
+/// `shoal reply`.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("reply_body").required(true).args(["body", "body_file", "template"])
+))]
+pub struct ReplyArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// The reply (`-` reads it from stdin)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub body: Option<String>,
+    /// Read the reply from a file (`-` for stdin)
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+    /// Use one of your templates, filled in with the customer's and your name
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    /// Send even if there are entries you have not seen
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal note`.
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// The note; `@name` mentions a teammate (first name, full name without spaces,
+    /// or the part of the e-mail before the `@`).
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal assign`.
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// Agent id, e-mail or name; `me` for yourself; `none` to unassign
+    #[arg(value_name = "AGENT")]
+    pub agent: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command that takes only a conversation.
+#[derive(Debug, Args)]
+pub struct ConversationArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Conversation id or prefix; leave out to see the replica's status
+    #[arg(value_name = "CONV", requires = "status")]
+    pub conversation: Option<String>,
+    /// The new status
+    #[arg(value_name = "STATUS", value_parser = vocab(Status::ALL))]
+    pub status: Option<Status>,
+    /// When a snooze ends (required for `snoozed`), e.g. 2h, tomorrow, monday,
+    /// 2026-12-01 or 2026-12-01T09:00:00Z
+    #[arg(long, value_name = "TIME", requires = "status")]
+    pub until: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal priority`.
+#[derive(Debug, Args)]
+pub struct PriorityArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// The new priority
+    #[arg(value_name = "PRIORITY", value_parser = vocab(Priority::ALL))]
+    pub priority: Priority,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal tag` and `shoal untag`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// Tags: 1-40 characters of a-z, 0-9, '-' or '_' (upper case is lowered)
+    #[arg(value_name = "TAG", required = true, num_args = 1..)]
+    pub tags: Vec<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal customer …`.
+#[derive(Debug, Subcommand)]
+pub enum CustomerCommand {
+    /// Show a customer's profile, notes and every conversation they had
+    Show(CustomerShowArgs),
+    /// List customers by name (loads every customer document: slow for huge teams)
+    List(CustomerListArgs),
+    /// Create a customer
+    New(CustomerNewArgs),
+    /// Change a customer's name, e-mail addresses, company or tier
+    Edit(CustomerEditArgs),
+    /// Change a customer's notes (collaborative: concurrent edits both survive)
+    Note(CustomerNoteArgs),
+}
+
+/// `shoal customer show`.
+#[derive(Debug, Args)]
+pub struct CustomerShowArgs {
+    /// Customer id (or a unique prefix of 4+ characters), e-mail or exact name
+    #[arg(value_name = "CUSTOMER")]
+    pub customer: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal customer list`.
+#[derive(Debug, Args)]
+pub struct CustomerListArgs {
+    /// Number of customers to list
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal customer new`.
+#[derive(Debug, Args)]
+pub struct CustomerNewArgs {
+    /// Display name
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// E-mail address (repeat for more; the first is the primary one)
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Vec<String>,
+    /// Company
+    #[arg(long, value_name = "X")]
+    pub company: Option<String>,
+    /// Support tier (e.g. free, pro, enterprise)
+    #[arg(long, value_name = "X")]
+    pub tier: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal customer edit`.
+#[derive(Debug, Args)]
+pub struct CustomerEditArgs {
+    /// Customer id (or a unique prefix of 4+ characters), e-mail or exact name
+    #[arg(value_name = "CUSTOMER")]
+    pub customer: String,
+    /// New display name
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+    /// Add an e-mail address (repeatable)
+    #[arg(long, value_name = "E")]
+    pub add_email: Vec<String>,
+    /// Remove an e-mail address (repeatable; case is ignored)
+    #[arg(long, value_name = "E")]
+    pub remove_email: Vec<String>,
+    /// Set the company
+    #[arg(long, value_name = "X", conflicts_with = "clear_company")]
+    pub company: Option<String>,
+    /// Remove the company
+    #[arg(long)]
+    pub clear_company: bool,
+    /// Set the support tier
+    #[arg(long, value_name = "X", conflicts_with = "clear_tier")]
+    pub tier: Option<String>,
+    /// Remove the support tier
+    #[arg(long)]
+    pub clear_tier: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal customer note`.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("notes_edit").required(true).args(["set", "append", "insert", "set_file"])
+))]
+pub struct CustomerNoteArgs {
+    /// Customer id (or a unique prefix of 4+ characters), e-mail or exact name
+    #[arg(value_name = "CUSTOMER")]
+    pub customer: String,
+    /// Replace the notes (only the differences are recorded, so a teammate's
+    /// concurrent edit elsewhere survives)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub set: Option<String>,
+    /// Add TEXT at the end of the notes, on a new line
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub append: Option<String>,
+    /// Insert TEXT at character position POS (0 is the start)
+    #[arg(long, num_args = 2, value_names = ["POS", "TEXT"], allow_hyphen_values = true)]
+    pub insert: Option<Vec<String>>,
+    /// Replace the notes with a file's contents (`-` for stdin)
+    #[arg(long, value_name = "PATH")]
+    pub set_file: Option<PathBuf>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words (all must match), "quoted phrases", and word* for prefixes
+    #[arg(value_name = "QUERY", required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Maximum number of hits
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to FILE (atomically, via FILE.tmp) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Leave out the Automerge history: smaller and readable, but cannot be imported
+    #[arg(long)]
+    pub views_only: bool,
+}
+
+/// `shoal import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Export file of the same team (`-` for stdin)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal agent …`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Add an agent to the team
+    Add(AgentAddArgs),
+    /// List the team's agents
+    List(JsonArgs),
+}
+
+/// `shoal agent add`.
+#[derive(Debug, Args)]
+pub struct AgentAddArgs {
+    /// Display name
+    #[arg(long, value_name = "N")]
+    pub name: String,
+    /// Work e-mail address
+    #[arg(long, value_name = "E")]
+    pub email: String,
+    /// Role
+    #[arg(long, default_value = "agent", value_parser = vocab(&[AgentRole::Admin, AgentRole::Agent]))]
+    pub role: AgentRole,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal template …`.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Add or replace a template
+    ///
+    /// Placeholders filled in when replying: {customer.name}, {customer.first_name},
+    /// {customer.company}, {agent.name}, {agent.first_name}.
+    Set(TemplateSetArgs),
+    /// List your templates
+    List(JsonArgs),
+    /// Remove a template
+    Remove(TemplateRemoveArgs),
+}
+
+/// `shoal template set`.
+#[derive(Debug, Args)]
+pub struct TemplateSetArgs {
+    /// Template name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The template text.
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal template remove`.
+#[derive(Debug, Args)]
+pub struct TemplateRemoveArgs {
+    /// Template name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A value of one of the domain's closed vocabularies.
+pub trait Vocabulary: Copy + Send + Sync + 'static {
+    /// The name users type.
+    fn name(self) -> &'static str;
+}
+
+macro_rules! vocabulary {
+    ($($t:ty),+) => {
+        $(impl Vocabulary for $t {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        })+
+    };
+}
+
+vocabulary!(Status, Priority, Channel, InboxView, AgentRole);
+
+/// Parses one of `all` by name; `--help` lists the names and a typo gets a
+/// suggestion, as with clap's own enums.
+fn vocab<T: Vocabulary>(all: &'static [T]) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(all.iter().map(|v| v.name())).try_map(move |s: String| {
+        all.iter()
+            .copied()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown value `{s}`"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn vocabularies_parse() {
+        let cli = Cli::try_parse_from(["shoal", "status", "abcd", "snoozed", "--until", "2h"])
+            .expect("valid");
+        match cli.command {
+            Command::Status(s) => assert_eq!(s.status, Some(Status::Snoozed)),
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["shoal", "status", "abcd", "reopened"]).is_err());
+        assert!(Cli::try_parse_from(["shoal", "status", "abcd"]).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! `shoal agent add|list`.
+
+use super::{open, print_json};
+use crate::args::AgentAddArgs;
+use crate::render::Table;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use shoal_core::Agent;
+use std::io::Write;
+use std::path::Path;
+
+/// What `agent add --json` prints.
+#[derive(Serialize)]
+struct Added {
+    agent_id: String,
+}
+
+/// Runs `shoal agent add`.
+pub fn add(home: &Path, args: AgentAddArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = replica
+        .add_agent(&args.name, &args.email, args.role)
+        .context("cannot add the agent")?;
+    if args.json {
+        return print_json(
+            out,
+            &Added {
+                agent_id: id.to_string(),
+            },
+        );
+    }
+    writeln!(
+        out,
+        "Added {} <{}> as {} ({id})",
+        args.name.trim(),
+        args.email.trim(),
+        args.role
+    )?;
+    writeln!(
+        out,
+        "They can join with an export: `shoal export --out team.jsonl`, then on their \
+         machine `shoal init --from team.jsonl --agent {}`",
+        args.email.trim()
+    )?;
+    Ok(())
+}
+
+/// One agent in `agent list --json`.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    agent: &'a Agent,
+    /// Whether this replica acts as this agent.
+    you: bool,
+}
+
+/// What `agent list --json` prints.
+#[derive(Serialize)]
+struct AgentList<'a> {
+    agents: Vec<Listed<'a>>,
+}
+
+/// Runs `shoal agent list`.
+pub fn list(home: &Path, json: bool, out: &mut dyn Write) -> Result<()> {
+    let replica = open(home)?;
+    let team = replica.team()?;
+    let me = &replica.identity().agent_id;
+    let agents: Vec<Listed> = team
+        .agents
+        .iter()
+        .map(|agent| Listed {
+            agent,
+            you: &agent.id == me,
+        })
+        .collect();
+    if json {
+        return print_json(out, &AgentList { agents });
+    }
+    let mut table = Table::new(&["NAME", "E-MAIL", "ROLE", "AVAILABILITY", "ID"]);
+    for l in &agents {
+        let mut name = l.agent.name.clone();
+        if l.you {
+            name.push_str(" (you)");
+        }
+        table.row(vec![
+            name,
+            l.agent.email.clone(),
+            l.agent.role.to_string(),
+            l.agent.availability.to_string(),
+            l.agent.id.to_string(),
+        ]);
+    }
+    table.write(out)?;
+    Ok(())
+}

@@ -1,0 +1,626 @@
+//! Commands on one conversation: new, show, reply (with the send guard),
+//! note, assign, status, priority, tag/untag.
+
+use super::{
+    agent_name, customer_if_present, open, print_json, read_body, read_text, resolve_conversation,
+    Refusal, EXIT_SEND_GUARD,
+};
+use crate::args::{NewArgs, NoteArgs, PriorityArgs, ReplyArgs, ShowArgs, TagArgs};
+use crate::render::{self, short_id, when};
+use crate::time_input;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use shoal_core::{
+    expand_template, mention_handles, AgentId, Conversation, CoreError, Customer, DeliveryState,
+    Entry, EntryKind, Priority, Status, StatusChange, Team, Timestamp,
+};
+use shoal_replica::{NewConversationInput, Replica, ReplicaError};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// What `new --json` prints.
+#[derive(Serialize)]
+struct Opened {
+    conversation_id: String,
+    entry_id: String,
+    customer_id: String,
+}
+
+/// Runs `shoal new`.
+pub fn new(home: &Path, args: NewArgs, out: &mut dyn Write) -> Result<()> {
+    let body = read_body(&args.body)?;
+    let mut replica = open(home)?;
+    if let (Some(name), Some(existing)) = (
+        args.customer_name.as_deref(),
+        replica.customer_by_email(&args.customer)?,
+    ) {
+        let current = replica.customer(&existing)?.name;
+        if current != name.trim() {
+            eprintln!(
+                "note: {} is already customer {current}; --customer-name ignored \
+                 (rename with `shoal customer edit {} --name …`)",
+                args.customer, args.customer
+            );
+        }
+    }
+    let customer = replica
+        .find_or_create_customer(&args.customer, args.customer_name.as_deref())
+        .with_context(|| format!("cannot find or create the customer {}", args.customer))?;
+    let (id, entry) = replica
+        .new_conversation(NewConversationInput {
+            subject: args.subject,
+            channel: args.channel,
+            customer: customer.clone(),
+            body,
+            priority: args.priority,
+            received_at: None,
+            headers: Default::default(),
+        })
+        .context("cannot open the conversation")?;
+    if args.json {
+        return print_json(
+            out,
+            &Opened {
+                conversation_id: id.to_string(),
+                entry_id: entry.to_string(),
+                customer_id: customer.to_string(),
+            },
+        );
+    }
+    let who = customer_if_present(&replica, &customer)?
+        .map(|c| customer_label(&c))
+        .unwrap_or_else(|| args.customer.clone());
+    writeln!(out, "Opened conversation {id} with {who}")?;
+    Ok(())
+}
+
+/// What `show --json` prints.
+#[derive(Serialize)]
+struct Shown<'a> {
+    conversation: &'a Conversation,
+    /// The status as it stands now (an ended snooze reads as open).
+    effective_status: Status,
+    customer: Option<&'a Customer>,
+    /// Names of the team's agents by id, to name authors and assignees.
+    agents: BTreeMap<String, String>,
+}
+
+/// Runs `shoal show`.
+pub fn show(home: &Path, args: ShowArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, &args.conversation)?;
+    let conv = replica.conversation(&id)?;
+    let customer = customer_if_present(&replica, &conv.customer_id)?;
+    let team = replica.team()?;
+    let now = replica.now();
+    if args.json {
+        let shown = Shown {
+            conversation: &conv,
+            effective_status: conv.effective_status(now),
+            customer: customer.as_ref(),
+            agents: team
+                .agents
+                .iter()
+                .map(|a| (a.id.to_string(), a.name.clone()))
+                .collect(),
+        };
+        print_json(out, &shown)?;
+    } else {
+        write_conversation(out, &conv, customer.as_ref(), &team, now)?;
+    }
+    out.flush()?;
+    if !args.no_mark_seen {
+        mark_seen_as_shown(&mut replica, &conv)?;
+    }
+    Ok(())
+}
+
+/// Marks the conversation seen, but only if it still holds exactly what was
+/// shown: `Replica::mark_seen` marks everything in the document at the time
+/// of the write, and the send guard must not count an entry that arrived
+/// meanwhile (an import in another process) as seen.
+fn mark_seen_as_shown(replica: &mut Replica, shown: &Conversation) -> Result<()> {
+    let current = replica.conversation(&shown.id)?;
+    if current.entries.len() != shown.entries.len() {
+        eprintln!(
+            "note: new entries arrived while showing; run `shoal show {}` again to see them",
+            short_id(shown.id.as_str())
+        );
+        return Ok(());
+    }
+    replica
+        .mark_seen(&shown.id)
+        .context("cannot record that you have seen the conversation")
+}
+
+fn write_conversation(
+    out: &mut dyn Write,
+    conv: &Conversation,
+    customer: Option<&Customer>,
+    team: &Team,
+    now: Timestamp,
+) -> Result<()> {
+    writeln!(out, "{}", render::one_line(&conv.subject))?;
+    writeln!(out, "  id        {}", conv.id)?;
+    let mut status = conv.effective_status(now).to_string();
+    if let (Status::Snoozed, Some(until)) = (conv.effective_status(now), conv.snooze_until) {
+        status.push_str(&format!(" until {}", when(until, now)));
+    }
+    writeln!(out, "  status    {status}")?;
+    writeln!(out, "  priority  {}", conv.priority)?;
+    let assignee = conv
+        .assignee
+        .as_ref()
+        .map_or_else(|| "nobody".to_owned(), |a| agent_name(team, a.as_str()));
+    writeln!(out, "  assignee  {assignee}")?;
+    if !conv.tags.is_empty() {
+        writeln!(out, "  tags      {}", conv.tags.join(", "))?;
+    }
+    let who = customer.map_or_else(
+        || format!("{} (profile not available)", conv.customer_id),
+        customer_label,
+    );
+    writeln!(out, "  customer  {who}")?;
+    writeln!(out, "  channel   {}", conv.channel)?;
+    writeln!(out, "  opened    {}", when(conv.created_at, now))?;
+    for conflict in &conv.conflicts {
+        let values: Vec<String> = conflict
+            .values
+            .iter()
+            .map(|v| match (conflict.field.as_str(), v.as_str()) {
+                (_, "") => "none".to_owned(),
+                ("assignee", id) => agent_name(team, id),
+                (_, other) => other.to_owned(),
+            })
+            .collect();
+        writeln!(
+            out,
+            "  conflict  {} was set concurrently to {}; it stays as shown above",
+            conflict.field,
+            values.join(" and ")
+        )?;
+    }
+    for entry in &conv.entries {
+        writeln!(out)?;
+        writeln!(out, "── {}", entry_heading(entry, customer, team, now))?;
+        for line in entry.body.lines() {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `reply · Ana Lima · 2026-05-01 10:32 (3m ago) · queued`.
+fn entry_heading(
+    entry: &Entry,
+    customer: Option<&Customer>,
+    team: &Team,
+    now: Timestamp,
+) -> String {
+    let kind = match entry.kind {
+        EntryKind::CustomerMessage => "customer message",
+        EntryKind::Reply => "reply",
+        EntryKind::Note => "note",
+    };
+    let mut parts = vec![
+        kind.to_owned(),
+        author_name(entry, customer, team),
+        when(entry.created_at, now),
+    ];
+    if let Some(d) = &entry.delivery {
+        let mut state = d.state.to_string();
+        if d.state == DeliveryState::Queued {
+            state.push_str(" (no relay configured)");
+        }
+        if let Some(reason) = &d.reason {
+            state.push_str(&format!(": {reason}"));
+        }
+        parts.push(state);
+    }
+    if !entry.mentions.is_empty() {
+        let names: Vec<String> = entry
+            .mentions
+            .iter()
+            .map(|a| agent_name(team, a.as_str()))
+            .collect();
+        parts.push(format!("mentions {}", names.join(", ")));
+    }
+    parts.join(" · ")
+}
+
+/// Who wrote an entry: the customer's name for customer messages (with the
+/// agent who logged it), the agent's name otherwise.
+fn author_name(entry: &Entry, customer: Option<&Customer>, team: &Team) -> String {
+    match entry.kind {
+        EntryKind::CustomerMessage => {
+            let name = customer.map_or_else(|| "the customer".to_owned(), |c| c.name.clone());
+            match &entry.logged_by {
+                Some(agent) => format!("{name} (logged by {})", agent_name(team, agent.as_str())),
+                None => name,
+            }
+        }
+        EntryKind::Reply | EntryKind::Note => agent_name(team, &entry.author),
+    }
+}
+
+fn customer_label(c: &Customer) -> String {
+    match c.emails.first() {
+        Some(email) => format!("{} <{email}>", c.name),
+        None => c.name.clone(),
+    }
+}
+
+/// What `reply --json` prints.
+#[derive(Serialize)]
+struct Replied {
+    conversation_id: String,
+    entry_id: String,
+    delivery: DeliveryState,
+    /// The relay that will deliver it; none exists in this build.
+    relay: Option<String>,
+}
+
+/// Runs `shoal reply`, behind the send guard.
+pub fn reply(home: &Path, args: ReplyArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, &args.conversation)?;
+    let conv = replica.conversation(&id)?;
+    let short = short_id(id.as_str());
+    if conv.status == Status::Closed {
+        bail!(closed_message(short));
+    }
+    let me = replica.identity().agent_id.clone();
+    let unseen = conv.unseen_by(&me);
+    if !unseen.is_empty() {
+        let customer = customer_if_present(&replica, &conv.customer_id)?;
+        let team = replica.team()?;
+        if !args.force {
+            return Err(send_guard(short, &unseen, customer.as_ref(), &team, replica.now()).into());
+        }
+        eprintln!(
+            "Sending anyway (--force): {} unseen {}.",
+            unseen.len(),
+            if unseen.len() == 1 {
+                "entry"
+            } else {
+                "entries"
+            }
+        );
+    }
+
+    let body = match &args.template {
+        Some(name) => template_body(&replica, &conv, &me, name)?,
+        None => read_text(args.body.as_deref(), args.body_file.as_deref())?,
+    };
+    let entry = replica.reply(&id, &body, None).map_err(|e| match e {
+        ReplicaError::Core(CoreError::ConversationClosed) => anyhow!(closed_message(short)),
+        other => anyhow!(other).context("cannot add the reply"),
+    })?;
+    // Read the state back rather than assume it: a later build may send at once.
+    let delivery = replica
+        .conversation(&id)?
+        .entry(&entry)
+        .and_then(|e| e.delivery.as_ref())
+        .map_or(DeliveryState::Queued, |d| d.state);
+    if args.json {
+        return print_json(
+            out,
+            &Replied {
+                conversation_id: id.to_string(),
+                entry_id: entry.to_string(),
+                delivery,
+                relay: None,
+            },
+        );
+    }
+    let state = match delivery {
+        DeliveryState::Queued => "queued (no relay configured)".to_owned(),
+        other => other.to_string(),
+    };
+    writeln!(out, "Reply {entry} {state}")?;
+    Ok(())
+}
+
+fn closed_message(short: &str) -> String {
+    format!(
+        "conversation {short} is closed; reopen it with `shoal status {short} open` before replying"
+    )
+}
+
+/// The send guard's refusal, listing what the agent has not seen.
+fn send_guard(
+    short: &str,
+    unseen: &[&Entry],
+    customer: Option<&Customer>,
+    team: &Team,
+    now: Timestamp,
+) -> Refusal {
+    let mut message = format!(
+        "not sending: conversation {short} has {} you have not seen:",
+        if unseen.len() == 1 {
+            "1 entry".to_owned()
+        } else {
+            format!("{} entries", unseen.len())
+        }
+    );
+    for e in unseen {
+        let kind = match e.kind {
+            EntryKind::CustomerMessage => "message from",
+            EntryKind::Reply => "reply by",
+            EntryKind::Note => "note by",
+        };
+        message.push_str(&format!(
+            "\n  - {kind} {}, {}: {}",
+            author_name(e, customer, team),
+            when(e.created_at, now),
+            render::first_line(&e.body, 72)
+        ));
+    }
+    message.push_str(&format!(
+        "\nRead them with `shoal show {short}`, or pass --force to send anyway."
+    ));
+    Refusal {
+        code: EXIT_SEND_GUARD,
+        message,
+    }
+}
+
+/// One of my templates, expanded for this conversation's customer and me.
+fn template_body(
+    replica: &Replica,
+    conv: &Conversation,
+    me: &AgentId,
+    name: &str,
+) -> Result<String> {
+    let private = replica.agent_private()?;
+    let Some(template) = private.templates.get(name) else {
+        let names: Vec<&str> = private.templates.keys().map(String::as_str).collect();
+        bail!(
+            "you have no template named `{name}`; {}",
+            if names.is_empty() {
+                "add one with `shoal template set NAME --body TEXT`".to_owned()
+            } else {
+                format!("yours are: {}", names.join(", "))
+            }
+        );
+    };
+    let customer = customer_if_present(replica, &conv.customer_id)?;
+    let team = replica.team()?;
+    Ok(expand_template(template, customer.as_ref(), team.agent(me)))
+}
+
+/// What `note --json` prints.
+#[derive(Serialize)]
+struct Noted {
+    conversation_id: String,
+    entry_id: String,
+    mentions: Vec<AgentId>,
+}
+
+/// Runs `shoal note`.
+pub fn note(home: &Path, args: NoteArgs, out: &mut dyn Write) -> Result<()> {
+    let body = read_body(&args.body)?;
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, &args.conversation)?;
+    let entry = replica.note(&id, &body).context("cannot add the note")?;
+    let team = replica.team()?;
+    // The library drops mentions that match no agent or several; say so.
+    for handle in mention_handles(&body) {
+        let matching = team.agents.iter().filter(|a| a.answers_to(&handle)).count();
+        if matching != 1 {
+            eprintln!(
+                "warning: @{handle} matches {} agents; not mentioned",
+                if matching == 0 {
+                    "no".to_owned()
+                } else {
+                    matching.to_string()
+                }
+            );
+        }
+    }
+    let mentions = replica
+        .conversation(&id)?
+        .entry(&entry)
+        .map(|e| e.mentions.clone())
+        .unwrap_or_default();
+    if args.json {
+        return print_json(
+            out,
+            &Noted {
+                conversation_id: id.to_string(),
+                entry_id: entry.to_string(),
+                mentions,
+            },
+        );
+    }
+    write!(out, "Note {entry} added")?;
+    if !mentions.is_empty() {
+        let names: Vec<String> = mentions
+            .iter()
+            .map(|a| agent_name(&team, a.as_str()))
+            .collect();
+        write!(out, "; mentions {}", names.join(", "))?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// What `assign --json` prints.
+#[derive(Serialize)]
+struct Assigned {
+    conversation_id: String,
+    assignee: Option<AgentId>,
+}
+
+/// Runs `shoal assign` (`agent: None` unassigns).
+pub fn assign(
+    home: &Path,
+    conversation: &str,
+    agent: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, conversation)?;
+    let agent = agent.map(|a| replica.resolve_agent(a)).transpose()?;
+    replica
+        .assign(&id, agent.as_ref())
+        .context("cannot change the assignee")?;
+    if json {
+        return print_json(
+            out,
+            &Assigned {
+                conversation_id: id.to_string(),
+                assignee: agent,
+            },
+        );
+    }
+    let short = short_id(id.as_str());
+    match agent {
+        Some(a) => {
+            let name = agent_name(&replica.team()?, a.as_str());
+            let you = if a == replica.identity().agent_id {
+                " (you)"
+            } else {
+                ""
+            };
+            writeln!(out, "Assigned {short} to {name}{you}")?;
+        }
+        None => writeln!(out, "Unassigned {short}")?,
+    }
+    Ok(())
+}
+
+/// What `status CONV STATUS --json` prints.
+#[derive(Serialize)]
+struct StatusSet {
+    conversation_id: String,
+    status: Status,
+    snooze_until: Option<Timestamp>,
+}
+
+/// Runs `shoal status CONV STATUS [--until TIME]`.
+pub fn set_status(
+    home: &Path,
+    conversation: &str,
+    status: Status,
+    until: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let until = until
+        .map(|s| time_input::parse_until(s, &chrono::Local::now()))
+        .transpose()?
+        .map(|t| Timestamp(t.timestamp_millis()));
+    if status == Status::Snoozed && until.is_none() {
+        bail!("snoozing needs --until TIME, e.g. --until 2h, --until tomorrow or --until monday");
+    }
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, conversation)?;
+    let short = short_id(id.as_str());
+    let target = match until {
+        Some(t) => format!("{status} until {}", render::datetime(t)),
+        None => status.to_string(),
+    };
+    let now = replica.now();
+    replica
+        .set_status(&id, StatusChange { status, until })
+        .map_err(|e| {
+            let context = match (&e, until) {
+                (ReplicaError::Core(CoreError::SnoozeInPast { .. }), Some(t)) => format!(
+                    "cannot snooze {short} until {}: that is not in the future",
+                    when(t, now)
+                ),
+                _ => format!("cannot set {short} to {target}"),
+            };
+            anyhow!(e).context(context)
+        })?;
+    if json {
+        return print_json(
+            out,
+            &StatusSet {
+                conversation_id: id.to_string(),
+                status,
+                snooze_until: until,
+            },
+        );
+    }
+    match until {
+        Some(t) => writeln!(out, "{short} is now {status} until {}", when(t, now))?,
+        None => writeln!(out, "{short} is now {status}")?,
+    }
+    Ok(())
+}
+
+/// What `priority --json` prints.
+#[derive(Serialize)]
+struct PrioritySet {
+    conversation_id: String,
+    priority: Priority,
+}
+
+/// Runs `shoal priority`.
+pub fn priority(home: &Path, args: PriorityArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, &args.conversation)?;
+    replica
+        .set_priority(&id, args.priority)
+        .context("cannot change the priority")?;
+    if args.json {
+        return print_json(
+            out,
+            &PrioritySet {
+                conversation_id: id.to_string(),
+                priority: args.priority,
+            },
+        );
+    }
+    writeln!(
+        out,
+        "{} is now {} priority",
+        short_id(id.as_str()),
+        args.priority
+    )?;
+    Ok(())
+}
+
+/// What `tag --json` and `untag --json` print.
+#[derive(Serialize)]
+struct Tagged {
+    conversation_id: String,
+    /// Every tag of the conversation afterwards.
+    tags: Vec<String>,
+}
+
+/// Runs `shoal tag` (`add`) or `shoal untag`.
+pub fn tag(home: &Path, args: TagArgs, add: bool, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, &args.conversation)?;
+    if add {
+        replica
+            .tag(&id, &args.tags)
+            .context("cannot add the tags")?;
+    } else {
+        replica
+            .untag(&id, &args.tags)
+            .context("cannot remove the tags")?;
+    }
+    let tags = replica.conversation(&id)?.tags;
+    if args.json {
+        return print_json(
+            out,
+            &Tagged {
+                conversation_id: id.to_string(),
+                tags,
+            },
+        );
+    }
+    let shown = if tags.is_empty() {
+        "none".to_owned()
+    } else {
+        tags.join(", ")
+    };
+    writeln!(out, "Tags of {}: {shown}", short_id(id.as_str()))?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what building and testing Shoal needs on Debian 12, when missing.
+# Safe to run again: it only installs what is absent. Sourced by run.sh and
+# test.sh; can also be run on its own.
+set -euo pipefail
+
+# Debian packages the build needs (a C compiler for the bundled SQLite).
+SHOAL_APT_PACKAGES=(build-essential pkg-config)
+MIN_RUST="1.90"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "error: need root to run: $*" >&2
+        echo "       run it as root, or install sudo" >&2
+        return 1
+    fi
+}
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: missing packages (${missing[*]}) and no apt-get to install them; install them by hand" >&2
+        return 1
+    fi
+    log "installing ${missing[*]}"
+    # Another apt may hold the lock for a moment (unattended upgrades): retry.
+    local i
+    for i in 1 2 3 4 5; do
+        as_root apt-get -o DPkg::Lock::Timeout=120 update -qq && break
+        log "apt-get update failed (try $i), retrying"
+        sleep 5
+    done
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+check_rust() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "error: Rust $MIN_RUST or newer is needed and cargo was not found." >&2
+        echo "       Install it with rustup: curl https://sh.rustup.rs -sSf | sh" >&2
+        return 1
+    fi
+    local have
+    have=$(rustc --version | awk '{print $2}')
+    if [ "$(printf '%s\n%s\n' "$MIN_RUST" "$have" | sort -V | head -n1)" != "$MIN_RUST" ]; then
+        echo "error: Rust $have is too old; Shoal needs $MIN_RUST or newer (rustup update)" >&2
+        return 1
+    fi
+}
+
+shoal_setup() {
+    apt_install "${SHOAL_APT_PACKAGES[@]}"
+    check_rust
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    shoal_setup
+    log "setup complete"
+fi

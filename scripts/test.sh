@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up and runs Shoal's whole test suite: formatting, lints, every test,
+# and a small benchmark smoke run. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+shoal_setup
+
+log "formatting (cargo fmt --check)"
+cargo fmt --all --check
+
+log "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+log "tests"
+cargo test --workspace --quiet 2>&1 | tee target/test-output.txt
+# cargo test exits non-zero on failure (pipefail keeps that); a run that
+# executed nothing is a failure too.
+grep -Eq 'test result: ok\. [1-9][0-9]* passed' target/test-output.txt || { echo "error: no tests ran" >&2; exit 1; }
+
+log "benchmark smoke run (replica, 1% of the default team, debug build)"
+cargo run --quiet -p shoal-bench -- replica --scale 0.01 --open-runs 1 --out target/bench-smoke/replica.json
+
+log "all checks passed"
