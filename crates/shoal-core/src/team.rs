@@ -6,6 +6,7 @@ use crate::doc_fields::{
 };
 use crate::document::impl_document;
 use crate::hydrated::{hydrate, ints, Node};
+use crate::workflow::vocabulary;
 use crate::{schema, AgentId, CoreError, Ctx, DocKind, Priority, Result, TeamId, Timestamp};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT};
@@ -14,54 +15,27 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-/// An agent's role on the team.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AgentRole {
-    /// Manages the team and its settings.
-    Admin,
-    /// Answers customers.
-    Agent,
-}
+vocabulary!(
+    /// An agent's role on the team.
+    AgentRole, "role" {
+        /// Manages the team and its settings.
+        Admin => "admin",
+        /// Answers customers.
+        Agent => "agent",
+    }
+);
 
-/// Whether an agent takes new work now (notifications respect it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AgentAvailability {
-    /// Working and taking new conversations.
-    Available,
-    /// Working, but not to be disturbed.
-    Busy,
-    /// Not working.
-    Away,
-}
-
-macro_rules! text_enum {
-    ($name:ident, $field:literal, $($variant:ident => $text:literal),+) => {
-        impl $name {
-            /// The stored and displayed name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl FromStr for $name {
-            type Err = CoreError;
-            fn from_str(s: &str) -> Result<Self> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(CoreError::InvalidValue { field: $field, value: s.to_owned() }),
-                }
-            }
-        }
-    };
-}
-text_enum!(AgentRole, "role", Admin => "admin", Agent => "agent");
-text_enum!(AgentAvailability, "availability", Available => "available", Busy => "busy", Away => "away");
+vocabulary!(
+    /// Whether an agent takes new work now (notifications respect it).
+    AgentAvailability, "availability" {
+        /// Working and taking new conversations.
+        Available => "available",
+        /// Working, but not to be disturbed.
+        Busy => "busy",
+        /// Not working.
+        Away => "away",
+    }
+);
 
 /// A person on the team.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

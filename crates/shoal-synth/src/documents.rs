@@ -3,6 +3,7 @@
 //! device, at the time the action happened) so the documents have the same
 //! shape and history as ones people made.
 
+use crate::vocabulary::TAGS;
 use crate::{conversations, team, SynthConfig, SynthConversation, SynthEntryKind, SynthTeam};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -107,20 +108,7 @@ pub fn team_document(team: &SynthTeam, ids: &SynthIds, at: Timestamp) -> (DocId,
         doc.add_agent(&ctx, &ids.agents[i], &a.name, &a.email, AgentRole::Agent)
             .expect("valid agent");
     }
-    let tags: Vec<String> = [
-        "billing",
-        "bug",
-        "feature-request",
-        "refund",
-        "login",
-        "integration",
-        "shipping",
-        "urgent",
-        "vip",
-        "api",
-    ]
-    .map(String::from)
-    .to_vec();
+    let tags: Vec<String> = TAGS.iter().map(|t| t.to_string()).collect();
     doc.add_tags(&ctx, &tags).expect("valid tags");
     (DocId::team(&ids.team), doc.into_automerge().save())
 }
