@@ -154,7 +154,33 @@ fn set_search_text(conn: &Connection, id: &DocId, title: &str, body: &str) -> Re
     };
     conn.prepare_cached("INSERT INTO search_index (rowid, title, body) VALUES (?1, ?2, ?3)")?
         .execute(params![rowid, title, body])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO search_text (rowid, body) VALUES (?1, ?2)")?
+        .execute(params![rowid, compress(body)])?;
     Ok(())
+}
+
+fn compress(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(text.as_bytes())
+        .expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+/// The indexed body text of a search index row, for snippets.
+pub(crate) fn search_body(conn: &Connection, rowid: i64) -> Result<Option<String>> {
+    use std::io::Read;
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT body FROM search_text WHERE rowid = ?1")?
+        .query_row([rowid], |r| r.get(0))
+        .optional()?;
+    Ok(blob.and_then(|b| {
+        let mut text = String::new();
+        flate2::read::DeflateDecoder::new(b.as_slice())
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(text)
+    }))
 }
 
 /// Empties every derived table (before a rebuild).
@@ -162,7 +188,7 @@ pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_seen;
          DELETE FROM customers; DELETE FROM customer_emails;
-         DELETE FROM search_index; DELETE FROM search_docs;",
+         DELETE FROM search_index; DELETE FROM search_docs; DELETE FROM search_text;",
     )?;
     Ok(())
 }
@@ -182,6 +208,8 @@ pub struct DerivedDump {
     pub customers: Vec<String>,
     /// `customer_emails` rows.
     pub customer_emails: Vec<String>,
+    /// `search_text` rows (document and compressed length).
+    pub search_text: Vec<String>,
     /// `doc_id term column offset` for every token in the search index.
     pub search_terms: Vec<String>,
 }
@@ -213,6 +241,10 @@ pub(crate) fn dump(conn: &Connection) -> Result<DerivedDump> {
         customer_emails: rows(
             conn,
             "SELECT * FROM customer_emails ORDER BY email, customer_id",
+        )?,
+        search_text: rows(
+            conn,
+            "SELECT doc_id, length(body) FROM search_text ORDER BY doc_id",
         )?,
         search_terms: rows(
             conn,

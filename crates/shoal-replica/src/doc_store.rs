@@ -143,3 +143,10 @@ pub(crate) fn doc_ids(conn: &Connection, kind: Option<DocKind>) -> Result<Vec<Do
         .map(|s| DocId::parse(&s).map_err(|e| ReplicaError::Core(e.into())))
         .collect()
 }
+
+/// Records that a document has local changes the relay has not confirmed.
+pub(crate) fn mark_dirty(conn: &Connection, id: &DocId) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO sync_dirty (doc_id) VALUES (?1)")?
+        .execute([id.to_string()])?;
+    Ok(())
+}

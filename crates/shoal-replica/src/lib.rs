@@ -20,6 +20,7 @@ mod doc_store;
 mod error;
 mod export;
 mod queries;
+mod relay_sync;
 mod replica;
 mod search;
 mod sqlite_schema;
@@ -34,6 +35,10 @@ pub use replica::{
     ChangeRecord, Identity, InitOptions, MergeOutcome, NewConversationInput, Replica, ReplicaStats,
 };
 pub use search::SearchHit;
+
+/// Re-exported so the sync engine names the same sync state type.
+pub use automerge::sync::State as SyncState;
+pub use automerge::ChangeHash;
 
 /// Result type of replica operations.
 pub type Result<T, E = ReplicaError> = std::result::Result<T, E>;

@@ -3,13 +3,12 @@
 
 use crate::compactor::{Compactor, COMPACT_THRESHOLD};
 use crate::derived::DocView;
-use crate::search::{fts_expression, needles, parse, snippet};
 use crate::{
     derived, doc_store, queries, sqlite_schema, Clock, CustomerRow, DerivedDump, InboxQuery,
     InboxRow, InboxView, ReplicaError, Result, SearchHit, SystemClock,
 };
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use shoal_core::{
     AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, Channel, Conversation, ConversationDoc,
@@ -100,19 +99,19 @@ pub struct Replica {
     path: PathBuf,
     identity: Identity,
     actor: ActorId,
-    clock: Arc<dyn Clock>,
-    compactor: Option<Compactor>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) compactor: Option<Compactor>,
     last_change: Option<ChangeRecord>,
 }
 
-fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
-fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
         .execute([key, value])?;
     Ok(())
@@ -292,6 +291,7 @@ impl Replica {
             .into());
         }
         doc_store::insert(&tx, id, &doc.save(), now)?;
+        doc_store::mark_dirty(&tx, id)?;
         derived::update(&tx, id, &doc)?;
         tx.commit()?;
         self.last_change = Some(ChangeRecord {
@@ -323,6 +323,7 @@ impl Replica {
         let mut due = false;
         if !changes.is_empty() {
             let pending = doc_store::append(&tx, id, &changes, true, ctx.now)?;
+            doc_store::mark_dirty(&tx, id)?;
             derived::update(&tx, id, am)?;
             due = pending >= COMPACT_THRESHOLD;
         }
@@ -686,75 +687,7 @@ impl Replica {
     /// Full-text search over conversations and customers, best matches
     /// first. With `as_you_type`, the last word matches as a prefix.
     pub fn search(&self, input: &str, as_you_type: bool, limit: usize) -> Result<Vec<SearchHit>> {
-        let terms = parse(input, as_you_type);
-        let Some(expr) = fts_expression(&terms) else {
-            return Ok(Vec::new());
-        };
-        let needles = needles(&terms);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT d.doc_id FROM search_index JOIN search_docs d ON d.rowid = search_index.rowid
-             WHERE search_index MATCH ?1 ORDER BY bm25(search_index, 4.0, 1.0) LIMIT ?2",
-        )?;
-        let ids = stmt
-            .query_map(params![expr, limit as i64], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut hits = Vec::with_capacity(ids.len());
-        for raw in ids {
-            let Ok(doc_id) = DocId::parse(&raw) else {
-                continue;
-            };
-            let Some(doc) = doc_store::load(&self.conn, &doc_id, &self.actor)? else {
-                continue;
-            };
-            match doc_id.kind() {
-                DocKind::Conversation => {
-                    let c = ConversationDoc::view_of(&doc)?;
-                    let snip = c
-                        .entries
-                        .iter()
-                        .rev()
-                        .find_map(|e| snippet(&e.body, &needles, 160))
-                        .unwrap_or_else(|| {
-                            snippet(
-                                &c.entries.last().map(|e| e.body.clone()).unwrap_or_default(),
-                                &[],
-                                160,
-                            )
-                            .unwrap_or_default()
-                        });
-                    let customer_name = self
-                        .conn
-                        .prepare_cached("SELECT name FROM customers WHERE customer_id = ?1")?
-                        .query_row([c.customer_id.as_str()], |r| r.get(0))
-                        .optional()?;
-                    hits.push(SearchHit {
-                        kind: DocKind::Conversation,
-                        id: c.id.to_string(),
-                        last_activity: Some(c.last_activity()),
-                        status: Some(c.effective_status(self.clock.now()).to_string()),
-                        title: c.subject,
-                        snippet: snip,
-                        customer_name,
-                    });
-                }
-                DocKind::Customer => {
-                    let c = CustomerDoc::view_of(&doc)?;
-                    let snip =
-                        snippet(&c.notes, &needles, 160).unwrap_or_else(|| c.emails.join(", "));
-                    hits.push(SearchHit {
-                        kind: DocKind::Customer,
-                        id: c.id.to_string(),
-                        title: c.name,
-                        snippet: snip,
-                        last_activity: None,
-                        status: None,
-                        customer_name: None,
-                    });
-                }
-                DocKind::Team | DocKind::AgentPrivate => {}
-            }
-        }
-        Ok(hits)
+        crate::search::run(&self.conn, input, as_you_type, limit, self.clock.now())
     }
 
     // ----- sync primitives ---------------------------------------------------
@@ -851,6 +784,7 @@ impl Replica {
         match doc_store::load(conn, id, actor)? {
             None => {
                 doc_store::insert(conn, id, bytes, now)?;
+                doc_store::mark_dirty(conn, id)?;
                 derived::write(conn, id, &view)?;
                 Ok(MergeOutcome::Created)
             }
@@ -862,6 +796,7 @@ impl Replica {
                     return Ok(MergeOutcome::Unchanged);
                 }
                 doc_store::append(conn, id, &new, false, now)?;
+                doc_store::mark_dirty(conn, id)?;
                 derived::update(conn, id, &local)?;
                 Ok(MergeOutcome::Updated)
             }

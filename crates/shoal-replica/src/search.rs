@@ -1,8 +1,97 @@
 //! Full-text search: turns what a person types into a safe FTS5 query and
 //! shapes the hits.
 
+use crate::{derived, Result};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use shoal_core::{DocKind, Timestamp};
+use shoal_core::{effective_status, DocId, DocKind, Status, Timestamp};
+
+/// Characters of text around a match.
+const SNIPPET_CHARS: usize = 160;
+
+/// Runs a search: the FTS5 index finds and ranks the documents, the derived
+/// tables give titles and status, and snippets come from the stored
+/// compressed text — no document is loaded.
+pub(crate) fn run(
+    conn: &Connection,
+    input: &str,
+    as_you_type: bool,
+    limit: usize,
+    now: Timestamp,
+) -> Result<Vec<SearchHit>> {
+    let terms = parse(input, as_you_type);
+    let Some(expr) = fts_expression(&terms) else {
+        return Ok(Vec::new());
+    };
+    let needles = needles(&terms);
+    let ids = conn
+        .prepare_cached(
+            "SELECT d.doc_id, d.rowid FROM search_index JOIN search_docs d ON d.rowid = search_index.rowid
+             WHERE search_index MATCH ?1 ORDER BY bm25(search_index, 4.0, 1.0) LIMIT ?2",
+        )?
+        .query_map(params![expr, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut hits = Vec::with_capacity(ids.len());
+    for (raw, rowid) in ids {
+        let Ok(doc_id) = DocId::parse(&raw) else {
+            continue;
+        };
+        let body = derived::search_body(conn, rowid)?.unwrap_or_default();
+        let cut = |fallback: String| snippet(&body, &needles, SNIPPET_CHARS).unwrap_or(fallback);
+        match doc_id.kind() {
+            DocKind::Conversation => {
+                let row = conn
+                    .prepare_cached(
+                        "SELECT i.subject, i.status, i.snooze_until, i.last_activity, c.name
+                         FROM inbox i LEFT JOIN customers c ON c.customer_id = i.customer_id WHERE i.conv_id = ?1",
+                    )?
+                    .query_row([doc_id.key()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?))
+                    })
+                    .optional()?;
+                let Some((subject, status, until, last, customer_name)) = row else {
+                    continue;
+                };
+                let status = effective_status(
+                    status.parse().unwrap_or(Status::Open),
+                    until.map(Timestamp),
+                    now,
+                );
+                hits.push(SearchHit {
+                    kind: DocKind::Conversation,
+                    id: doc_id.key().to_owned(),
+                    title: subject,
+                    snippet: cut(snippet(&body, &[], SNIPPET_CHARS).unwrap_or_default()),
+                    last_activity: Some(Timestamp(last)),
+                    status: Some(status.to_string()),
+                    customer_name,
+                });
+            }
+            DocKind::Customer => {
+                let row = conn
+                    .prepare_cached(
+                        "SELECT name, primary_email FROM customers WHERE customer_id = ?1",
+                    )?
+                    .query_row([doc_id.key()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                    })
+                    .optional()?;
+                let Some((name, email)) = row else { continue };
+                hits.push(SearchHit {
+                    kind: DocKind::Customer,
+                    id: doc_id.key().to_owned(),
+                    title: name,
+                    snippet: cut(email.unwrap_or_default()),
+                    last_activity: None,
+                    status: None,
+                    customer_name: None,
+                });
+            }
+            DocKind::Team | DocKind::AgentPrivate => {}
+        }
+    }
+    Ok(hits)
+}
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
