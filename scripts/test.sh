@@ -12,6 +12,9 @@ cargo fmt --all --check
 log "lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+log "building the binaries the end-to-end tests run (shoal, shoal-relay)"
+cargo build --workspace --bins --quiet
+
 log "tests"
 cargo test --workspace --quiet 2>&1 | tee target/test-output.txt
 # cargo test exits non-zero on failure (pipefail keeps that); a run that

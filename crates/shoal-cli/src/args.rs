@@ -168,6 +168,89 @@ pub enum Command {
     /// Manage your personal reply templates
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Connect this replica to the team's relay (joins the team when the home is empty)
+    #[command(after_help = LOGIN_EXAMPLES)]
+    Login(LoginArgs),
+    /// Merge with the relay: once, or continuously with --watch
+    #[command(after_help = SYNC_EXAMPLES)]
+    Sync(SyncArgs),
+    /// Who is viewing or replying where; optionally announce yourself
+    Presence(PresenceArgs),
+}
+
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  shoal --home ~/support login --relay ws://relay.example:7300 --token 3f9c…
+  echo \"$TOKEN\" | shoal login --relay ws://127.0.0.1:7300 --token-stdin
+
+The token is what `shoal-relay agent add` printed. It is kept in the OS keyring
+(or, where none is usable, in a 0600 file in the home directory, which shoal says).";
+
+const SYNC_EXAMPLES: &str = "\
+Examples:
+  shoal sync                 # merge once and exit
+  shoal sync --watch         # stay connected; local changes go out as they are written
+  shoal sync --watch --json  # one JSON event per line";
+
+/// `shoal login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The relay's URL, e.g. ws://relay.example:7300
+    #[arg(long)]
+    pub relay: String,
+    /// The agent token from `shoal-relay agent add`
+    #[arg(long, conflicts_with = "token_stdin")]
+    pub token: Option<String>,
+    /// Read the token from stdin instead (keeps it out of shell history)
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Seconds the first sync may take
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Stay connected until Ctrl-C, reconnecting as needed
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds a one-off sync may take
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal presence`.
+#[derive(Debug, Args)]
+pub struct PresenceArgs {
+    /// Announce yourself in this conversation (with --state)
+    #[arg(long)]
+    pub conversation: Option<String>,
+    /// viewing or composing
+    #[arg(long, value_parser = presence_state)]
+    pub state: Option<shoal_protocol::PresenceState>,
+    /// Seconds to stay connected (refreshing the announcement)
+    #[arg(long, default_value_t = 1.0)]
+    pub hold: f64,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn presence_state(s: &str) -> Result<shoal_protocol::PresenceState, String> {
+    match s {
+        "viewing" => Ok(shoal_protocol::PresenceState::Viewing),
+        "composing" => Ok(shoal_protocol::PresenceState::Composing),
+        _ => Err(format!(
+            "`{s}` is not a presence state: use viewing or composing"
+        )),
+    }
 }
 
 /// Just `--json`.

@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod credentials;
 mod home;
 mod render;
 mod time_input;

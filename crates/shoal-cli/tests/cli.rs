@@ -684,9 +684,11 @@ fn status_without_arguments() {
     assert_eq!(str_of(id, "team_id").len(), 32);
     assert_eq!(str_of(id, "agent_id").len(), 32);
     assert_eq!(Path::new(str_of(&v, "home")), home.path);
+    assert_eq!(v["sync"]["state"], "local-only");
+    assert_eq!(v["sync"]["relay"], serde_json::Value::Null);
     assert_eq!(
-        v["sync"],
-        serde_json::json!({"state": "local-only", "relay": null})
+        v["sync"]["pending_documents"], 4,
+        "team, private, customer and conversation documents were never sent"
     );
     assert_eq!(v["counts"]["open"], 1);
     assert_eq!(v["counts"]["all"], 1);

@@ -197,19 +197,7 @@ impl TeamDoc {
         }
         let email = valid_email(first_agent_email)?;
         let mut doc = AutoCommit::new().with_actor(actor);
-        schema::stamp(&mut doc, DocKind::Team)?;
-        doc.put(ROOT, "id", id.as_str())?;
-        doc.put(ROOT, "name", name)?;
-        doc.put(ROOT, "created_at", ctx.now.as_millis())?;
-        doc.put_object(ROOT, "agents", ObjType::Map)?;
-        doc.put_object(ROOT, "tags", ObjType::Map)?;
-        let hours = doc.put_object(ROOT, "business_hours", ObjType::Map)?;
-        write_hours(&mut doc, &hours, &BusinessHours::default())?;
-        let sla = doc.put_object(ROOT, "sla", ObjType::Map)?;
-        for p in Priority::ALL {
-            let t = doc.put_object(&sla, p.as_str(), ObjType::Map)?;
-            write_sla(&mut doc, &t, default_sla(*p))?;
-        }
+        write_base(&mut doc, id, name, ctx.now)?;
         put_agent(
             &mut doc,
             &ctx.agent,
@@ -290,6 +278,42 @@ impl TeamDoc {
             write_sla(doc, &t, target)
         })
     }
+}
+
+/// The team document's first state without agents, as a relay creates it:
+/// deterministic (an actor derived from the team id, the team's creation
+/// time), so every process that creates it produces the very same change.
+impl TeamDoc {
+    /// Creates the agent-less first state of a team hosted on a relay.
+    pub fn genesis(id: &TeamId, name: &str, created_at: Timestamp) -> Result<Self> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CoreError::EmptyField("team name"));
+        }
+        let actor = ActorId::from(format!("team:{id}").into_bytes());
+        let mut doc = AutoCommit::new().with_actor(actor);
+        write_base(&mut doc, id, name, created_at)?;
+        let ctx = Ctx::new(AgentId::parse("relay")?, created_at);
+        commit(&mut doc, &ctx, "create team");
+        Ok(Self { doc })
+    }
+}
+
+fn write_base(doc: &mut AutoCommit, id: &TeamId, name: &str, at: Timestamp) -> Result<()> {
+    schema::stamp(doc, DocKind::Team)?;
+    doc.put(ROOT, "id", id.as_str())?;
+    doc.put(ROOT, "name", name)?;
+    doc.put(ROOT, "created_at", at.as_millis())?;
+    doc.put_object(ROOT, "agents", ObjType::Map)?;
+    doc.put_object(ROOT, "tags", ObjType::Map)?;
+    let hours = doc.put_object(ROOT, "business_hours", ObjType::Map)?;
+    write_hours(doc, &hours, &BusinessHours::default())?;
+    let sla = doc.put_object(ROOT, "sla", ObjType::Map)?;
+    for p in Priority::ALL {
+        let t = doc.put_object(&sla, p.as_str(), ObjType::Map)?;
+        write_sla(doc, &t, default_sla(*p))?;
+    }
+    Ok(())
 }
 
 fn put_agent(
@@ -455,6 +479,15 @@ mod tests {
             vec![AgentId::parse("ben").unwrap()]
         );
         assert_eq!(v.sla[&Priority::Urgent].first_response_minutes, 60);
+    }
+
+    #[test]
+    fn genesis_is_the_same_everywhere() {
+        let id = TeamId::parse("t1").unwrap();
+        let mut a = TeamDoc::genesis(&id, "Northwind", Timestamp(5)).unwrap();
+        let mut b = TeamDoc::genesis(&id, "Northwind", Timestamp(5)).unwrap();
+        assert_eq!(a.automerge_mut().get_heads(), b.automerge_mut().get_heads());
+        assert!(a.view().unwrap().agents.is_empty());
     }
 
     #[test]

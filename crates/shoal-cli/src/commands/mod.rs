@@ -11,6 +11,7 @@ pub mod init;
 pub mod maintenance;
 pub mod search;
 pub mod status;
+pub mod sync;
 pub mod template;
 
 use crate::args::{AgentCommand, BodyArgs, Cli, Command, CustomerCommand, TemplateCommand};
@@ -92,6 +93,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             TemplateCommand::List(a) => template::list(home, a.json, out),
             TemplateCommand::Remove(a) => template::remove(home, a, out),
         },
+        Command::Login(a) => sync::login(home, a, out),
+        Command::Sync(a) => sync::sync(home, a, out),
+        Command::Presence(a) => sync::presence(home, a, out),
     }
 }
 

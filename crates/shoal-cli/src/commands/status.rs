@@ -23,10 +23,67 @@ struct IdentityView {
 /// How the replica syncs.
 #[derive(Serialize)]
 struct SyncView {
-    /// `local-only`: this build has no relay client yet.
+    /// `local-only` (no relay configured), `online` (the relay answered
+    /// just now) or `offline` (it did not; see `error`).
     state: &'static str,
     /// Relay URL once one is configured.
     relay: Option<String>,
+    /// Documents with local changes the relay has not confirmed.
+    pending_documents: usize,
+    /// Last feed position merged from the relay.
+    cursor: u64,
+    /// Where the token is kept.
+    token_store: Option<crate::credentials::TokenStore>,
+    /// Why the relay could not be reached.
+    error: Option<String>,
+}
+
+/// Probes the relay (a hello, nothing else) to tell online from offline.
+fn sync_view(home: &Path, replica: &shoal_replica::Replica) -> Result<SyncView> {
+    let pending_documents = replica.dirty_docs()?.len();
+    let cursor = replica.sync_cursor()?;
+    let Some(relay) = replica.relay_url()? else {
+        return Ok(SyncView {
+            state: "local-only",
+            relay: None,
+            pending_documents,
+            cursor,
+            token_store: None,
+            error: None,
+        });
+    };
+    let (state, token_store, error) = match super::sync::relay_config(home, replica) {
+        Err(e) => ("offline", None, Some(e.to_string())),
+        Ok((cfg, store)) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let probe = rt.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(3), shoal_sync::connect(&cfg))
+                    .await
+            });
+            match probe {
+                Ok(Ok((conn, _))) => {
+                    rt.block_on(conn.close());
+                    ("online", Some(store), None)
+                }
+                Ok(Err(e)) => ("offline", Some(store), Some(e.to_string())),
+                Err(_) => (
+                    "offline",
+                    Some(store),
+                    Some("the relay did not answer within 3 s".into()),
+                ),
+            }
+        }
+    };
+    Ok(SyncView {
+        state,
+        relay: Some(relay),
+        pending_documents,
+        cursor,
+        token_store,
+        error,
+    })
 }
 
 /// What `status --json` prints.
@@ -64,10 +121,7 @@ pub fn run(home: &Path, json: bool, out: &mut dyn Write) -> Result<()> {
         },
         home,
         replica: replica.path().to_owned(),
-        sync: SyncView {
-            state: "local-only",
-            relay: None,
-        },
+        sync: sync_view(home, &replica)?,
         counts: ViewCounts::new(&replica.inbox_counts()?),
         documents: stats
             .documents
@@ -88,7 +142,19 @@ pub fn run(home: &Path, json: bool, out: &mut dyn Write) -> Result<()> {
         id.agent_name, id.agent_email, id.agent_id
     )?;
     writeln!(out, "Home     {}", home.display())?;
-    writeln!(out, "Sync     local only (no relay configured)")?;
+    match (&status.sync.relay, &status.sync.error) {
+        (None, _) => writeln!(out, "Sync     local only (no relay configured)")?,
+        (Some(relay), None) => writeln!(
+            out,
+            "Sync     {} via {relay} · {} document(s) waiting to be sent",
+            status.sync.state, status.sync.pending_documents
+        )?,
+        (Some(relay), Some(error)) => writeln!(
+            out,
+            "Sync     offline ({relay}: {error}) · {} document(s) waiting to be sent",
+            status.sync.pending_documents
+        )?,
+    }
     writeln!(out, "Inbox    {}", status.counts.summary())?;
     let docs: Vec<String> = status
         .documents

@@ -1,0 +1,174 @@
+//! Message types. Field names are part of the protocol: changing one is a new
+//! protocol version. Unknown fields are ignored, so a version may add
+//! optional fields without breaking older peers.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// What an agent is doing in a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PresenceState {
+    /// Has the conversation open.
+    Viewing,
+    /// Is writing a reply or note.
+    Composing,
+    /// Left the conversation (clears the presence at once).
+    Idle,
+}
+
+/// Messages from a client to the relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ClientMessage {
+    /// First message of every connection.
+    Hello {
+        /// Protocol version the client speaks.
+        protocol: u16,
+        /// The agent's token (`<token id>.<secret>`).
+        token: String,
+        /// Client name and version, for logs.
+        client: String,
+    },
+    /// Asks which documents changed after feed position `cursor`
+    /// (0 = everything); answered by one or more [`RelayMessage::Changed`].
+    ChangedSince {
+        /// The last feed sequence the client has fully merged.
+        cursor: u64,
+    },
+    /// An Automerge sync message for one document.
+    Sync {
+        /// Document id (`conv/…`, `cust/…`, `team/…`, `agent/…`).
+        doc: String,
+        /// The encoded Automerge sync message.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// The client's presence in a conversation; repeated every few seconds
+    /// while it lasts, since the relay forgets it after a short time.
+    Presence {
+        /// Conversation id.
+        conversation: String,
+        /// What the agent is doing there.
+        state: PresenceState,
+    },
+}
+
+/// Messages from the relay to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum RelayMessage {
+    /// The connection is authenticated.
+    Welcome {
+        /// Protocol version the relay speaks on this connection.
+        protocol: u16,
+        /// The agent's team.
+        team_id: String,
+        /// The agent the token belongs to.
+        agent_id: String,
+        /// The team's newest feed sequence.
+        head: u64,
+    },
+    /// Documents changed after a cursor: the answer to `ChangedSince` (with
+    /// `more` set while pages follow) and, unasked, the notice that a
+    /// document changed while the client was connected.
+    Changed {
+        /// Document ids.
+        docs: Vec<String>,
+        /// Feed sequence these changes reach.
+        head: u64,
+        /// More pages of this answer follow.
+        more: bool,
+    },
+    /// An Automerge sync message for one document.
+    Sync {
+        /// Document id.
+        doc: String,
+        /// The encoded Automerge sync message.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// Changes the client sent for `doc` are stored, up to feed sequence `seq`.
+    Ack {
+        /// Document id.
+        doc: String,
+        /// Feed sequence of the newest stored change.
+        seq: u64,
+    },
+    /// Another agent's presence.
+    Presence {
+        /// The agent.
+        agent_id: String,
+        /// Conversation id.
+        conversation: String,
+        /// What they are doing.
+        state: PresenceState,
+        /// How long this holds unless refreshed, in milliseconds.
+        ttl_ms: u32,
+    },
+    /// Something went wrong; fatal codes are followed by the relay closing
+    /// the connection.
+    Error {
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+/// Error codes of [`RelayMessage::Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// No valid Hello first, or a wrong or unknown token. Fatal.
+    Unauthenticated,
+    /// The agent's token was revoked. Fatal.
+    Revoked,
+    /// The client's protocol version is not supported. Fatal.
+    UnsupportedVersion,
+    /// A frame could not be decoded. Fatal.
+    Malformed,
+    /// A frame exceeded the size limit. Fatal.
+    FrameTooLarge,
+    /// The document belongs to another team or another agent. The
+    /// connection stays open.
+    Forbidden,
+    /// A sync message or change could not be applied; nothing of it was
+    /// stored. The connection stays open.
+    BadChange,
+    /// The relay is shutting down. Fatal; reconnect later.
+    ShuttingDown,
+    /// An unexpected relay failure.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether the relay closes the connection after this error.
+    pub fn is_fatal(self) -> bool {
+        !matches!(self, ErrorCode::Forbidden | ErrorCode::BadChange)
+    }
+
+    /// The code as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Revoked => "revoked",
+            ErrorCode::UnsupportedVersion => "unsupported-version",
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::FrameTooLarge => "frame-too-large",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::BadChange => "bad-change",
+            ErrorCode::ShuttingDown => "shutting-down",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,157 @@
+//! One authenticated WebSocket to the relay.
+
+use crate::{RelayConfig, SyncError, CLIENT_NAME};
+use futures_util::{SinkExt, StreamExt};
+use shoal_protocol::{
+    decode, encode, ClientMessage, RelayMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long connecting and the hello may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the relay said on accepting the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Welcome {
+    /// The token's team.
+    pub team_id: String,
+    /// The token's agent.
+    pub agent_id: String,
+    /// The team's newest feed sequence.
+    pub head: u64,
+}
+
+/// An authenticated connection.
+pub struct Connection {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    url: String,
+}
+
+fn sync_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if base.starts_with("ws://") || base.starts_with("wss://") {
+        base.to_owned()
+    } else {
+        format!("ws://{base}")
+    };
+    if base.ends_with("/v1/sync") {
+        base
+    } else {
+        format!("{base}/v1/sync")
+    }
+}
+
+/// Connects and authenticates.
+pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncError> {
+    let url = sync_url(&cfg.url);
+    let unreachable = |reason: String| SyncError::Unreachable {
+        url: url.clone(),
+        reason,
+    };
+    let (ws, _) = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        tokio_tungstenite::connect_async(url.as_str()),
+    )
+    .await
+    .map_err(|_| unreachable("timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    let mut conn = Connection {
+        ws,
+        url: url.clone(),
+    };
+    conn.send(&ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: cfg.token.clone(),
+        client: CLIENT_NAME.into(),
+    })
+    .await?;
+    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.recv())
+        .await
+        .map_err(|_| unreachable("no answer to hello".into()))??;
+    match first {
+        Some(RelayMessage::Welcome {
+            team_id,
+            agent_id,
+            head,
+            ..
+        }) => Ok((
+            conn,
+            Welcome {
+                team_id,
+                agent_id,
+                head,
+            },
+        )),
+        Some(RelayMessage::Error { code, message }) => Err(SyncError::Refused { code, message }),
+        Some(other) => Err(SyncError::Lost(format!("expected welcome, got {other:?}"))),
+        None => Err(SyncError::Lost(
+            "the relay closed the connection during hello".into(),
+        )),
+    }
+}
+
+impl Connection {
+    /// Sends one message.
+    pub async fn send(&mut self, message: &ClientMessage) -> Result<(), SyncError> {
+        self.ws
+            .send(Message::Binary(encode(message).into()))
+            .await
+            .map_err(|e| SyncError::Lost(e.to_string()))
+    }
+
+    /// The next message, or `None` when the relay closed the connection.
+    pub async fn recv(&mut self) -> Result<Option<RelayMessage>, SyncError> {
+        loop {
+            match self.ws.next().await {
+                None | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Ok(Message::Binary(frame))) => {
+                    return decode::<RelayMessage>(&frame, MAX_FRAME_BYTES)
+                        .map(Some)
+                        .map_err(|e| SyncError::Lost(format!("bad frame from the relay: {e}")));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(SyncError::Lost(e.to_string())),
+            }
+        }
+    }
+
+    /// Closes politely.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
+    /// The URL this connection went to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sync_url;
+
+    #[test]
+    fn urls_are_normalised() {
+        assert_eq!(
+            sync_url("ws://127.0.0.1:7300"),
+            "ws://127.0.0.1:7300/v1/sync"
+        );
+        assert_eq!(
+            sync_url("http://relay.example/"),
+            "ws://relay.example/v1/sync"
+        );
+        assert_eq!(
+            sync_url("https://relay.example"),
+            "wss://relay.example/v1/sync"
+        );
+        assert_eq!(sync_url("127.0.0.1:7300"), "ws://127.0.0.1:7300/v1/sync");
+        assert_eq!(sync_url("ws://h/v1/sync"), "ws://h/v1/sync");
+    }
+}

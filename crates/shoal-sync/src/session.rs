@@ -1,0 +1,440 @@
+//! Syncing over one connection, once or continuously.
+
+use crate::{connect, Backoff, Connection, RelayConfig, SyncError};
+use serde::Serialize;
+use shoal_core::DocId;
+use shoal_protocol::{ClientMessage, PresenceState, RelayMessage};
+use shoal_replica::{MergeOutcome, Replica, SyncState};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often a watching client looks for local changes written by other
+/// processes on the same replica.
+const LOCAL_POLL: Duration = Duration::from_millis(200);
+
+/// What a sync run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncReport {
+    /// Documents brought in sync.
+    pub documents: usize,
+    /// Documents that received new changes from the relay.
+    pub updated: usize,
+    /// Documents new to this replica.
+    pub created: usize,
+    /// The feed cursor afterwards.
+    pub cursor: u64,
+}
+
+/// Another agent's presence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PresenceInfo {
+    /// The agent.
+    pub agent_id: String,
+    /// The conversation.
+    pub conversation: String,
+    /// Viewing or composing.
+    pub state: PresenceState,
+    /// Milliseconds this holds unless refreshed.
+    pub ttl_ms: u32,
+}
+
+/// Connection status as shown to people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum SyncStatus {
+    /// Not connected; retrying after `retry_in_ms`.
+    Offline {
+        /// Why.
+        reason: String,
+        /// Delay before the next attempt.
+        retry_in_ms: u64,
+    },
+    /// Connected and catching up.
+    Syncing {
+        /// Documents not yet in sync.
+        pending: usize,
+    },
+    /// Connected and up to date.
+    Online,
+}
+
+/// What [`watch`] reports as it goes.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum SyncEvent {
+    /// The status changed.
+    Status {
+        /// The new status.
+        status: SyncStatus,
+    },
+    /// A document received changes from the relay.
+    Received {
+        /// The document.
+        doc: String,
+    },
+    /// Someone's presence.
+    Presence {
+        /// What they do where.
+        presence: PresenceInfo,
+    },
+    /// A non-fatal problem the relay reported.
+    Warning {
+        /// Its text.
+        message: String,
+    },
+}
+
+struct Session<'r> {
+    replica: &'r mut Replica,
+    conn: Connection,
+    states: HashMap<DocId, SyncState>,
+    /// Documents the relay listed as changed, not yet in sync.
+    pending: HashSet<DocId>,
+    /// Local documents being pushed, not yet confirmed.
+    pushing: HashSet<DocId>,
+    /// Feed sequence the pending documents reach.
+    target: u64,
+    /// The answer to `changed-since` is complete.
+    feed_done: bool,
+    report: SyncReport,
+}
+
+fn same_heads(a: &[shoal_replica::ChangeHash], b: &[shoal_replica::ChangeHash]) -> bool {
+    a.len() == b.len() && a.iter().all(|h| b.contains(h))
+}
+
+impl<'r> Session<'r> {
+    async fn open(replica: &'r mut Replica, cfg: &RelayConfig) -> Result<Session<'r>, SyncError> {
+        let (conn, welcome) = connect(cfg).await?;
+        let me = replica.identity();
+        if welcome.team_id != me.team_id.as_str() || welcome.agent_id != me.agent_id.as_str() {
+            let err = SyncError::WrongIdentity {
+                token_team: welcome.team_id,
+                token_agent: welcome.agent_id,
+                replica_team: me.team_id.to_string(),
+                replica_agent: me.agent_id.to_string(),
+            };
+            conn.close().await;
+            return Err(err);
+        }
+        let cursor = replica.sync_cursor()?;
+        let mut session = Session {
+            replica,
+            conn,
+            states: HashMap::new(),
+            pending: HashSet::new(),
+            pushing: HashSet::new(),
+            target: cursor,
+            feed_done: false,
+            report: SyncReport::default(),
+        };
+        session
+            .conn
+            .send(&ClientMessage::ChangedSince { cursor })
+            .await?;
+        session.push_local().await?;
+        Ok(session)
+    }
+
+    /// Offers every locally changed document to the relay.
+    async fn push_local(&mut self) -> Result<(), SyncError> {
+        for doc in self.replica.dirty_docs()? {
+            self.pushing.insert(doc.clone());
+            self.offer(&doc).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the next sync message for `doc`, if there is something to say.
+    async fn offer(&mut self, doc: &DocId) -> Result<(), SyncError> {
+        let state = self.states.entry(doc.clone()).or_default();
+        if let Some(data) = self.replica.generate_sync_message(doc, state)? {
+            self.conn
+                .send(&ClientMessage::Sync {
+                    doc: doc.to_string(),
+                    data,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether this replica and the relay now have the same heads for `doc`;
+    /// settles its bookkeeping if so.
+    fn settle(&mut self, doc: &DocId) -> Result<(), SyncError> {
+        let Some(theirs) = self.states.get(doc).and_then(|s| s.their_heads.clone()) else {
+            return Ok(());
+        };
+        let ours = self.replica.heads(doc)?;
+        if same_heads(&ours, &theirs) {
+            if self.pending.remove(doc) {
+                self.report.documents += 1;
+            }
+            if self.pushing.remove(doc) {
+                self.replica.mark_synced(doc, &theirs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether everything asked for is in sync; advances the cursor if so.
+    fn caught_up(&mut self) -> Result<bool, SyncError> {
+        if self.feed_done && self.pending.is_empty() {
+            if self.target > self.replica.sync_cursor()? {
+                self.replica.set_sync_cursor(self.target)?;
+            }
+            self.report.cursor = self.target;
+            return Ok(self.pushing.is_empty());
+        }
+        Ok(false)
+    }
+
+    /// Handles one relay message; returns events for the caller.
+    async fn handle(
+        &mut self,
+        message: RelayMessage,
+        events: &mut Vec<SyncEvent>,
+    ) -> Result<(), SyncError> {
+        match message {
+            RelayMessage::Changed { docs, head, more } => {
+                self.target = self.target.max(head);
+                for raw in docs {
+                    let Ok(doc) = DocId::parse(&raw) else {
+                        continue;
+                    };
+                    self.pending.insert(doc.clone());
+                    self.offer(&doc).await?;
+                }
+                if !more {
+                    self.feed_done = true;
+                }
+            }
+            RelayMessage::Sync { doc, data } => {
+                let Ok(id) = DocId::parse(&doc) else {
+                    return Ok(());
+                };
+                let state = self.states.entry(id.clone()).or_default();
+                match self.replica.receive_sync_message(&id, state, &data)? {
+                    MergeOutcome::Created => {
+                        self.report.created += 1;
+                        events.push(SyncEvent::Received { doc });
+                    }
+                    MergeOutcome::Updated => {
+                        self.report.updated += 1;
+                        events.push(SyncEvent::Received { doc });
+                    }
+                    MergeOutcome::Unchanged => {}
+                }
+                self.offer(&id).await?;
+                self.settle(&id)?;
+            }
+            RelayMessage::Ack { doc, .. } => {
+                if let Ok(id) = DocId::parse(&doc) {
+                    self.settle(&id)?;
+                }
+            }
+            RelayMessage::Presence {
+                agent_id,
+                conversation,
+                state,
+                ttl_ms,
+            } => {
+                events.push(SyncEvent::Presence {
+                    presence: PresenceInfo {
+                        agent_id,
+                        conversation,
+                        state,
+                        ttl_ms,
+                    },
+                });
+            }
+            RelayMessage::Error { code, message } => {
+                if code.is_fatal() {
+                    return Err(SyncError::Refused { code, message });
+                }
+                // A document the relay refuses cannot be synced; do not wait for it.
+                if let Some(doc) = message.split(':').next().and_then(|d| DocId::parse(d).ok()) {
+                    self.pending.remove(&doc);
+                    self.pushing.remove(&doc);
+                }
+                events.push(SyncEvent::Warning {
+                    message: format!("{code}: {message}"),
+                });
+            }
+            RelayMessage::Welcome { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn pending_count(&self) -> usize {
+        self.pending.len() + self.pushing.len()
+    }
+}
+
+/// Connects, merges both ways until this replica and the relay agree on
+/// everything that changed since the cursor and everything changed locally,
+/// then disconnects.
+pub async fn sync_once(
+    replica: &mut Replica,
+    cfg: &RelayConfig,
+    timeout: Duration,
+) -> Result<SyncReport, SyncError> {
+    let deadline = Instant::now() + timeout;
+    let mut session = Session::open(replica, cfg).await?;
+    let mut events = Vec::new();
+    loop {
+        if session.caught_up()? {
+            let report = session.report.clone();
+            session.conn.close().await;
+            return Ok(report);
+        }
+        let next = tokio::time::timeout_at(deadline, session.conn.recv()).await;
+        match next {
+            Err(_) => {
+                let mut pending: Vec<String> = session
+                    .pending
+                    .iter()
+                    .chain(&session.pushing)
+                    .map(|d| d.to_string())
+                    .collect();
+                pending.sort();
+                pending.dedup();
+                return Err(SyncError::Timeout {
+                    seconds: timeout.as_secs(),
+                    pending,
+                });
+            }
+            Ok(Ok(Some(message))) => session.handle(message, &mut events).await?,
+            Ok(Ok(None)) => return Err(SyncError::Lost("the relay closed the connection".into())),
+            Ok(Err(e)) => return Err(e),
+        }
+        events.clear();
+    }
+}
+
+/// Stays connected, pushing local changes and applying the relay's, until
+/// `stop` completes; reconnects with jittered backoff after failures.
+/// Returns early only on permanent errors (token refused, wrong identity).
+pub async fn watch(
+    replica: &mut Replica,
+    cfg: &RelayConfig,
+    on_event: &mut (dyn FnMut(SyncEvent) + Send),
+    stop: impl Future<Output = ()>,
+) -> Result<(), SyncError> {
+    tokio::pin!(stop);
+    let mut backoff = Backoff::default();
+    loop {
+        let result = tokio::select! {
+            r = watch_connection(replica, cfg, on_event, &mut backoff) => r,
+            _ = &mut stop => return Ok(()),
+        };
+        let err = match result {
+            Ok(()) => SyncError::Lost("the relay closed the connection".into()),
+            Err(e) if e.is_permanent() => return Err(e),
+            Err(e) => e,
+        };
+        let delay = backoff.next_delay();
+        on_event(SyncEvent::Status {
+            status: SyncStatus::Offline {
+                reason: err.to_string(),
+                retry_in_ms: delay.as_millis() as u64,
+            },
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = &mut stop => return Ok(()),
+        }
+    }
+}
+
+async fn watch_connection(
+    replica: &mut Replica,
+    cfg: &RelayConfig,
+    on_event: &mut (dyn FnMut(SyncEvent) + Send),
+    backoff: &mut Backoff,
+) -> Result<(), SyncError> {
+    let mut session = Session::open(replica, cfg).await?;
+    backoff.reset();
+    let mut last_status = SyncStatus::Syncing {
+        pending: session.pending_count(),
+    };
+    on_event(SyncEvent::Status {
+        status: last_status.clone(),
+    });
+    let mut poll = tokio::time::interval(LOCAL_POLL);
+    let mut events = Vec::new();
+    loop {
+        tokio::select! {
+            message = session.conn.recv() => match message? {
+                Some(m) => session.handle(m, &mut events).await?,
+                None => return Ok(()),
+            },
+            _ = poll.tick() => session.push_local().await?,
+        }
+        for e in events.drain(..) {
+            on_event(e);
+        }
+        let status = if session.caught_up()? {
+            SyncStatus::Online
+        } else {
+            SyncStatus::Syncing {
+                pending: session.pending_count(),
+            }
+        };
+        if status != last_status {
+            on_event(SyncEvent::Status {
+                status: status.clone(),
+            });
+            last_status = status;
+        }
+    }
+}
+
+/// Connects, optionally announces this agent's presence in a conversation
+/// (refreshed while `hold` lasts), and returns the presence of the others.
+pub async fn presence(
+    cfg: &RelayConfig,
+    announce: Option<(String, PresenceState)>,
+    hold: Duration,
+) -> Result<Vec<PresenceInfo>, SyncError> {
+    let (mut conn, _) = connect(cfg).await?;
+    let mut seen: HashMap<(String, String), PresenceInfo> = HashMap::new();
+    let until = Instant::now() + hold.max(Duration::from_millis(300));
+    let mut refresh = tokio::time::interval(Duration::from_secs(3));
+    loop {
+        tokio::select! {
+            _ = refresh.tick() => {
+                if let Some((conversation, state)) = &announce {
+                    conn.send(&ClientMessage::Presence { conversation: conversation.clone(), state: *state }).await?;
+                }
+            }
+            m = conn.recv() => match m? {
+                Some(RelayMessage::Presence { agent_id, conversation, state, ttl_ms }) => {
+                    let key = (agent_id.clone(), conversation.clone());
+                    if state == PresenceState::Idle {
+                        seen.remove(&key);
+                    } else {
+                        seen.insert(key, PresenceInfo { agent_id, conversation, state, ttl_ms });
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+            _ = tokio::time::sleep_until(until) => break,
+        }
+    }
+    if let Some((conversation, _)) = &announce {
+        let _ = conn
+            .send(&ClientMessage::Presence {
+                conversation: conversation.clone(),
+                state: PresenceState::Idle,
+            })
+            .await;
+    }
+    conn.close().await;
+    let mut list: Vec<PresenceInfo> = seen.into_values().collect();
+    list.sort_by(|a, b| (&a.conversation, &a.agent_id).cmp(&(&b.conversation, &b.agent_id)));
+    Ok(list)
+}

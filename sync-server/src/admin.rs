@@ -1,0 +1,115 @@
+//! Team and agent management for the `shoal-relay` CLI. These write the
+//! relay's tables only; a running relay notices new agents and writes them
+//! into the team document within seconds, and closes revoked agents'
+//! connections.
+
+use crate::{auth, database_path, now_ms};
+use anyhow::{bail, Context, Result};
+use shoal_core::{AgentId, TeamId};
+use shoal_relay_sqlite::SqliteStore;
+use shoal_relay_store::{AgentRecord, NewAgent, RelayStore, TeamRecord};
+use std::path::Path;
+
+/// Creates the data directory and an empty database.
+pub fn init(data: &Path) -> Result<()> {
+    let db = database_path(data);
+    if db.exists() {
+        bail!(
+            "{} already holds a relay ({})",
+            data.display(),
+            db.display()
+        );
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))?;
+    }
+    SqliteStore::open(&db).with_context(|| format!("cannot create {}", db.display()))?;
+    Ok(())
+}
+
+/// Opens the store of an initialised data directory.
+pub fn open(data: &Path) -> Result<SqliteStore> {
+    let db = database_path(data);
+    if !db.exists() {
+        bail!(
+            "no relay data in {}; run `shoal-relay init --data {}` first",
+            data.display(),
+            data.display()
+        );
+    }
+    Ok(SqliteStore::open(&db)?)
+}
+
+/// Creates a team.
+pub fn create_team(store: &dyn RelayStore, name: &str) -> Result<TeamRecord> {
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("the team name must not be empty");
+    }
+    Ok(store.create_team(TeamId::random().as_str(), name, now_ms())?)
+}
+
+/// Finds a team by id or name.
+pub fn find_team(store: &dyn RelayStore, query: &str) -> Result<TeamRecord> {
+    match store.team(query)? {
+        Some(t) => Ok(t),
+        None => bail!("no team `{query}` (see `shoal-relay team list`)"),
+    }
+}
+
+/// Adds an agent; returns it with its token, which is shown only now.
+pub fn add_agent(
+    store: &dyn RelayStore,
+    team: &str,
+    name: &str,
+    email: &str,
+    role: &str,
+) -> Result<(AgentRecord, String)> {
+    let team = find_team(store, team)?;
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("the agent name must not be empty");
+    }
+    let email = email.trim();
+    if !email.contains('@') || email.contains(char::is_whitespace) {
+        bail!("`{email}` is not an e-mail address");
+    }
+    if !matches!(role, "admin" | "agent") {
+        bail!("role must be admin or agent, not `{role}`");
+    }
+    let token = auth::issue();
+    let agent = NewAgent {
+        id: AgentId::random().to_string(),
+        name: name.to_owned(),
+        email: email.to_owned(),
+        role: role.to_owned(),
+        token_id: token.token_id,
+        secret_hash: token.secret_hash,
+    };
+    let record = store.add_agent(&team.id, &agent, now_ms())?;
+    Ok((record, token.token))
+}
+
+/// Finds an agent by id, or by e-mail (within a team when given).
+pub fn find_agent(store: &dyn RelayStore, query: &str, team: Option<&str>) -> Result<AgentRecord> {
+    if let Some(agent) = store.agent(query)? {
+        return Ok(agent);
+    }
+    let team_id = match team {
+        Some(t) => Some(find_team(store, t)?.id),
+        None => None,
+    };
+    let matches: Vec<AgentRecord> = store
+        .agents(team_id.as_deref())?
+        .into_iter()
+        .filter(|a| a.email.eq_ignore_ascii_case(query))
+        .collect();
+    match matches.len() {
+        0 => bail!("no agent `{query}`"),
+        1 => Ok(matches.into_iter().next().expect("one match")),
+        _ => bail!("`{query}` is an agent of several teams; pass --team"),
+    }
+}

@@ -1,0 +1,205 @@
+//! Who is connected, per team, and the presence they announce. Presence is
+//! ephemeral: kept in memory with an expiry, routed only within the team.
+
+use shoal_protocol::{ErrorCode, PresenceState, RelayMessage};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Identifies one connection for the relay's lifetime.
+pub type ConnId = u64;
+
+/// How long a presence holds without a refresh.
+pub const PRESENCE_TTL: Duration = Duration::from_secs(10);
+
+/// What a connection's writer task is told to do.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// Send a message.
+    Message(RelayMessage),
+    /// Send an error and close.
+    Close(ErrorCode, String),
+}
+
+/// A connected client as others see it.
+#[derive(Clone)]
+pub struct Peer {
+    /// The agent.
+    pub agent_id: String,
+    /// Its writer's queue.
+    pub tx: mpsc::Sender<Outgoing>,
+}
+
+struct Presence {
+    agent_id: String,
+    conversation: String,
+    state: PresenceState,
+    expires: Instant,
+}
+
+/// Connections and presence of every team.
+#[derive(Default)]
+pub struct Hub {
+    next: AtomicU64,
+    teams: Mutex<HashMap<String, HashMap<ConnId, Peer>>>,
+    presence: Mutex<HashMap<String, Vec<Presence>>>,
+}
+
+impl Hub {
+    /// Registers a connection; returns its id.
+    pub fn register(&self, team: &str, peer: Peer) -> ConnId {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        self.teams
+            .lock()
+            .expect("hub lock")
+            .entry(team.to_owned())
+            .or_default()
+            .insert(id, peer);
+        id
+    }
+
+    /// Removes a connection.
+    pub fn unregister(&self, team: &str, conn: ConnId) {
+        let mut teams = self.teams.lock().expect("hub lock");
+        if let Some(peers) = teams.get_mut(team) {
+            peers.remove(&conn);
+            if peers.is_empty() {
+                teams.remove(team);
+            }
+        }
+    }
+
+    /// The other connections of a team.
+    pub fn peers(&self, team: &str, except: ConnId) -> Vec<(ConnId, Peer)> {
+        self.teams
+            .lock()
+            .expect("hub lock")
+            .get(team)
+            .map(|peers| {
+                peers
+                    .iter()
+                    .filter(|(id, _)| **id != except)
+                    .map(|(id, p)| (*id, p.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.teams
+            .lock()
+            .expect("hub lock")
+            .values()
+            .map(HashMap::len)
+            .sum()
+    }
+
+    /// Closes every connection of an agent with `code`.
+    pub fn close_agent(&self, agent_id: &str, code: ErrorCode, message: &str) -> usize {
+        let teams = self.teams.lock().expect("hub lock");
+        let mut closed = 0;
+        for peer in teams.values().flat_map(HashMap::values) {
+            if peer.agent_id == agent_id {
+                let _ = peer.tx.try_send(Outgoing::Close(code, message.to_owned()));
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Records a presence and sends it to the rest of the team.
+    pub fn announce(
+        &self,
+        team: &str,
+        from: ConnId,
+        agent_id: &str,
+        conversation: &str,
+        state: PresenceState,
+    ) {
+        {
+            let mut all = self.presence.lock().expect("presence lock");
+            let list = all.entry(team.to_owned()).or_default();
+            list.retain(|p| !(p.agent_id == agent_id && p.conversation == conversation));
+            if state != PresenceState::Idle {
+                list.push(Presence {
+                    agent_id: agent_id.to_owned(),
+                    conversation: conversation.to_owned(),
+                    state,
+                    expires: Instant::now() + PRESENCE_TTL,
+                });
+            }
+        }
+        let message = RelayMessage::Presence {
+            agent_id: agent_id.to_owned(),
+            conversation: conversation.to_owned(),
+            state,
+            ttl_ms: PRESENCE_TTL.as_millis() as u32,
+        };
+        for (_, peer) in self.peers(team, from) {
+            let _ = peer.tx.try_send(Outgoing::Message(message.clone()));
+        }
+    }
+
+    /// The team's current presence, for a client that just connected.
+    pub fn current_presence(&self, team: &str) -> Vec<RelayMessage> {
+        let now = Instant::now();
+        self.presence
+            .lock()
+            .expect("presence lock")
+            .get(team)
+            .map(|list| {
+                list.iter()
+                    .filter(|p| p.expires > now)
+                    .map(|p| RelayMessage::Presence {
+                        agent_id: p.agent_id.clone(),
+                        conversation: p.conversation.clone(),
+                        state: p.state,
+                        ttl_ms: (p.expires - now).as_millis() as u32,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Clears an agent's presence when its last connection leaves.
+    pub fn leave(&self, team: &str, agent_id: &str) {
+        let still_connected = self
+            .teams
+            .lock()
+            .expect("hub lock")
+            .get(team)
+            .is_some_and(|peers| peers.values().any(|p| p.agent_id == agent_id));
+        if still_connected {
+            return;
+        }
+        let gone: Vec<String> = {
+            let mut all = self.presence.lock().expect("presence lock");
+            let Some(list) = all.get_mut(team) else {
+                return;
+            };
+            let gone = list
+                .iter()
+                .filter(|p| p.agent_id == agent_id)
+                .map(|p| p.conversation.clone())
+                .collect();
+            list.retain(|p| p.agent_id != agent_id);
+            gone
+        };
+        for conversation in gone {
+            self.announce(team, 0, agent_id, &conversation, PresenceState::Idle);
+        }
+    }
+
+    /// Forgets expired presence.
+    pub fn sweep_presence(&self) {
+        let now = Instant::now();
+        let mut all = self.presence.lock().expect("presence lock");
+        for list in all.values_mut() {
+            list.retain(|p| p.expires > now);
+        }
+        all.retain(|_, list| !list.is_empty());
+    }
+}

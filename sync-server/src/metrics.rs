@@ -1,0 +1,154 @@
+//! Counters and a latency histogram, rendered in the Prometheus text format
+//! at `GET /metrics`.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the propagation histogram buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
+];
+
+/// The relay's counters.
+#[derive(Default)]
+pub struct Metrics {
+    connections_total: AtomicU64,
+    auth_failures: AtomicU64,
+    messages_in: AtomicU64,
+    messages_out: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    changes_stored: AtomicU64,
+    propagation_buckets: [AtomicU64; BUCKETS.len()],
+    propagation_count: AtomicU64,
+    propagation_sum_us: AtomicU64,
+}
+
+/// Gauges read at render time.
+pub struct Gauges {
+    /// Open connections.
+    pub connections: usize,
+    /// Documents in memory.
+    pub documents_loaded: usize,
+}
+
+impl Metrics {
+    /// A connection was accepted.
+    pub fn connection_opened(&self) {
+        self.connections_total.fetch_add(1, Relaxed);
+    }
+    /// A Hello was refused.
+    pub fn auth_failed(&self) {
+        self.auth_failures.fetch_add(1, Relaxed);
+    }
+    /// A frame arrived.
+    pub fn received(&self, bytes: usize) {
+        self.messages_in.fetch_add(1, Relaxed);
+        self.bytes_in.fetch_add(bytes as u64, Relaxed);
+    }
+    /// A frame was sent.
+    pub fn sent(&self, bytes: usize) {
+        self.messages_out.fetch_add(1, Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Relaxed);
+    }
+    /// Changes were stored.
+    pub fn changes_stored(&self, n: usize) {
+        self.changes_stored.fetch_add(n as u64, Relaxed);
+    }
+    /// Time from receiving new changes to handing them to the other clients.
+    pub fn observe_propagation(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                self.propagation_buckets[i].fetch_add(1, Relaxed);
+            }
+        }
+        self.propagation_count.fetch_add(1, Relaxed);
+        self.propagation_sum_us
+            .fetch_add(d.as_micros() as u64, Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        metric(
+            "shoal_relay_connections",
+            "gauge",
+            "Open client connections.",
+            g.connections.to_string(),
+        );
+        metric(
+            "shoal_relay_connections_total",
+            "counter",
+            "Connections accepted since start.",
+            self.connections_total.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_auth_failures_total",
+            "counter",
+            "Refused hellos (bad token, revoked, wrong version).",
+            self.auth_failures.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_documents_loaded",
+            "gauge",
+            "Documents held in memory.",
+            g.documents_loaded.to_string(),
+        );
+        metric(
+            "shoal_relay_messages_in_total",
+            "counter",
+            "Frames received.",
+            self.messages_in.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_messages_out_total",
+            "counter",
+            "Frames sent.",
+            self.messages_out.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_bytes_in_total",
+            "counter",
+            "Bytes received in frames.",
+            self.bytes_in.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_bytes_out_total",
+            "counter",
+            "Bytes sent in frames.",
+            self.bytes_out.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_changes_stored_total",
+            "counter",
+            "Automerge changes stored.",
+            self.changes_stored.load(Relaxed).to_string(),
+        );
+        let name = "shoal_relay_propagation_seconds";
+        let _ = writeln!(out, "# HELP {name} Time from receiving new changes to handing them to the other connected clients.\n# TYPE {name} histogram");
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                self.propagation_buckets[i].load(Relaxed)
+            );
+        }
+        let count = self.propagation_count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.propagation_sum_us.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+        out
+    }
+}

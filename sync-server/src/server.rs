@@ -1,0 +1,206 @@
+//! The relay process: HTTP routes, background upkeep, and shutdown.
+
+use crate::auth::Authenticator;
+use crate::doc_cache::DocCache;
+use crate::hub::Hub;
+use crate::metrics::{Gauges, Metrics};
+use crate::{connection, database_path, team_docs};
+use anyhow::{Context, Result};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use shoal_protocol::{ErrorCode, MAX_FRAME_BYTES};
+use shoal_relay_sqlite::SqliteStore;
+use shoal_relay_store::RelayStore;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How the relay runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Documents unused this long are evicted from memory.
+    pub evict_after: Duration,
+    /// Largest accepted frame.
+    pub max_frame: usize,
+}
+
+impl ServeOptions {
+    /// Defaults for `addr`.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            evict_after: Duration::from_secs(60),
+            max_frame: MAX_FRAME_BYTES,
+        }
+    }
+}
+
+/// Shared state of the running relay.
+pub struct Relay {
+    pub(crate) store: Arc<dyn RelayStore>,
+    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) hub: Hub,
+    pub(crate) cache: DocCache,
+    pub(crate) metrics: Metrics,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) max_frame: usize,
+    /// The relay's own Automerge actor (for team documents it maintains);
+    /// fresh per process so two runs never reuse sequence numbers.
+    pub(crate) actor: automerge::ActorId,
+    /// Per team, the agent list last written into its team document.
+    pub(crate) team_signatures: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Relay {
+    fn new(store: Arc<dyn RelayStore>, max_frame: usize) -> Self {
+        Self {
+            auth: Arc::new(Authenticator::new(store.clone())),
+            cache: DocCache::new(store.clone()),
+            store,
+            hub: Hub::default(),
+            metrics: Metrics::default(),
+            shutdown: watch::channel(false).0,
+            max_frame,
+            actor: automerge::ActorId::random(),
+            team_signatures: Default::default(),
+        }
+    }
+}
+
+async fn healthz(State(relay): State<Arc<Relay>>) -> impl IntoResponse {
+    let store = relay.store.clone();
+    match tokio::task::spawn_blocking(move || store.stats()).await {
+        Ok(Ok(_)) => (axum::http::StatusCode::OK, "ok\n"),
+        _ => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable\n",
+        ),
+    }
+}
+
+async fn metrics(State(relay): State<Arc<Relay>>) -> impl IntoResponse {
+    let gauges = Gauges {
+        connections: relay.hub.connections(),
+        documents_loaded: relay.cache.len(),
+    };
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        relay.metrics.render(&gauges),
+    )
+}
+
+async fn sync_socket(State(relay): State<Arc<Relay>>, ws: WebSocketUpgrade) -> impl IntoResponse {
+    // The WebSocket layer allows twice the protocol limit, so frames just
+    // over it reach the codec and get a proper `frame-too-large` error.
+    let limit = relay.max_frame.saturating_mul(2);
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connection::run(relay, socket))
+}
+
+/// Background upkeep: close revoked agents' connections, keep team documents
+/// in step with the agent list, evict idle documents, forget old presence.
+async fn upkeep(relay: Arc<Relay>, evict_after: Duration) {
+    let mut since = crate::now_ms();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut rounds: u64 = 0;
+    loop {
+        tick.tick().await;
+        rounds += 1;
+        let store = relay.store.clone();
+        let checked_at = crate::now_ms();
+        if let Ok(Ok(revoked)) =
+            tokio::task::spawn_blocking(move || store.revoked_since(since - 1_000)).await
+        {
+            for agent in revoked {
+                relay.auth.forget(&agent.id);
+                let closed = relay.hub.close_agent(
+                    &agent.id,
+                    ErrorCode::Revoked,
+                    "this agent's token was revoked",
+                );
+                if closed > 0 {
+                    tracing::info!(agent = %agent.email, closed, "closed revoked agent's connections");
+                }
+            }
+            since = checked_at;
+        }
+        if rounds.is_multiple_of(4) {
+            if let Err(e) = team_docs::reconcile(&relay).await {
+                tracing::warn!("keeping team documents up to date failed: {e}");
+            }
+            relay.hub.sweep_presence();
+        }
+        if rounds.is_multiple_of(20) {
+            relay.cache.evict_idle(evict_after).await;
+        }
+    }
+}
+
+/// Runs the relay on the data directory until SIGTERM or Ctrl-C. Prints
+/// `listening on ADDR` once it accepts connections.
+pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
+    let db = database_path(data);
+    anyhow::ensure!(
+        db.exists(),
+        "no relay data in {}; run `shoal-relay init --data {}` first",
+        data.display(),
+        data.display()
+    );
+    let store: Arc<dyn RelayStore> =
+        Arc::new(SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?);
+    let relay = Arc::new(Relay::new(store, opts.max_frame));
+    team_docs::reconcile(&relay)
+        .await
+        .context("preparing team documents")?;
+    let upkeep = tokio::spawn(upkeep(relay.clone(), opts.evict_after));
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/sync", get(sync_socket))
+        .with_state(relay.clone());
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    println!("listening on {}", listener.local_addr()?);
+    let shutdown_relay = relay.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = shutdown_relay.shutdown.send(true);
+        })
+        .await?;
+    // Upgraded connections outlive the HTTP server: give them a moment to
+    // say goodbye. Every acknowledged change is already on disk.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while relay.hub.connections() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    upkeep.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,292 @@
+//! Harness for Shoal's end-to-end tests: starts the real `shoal-relay` and
+//! runs the real `shoal` client, each in its own process and home, talking
+//! over real sockets on 127.0.0.1. The binaries come from the workspace's
+//! target directory (`cargo build --workspace --bins` builds them; the test
+//! script does so before running tests).
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A workspace binary next to the test executable's directory.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> → target/debug/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// A running relay with its own data directory.
+pub struct Relay {
+    child: Option<Child>,
+    data: tempfile::TempDir,
+    /// `ws://127.0.0.1:PORT`.
+    pub url: String,
+    addr: String,
+}
+
+fn relay_cmd(data: &Path) -> Command {
+    let mut c = Command::new(bin("shoal-relay"));
+    c.arg("--data").arg(data).env("SHOAL_LOG", "warn");
+    c
+}
+
+/// Runs a command, panicking with its output if it fails.
+pub fn ok(mut c: Command) -> String {
+    let out = c.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}\n{}",
+        c,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+impl Relay {
+    /// Initialises a data directory and starts serving on a free port.
+    pub fn start() -> Relay {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut init = relay_cmd(data.path());
+        init.arg("init");
+        ok(init);
+        let mut relay = Relay {
+            child: None,
+            data,
+            url: String::new(),
+            addr: "127.0.0.1:0".into(),
+        };
+        relay.spawn();
+        relay
+    }
+
+    fn spawn(&mut self) {
+        let mut c = relay_cmd(self.data.path());
+        c.args(["serve", "--listen", &self.addr])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = c.spawn().expect("start shoal-relay");
+        let stdout = child.stdout.take().expect("relay stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read relay banner");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected relay banner {line:?}"))
+            .to_owned();
+        self.url = format!("ws://{addr}");
+        self.addr = addr;
+        self.child = Some(child);
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// `shoal-relay` with this data directory.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let mut c = relay_cmd(self.data.path());
+        c.args(args);
+        ok(c)
+    }
+
+    /// Creates a team; returns its id.
+    pub fn team(&self, name: &str) -> String {
+        let out = self.admin(&["team", "create", name, "--json"]);
+        let v: Value = serde_json::from_str(&out).expect("team json");
+        v["id"].as_str().expect("team id").to_owned()
+    }
+
+    /// Adds an agent; returns its token.
+    pub fn agent(&self, team: &str, name: &str, email: &str) -> String {
+        let out = self.admin(&[
+            "agent", "add", "--team", team, "--name", name, "--email", email, "--json",
+        ]);
+        let v: Value = serde_json::from_str(&out).expect("agent json");
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Kills the relay with SIGKILL (no chance to clean up).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops the relay with SIGTERM and waits for it.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("relay running");
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        c.wait().expect("relay exit")
+    }
+
+    /// Starts the relay again on the same data and port.
+    pub fn restart(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.spawn_checked();
+            if self.child.is_some() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(self.child.is_some(), "relay did not restart");
+    }
+
+    fn spawn_checked(&mut self) {
+        // The port may linger for a moment after a kill.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.spawn()));
+        if result.is_err() {
+            self.child = None;
+        }
+    }
+
+    /// `GET path` on the relay's HTTP side.
+    pub fn http_get(&self, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&self.addr).expect("connect to relay");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `shoal` client with its own home.
+pub struct Client {
+    home: tempfile::TempDir,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    /// A client with an empty home.
+    pub fn new() -> Client {
+        Client {
+            home: tempfile::tempdir().expect("temp home"),
+        }
+    }
+
+    /// The home directory.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// `shoal` with this home (and the token kept in a file: CI has no keyring).
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("shoal"));
+        c.arg("--home")
+            .arg(self.home.path())
+            .args(args)
+            .env("SHOAL_KEYRING", "off");
+        c
+    }
+
+    /// Runs `shoal`, returning its output whatever the exit status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run shoal")
+    }
+
+    /// Runs `shoal` and returns stdout, panicking on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        ok(self.cmd(args))
+    }
+
+    /// Runs `shoal ... --json` and parses the output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).expect("json output")
+    }
+
+    /// Logs in to a relay (joining its team when the home is empty).
+    pub fn login(&self, relay: &Relay, token: &str) -> Value {
+        self.json(&["login", "--relay", &relay.url, "--token", token])
+    }
+
+    /// Syncs once.
+    pub fn sync(&self) -> Value {
+        self.json(&["sync"])
+    }
+
+    /// The shared documents' views (team, conversations, customers), one
+    /// line per document, for comparing replicas.
+    pub fn shared_views(&self) -> Vec<String> {
+        self.ok(&["export", "--views-only"])
+            .lines()
+            .skip(1)
+            .filter(|l| !l.contains("\"kind\":\"agent-private\""))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Opens a conversation; returns its id.
+    pub fn new_conversation(&self, customer: &str, subject: &str, body: &str) -> String {
+        let v = self.json(&[
+            "new",
+            "--customer",
+            customer,
+            "--subject",
+            subject,
+            "--body",
+            body,
+        ]);
+        v["conversation_id"]
+            .as_str()
+            .expect("conversation id")
+            .to_owned()
+    }
+
+    /// Inbox rows (all views).
+    pub fn inbox(&self) -> Vec<Value> {
+        self.json(&["inbox", "--view", "all", "--limit", "1000"])["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Polls `check` until it is true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}

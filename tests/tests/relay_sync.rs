@@ -1,0 +1,291 @@
+//! A real relay and real `shoal` clients, each in its own process.
+
+use serde_json::Value;
+use shoal_e2e::{eventually, Client, Relay};
+use std::io::BufRead;
+use std::time::Duration;
+
+fn team_of_three(relay: &Relay) -> (String, Vec<Client>) {
+    let team = relay.team("Northwind Support");
+    let clients: Vec<Client> = [
+        ("Ana Lima", "ana"),
+        ("Ben Okafor", "ben"),
+        ("Cleo Park", "cleo"),
+    ]
+    .iter()
+    .map(|(name, handle)| {
+        let token = relay.agent(&team, name, &format!("{handle}@northwind.example"));
+        let c = Client::new();
+        c.login(relay, &token);
+        c
+    })
+    .collect();
+    // Everyone learns the full agent list.
+    for c in &clients {
+        c.sync();
+    }
+    (team, clients)
+}
+
+#[test]
+fn changes_reach_every_agent_and_offline_edits_converge() {
+    let relay = Relay::start();
+    let (_, clients) = team_of_three(&relay);
+    let [ana, ben, cleo] = [&clients[0], &clients[1], &clients[2]];
+    let team_agents = ana.json(&["agent", "list"])["agents"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        team_agents, 3,
+        "the relay wrote every agent into the team document"
+    );
+
+    let conv = ana.new_conversation("maria@acme.example", "Charged twice", "I see two charges.");
+    ana.sync();
+    ben.sync();
+    cleo.sync();
+    assert_eq!(ben.inbox().len(), 1);
+    assert_eq!(cleo.inbox()[0]["subject"], "Charged twice");
+
+    // Offline: Ben replies and Cleo notes and tags, to the same conversation;
+    // Ana opens another one.
+    ben.ok(&[
+        "reply",
+        &conv,
+        "--body",
+        "Refunded the duplicate.",
+        "--force",
+    ]);
+    cleo.ok(&["note", &conv, "--body", "@ben thanks"]);
+    cleo.ok(&["tag", &conv, "billing"]);
+    let other = ana.new_conversation("bob@stone.example", "Login", "Cannot log in.");
+    for c in [ben, cleo, ana, ben, cleo] {
+        c.sync();
+    }
+    let views: Vec<Vec<String>> = clients.iter().map(Client::shared_views).collect();
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[0], views[2]);
+    let shown = ana.json(&["show", &conv, "--no-mark-seen"]);
+    let entries = shown["conversation"]["entries"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        3,
+        "message, reply and note all survived: {shown}"
+    );
+    assert_eq!(shown["conversation"]["tags"][0], "billing");
+    assert!(ben
+        .inbox()
+        .iter()
+        .any(|r| r["conversation_id"] == other.as_str()));
+
+    // A new agent gets everything.
+    let team = relay.admin(&["team", "list", "--json"]);
+    let team_id = serde_json::from_str::<Value>(&team).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dana = Client::new();
+    dana.login(
+        &relay,
+        &relay.agent(&team_id, "Dana Wu", "dana@northwind.example"),
+    );
+    dana.sync();
+    assert_eq!(dana.inbox().len(), 2);
+    let dana_views = dana.shared_views();
+    ana.sync();
+    assert_eq!(ana.shared_views(), dana_views);
+}
+
+#[test]
+fn reconnecting_syncs_only_what_changed() {
+    let relay = Relay::start();
+    let (_, clients) = team_of_three(&relay);
+    let (ana, ben) = (&clients[0], &clients[1]);
+    for i in 0..12 {
+        ana.new_conversation(
+            &format!("c{i}@acme.example"),
+            &format!("Question {i}"),
+            "Hello",
+        );
+    }
+    ana.sync();
+    let first = ben.sync();
+    assert!(
+        first["documents"].as_u64().unwrap() >= 24,
+        "12 conversations and 12 customers: {first}"
+    );
+    let quiet = ben.sync();
+    assert_eq!(
+        quiet["documents"], 0,
+        "nothing changed, nothing synced: {quiet}"
+    );
+    let conv = ana.inbox()[0]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ana.ok(&["tag", &conv, "vip"]);
+    ana.sync();
+    let again = ben.sync();
+    assert_eq!(
+        again["documents"], 1,
+        "only the changed conversation: {again}"
+    );
+    assert_eq!(again["updated"], 1);
+}
+
+#[test]
+fn live_changes_arrive_while_watching() {
+    let relay = Relay::start();
+    let (_, clients) = team_of_three(&relay);
+    let (ana, ben) = (&clients[0], &clients[1]);
+    let mut watch = ben
+        .cmd(&["sync", "--watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Wait until Ben is online.
+    let online = rx.iter().take(20).any(|l| l.contains("\"online\""));
+    assert!(online, "watch reached online");
+    let conv = ana.new_conversation("maria@acme.example", "Live one", "Hello there");
+    ana.sync();
+    let got = rx
+        .recv_timeout(Duration::from_secs(10))
+        .into_iter()
+        .chain(rx.try_iter())
+        .any(|l| l.contains(&conv))
+        || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let mut seen = false;
+            while !seen && std::time::Instant::now() < deadline {
+                if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+                    seen = l.contains(&conv);
+                }
+            }
+            seen
+        };
+    assert!(got, "Ben's watching client received the new conversation");
+    assert!(eventually(Duration::from_secs(5), || ben
+        .inbox()
+        .iter()
+        .any(|r| r["conversation_id"] == conv.as_str())));
+    // Ben's own change goes out while watching, without `shoal sync`.
+    ben.ok(&["tag", &conv, "urgent"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        ana.sync();
+        ana.json(&["show", &conv, "--no-mark-seen"])["conversation"]["tags"][0] == "urgent"
+    }));
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[test]
+fn a_revoked_token_is_cut_off() {
+    let relay = Relay::start();
+    let (_, clients) = team_of_three(&relay);
+    let ben = &clients[1];
+    let mut watch = ben
+        .cmd(&["sync", "--watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    relay.admin(&["agent", "revoke", "ben@northwind.example"]);
+    let exited = eventually(Duration::from_secs(10), || {
+        matches!(watch.try_wait(), Ok(Some(_)))
+    });
+    assert!(exited, "the watching client was disconnected and gave up");
+    let status = watch.wait().unwrap();
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("revoked"), "{err}");
+    let again = ben.run(&["sync"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("revoked"));
+}
+
+#[test]
+fn teams_are_isolated() {
+    let relay = Relay::start();
+    let (_, a_clients) = team_of_three(&relay);
+    let secret = a_clients[0].new_conversation(
+        "vip@bigcorp.example",
+        "Confidential merger",
+        "Top secret details",
+    );
+    a_clients[0].sync();
+    let team_b = relay.team("Other Co");
+    let eve = Client::new();
+    eve.login(&relay, &relay.agent(&team_b, "Eve", "eve@other.example"));
+    eve.sync();
+    assert!(eve.inbox().is_empty());
+    let views = eve.shared_views().join("\n");
+    assert!(!views.contains("Confidential"), "{views}");
+    assert!(!views.contains("Northwind"));
+    // Even knowing a document id of team A gives nothing: ids are per team.
+    let hits = eve.json(&["search", "secret"]);
+    assert!(hits["hits"].as_array().unwrap().is_empty());
+    let _ = secret;
+}
+
+#[test]
+fn relay_killed_mid_sync_loses_nothing() {
+    let mut relay = Relay::start();
+    let (_, clients) = team_of_three(&relay);
+    let (ana, ben) = (&clients[0], &clients[1]);
+    for i in 0..30 {
+        ana.new_conversation(
+            &format!("k{i}@acme.example"),
+            &format!("Kill test {i}"),
+            "Hello",
+        );
+    }
+    // Kill the relay while Ana's sync is under way.
+    let mut sync = ana
+        .cmd(&["sync"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    relay.kill();
+    let _ = sync.wait();
+    relay.restart();
+    ana.sync();
+    ben.sync();
+    assert_eq!(ben.inbox().len(), 30);
+    assert_eq!(ana.shared_views(), ben.shared_views());
+    // The relay restarts cleanly after SIGTERM too.
+    assert!(relay.terminate().success());
+    relay.restart();
+    ben.sync();
+}
+
+#[test]
+fn health_and_metrics_endpoints() {
+    let relay = Relay::start();
+    let (_, clients) = team_of_three(&relay);
+    clients[0].new_conversation("m@acme.example", "Metrics", "Hello");
+    clients[0].sync();
+    assert!(relay.http_get("/healthz").contains("200 OK"));
+    let metrics = relay.http_get("/metrics");
+    for name in [
+        "shoal_relay_connections ",
+        "shoal_relay_documents_loaded",
+        "shoal_relay_bytes_in_total",
+        "shoal_relay_propagation_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from\n{metrics}");
+    }
+}
