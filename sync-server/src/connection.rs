@@ -251,22 +251,25 @@ impl Session {
 
     /// Handles one message; false ends the connection.
     async fn handle(&mut self, message: ClientMessage, received: Instant) -> bool {
+        tracing::trace!(conn = self.conn, ?message, "received");
         match message {
             ClientMessage::Hello { .. } => true,
             ClientMessage::ChangedSince { cursor } => self.changed_since(cursor).await,
-            ClientMessage::Sync { doc, data } => match self.sync(&doc, &data, received).await {
-                Ok(()) => true,
-                Err((code, message)) => {
-                    fail(
-                        &mut self.sink,
-                        &self.relay,
-                        code,
-                        format!("{doc}: {message}"),
-                    )
-                    .await;
-                    !code.is_fatal()
+            ClientMessage::Sync { doc, data, restart } => {
+                match self.sync(&doc, &data, restart, received).await {
+                    Ok(()) => true,
+                    Err((code, message)) => {
+                        fail(
+                            &mut self.sink,
+                            &self.relay,
+                            code,
+                            format!("{doc}: {message}"),
+                        )
+                        .await;
+                        !code.is_fatal()
+                    }
                 }
-            },
+            }
             ClientMessage::Presence {
                 conversation,
                 state,
@@ -336,6 +339,7 @@ impl Session {
         &mut self,
         doc: &str,
         data: &[u8],
+        restart: bool,
         received: Instant,
     ) -> Result<(), (ErrorCode, String)> {
         let id = DocId::parse(doc).map_err(|e| (ErrorCode::BadChange, e.to_string()))?;
@@ -358,7 +362,12 @@ impl Session {
             .get(&self.team, doc)
             .await
             .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
+        tracing::trace!(conn = self.conn, doc, "waiting for the document");
         let mut guard = entry.lock().await;
+        tracing::trace!(conn = self.conn, doc, "locked the document");
+        if restart {
+            guard.peers.remove(&self.conn);
+        }
         let outcome = self.sync_locked(&mut guard, doc, message, received).await;
         drop(guard);
         if outcome.is_err() {
@@ -410,7 +419,15 @@ impl Session {
             .await;
         }
         let state = e.peers.entry(self.conn).or_default();
-        if let Some(reply) = e.doc.sync().generate_sync_message(state) {
+        let reply = e.doc.sync().generate_sync_message(state);
+        tracing::debug!(
+            conn = self.conn,
+            doc,
+            ?stored,
+            replied = reply.is_some(),
+            "sync message"
+        );
+        if let Some(reply) = reply {
             let message = RelayMessage::Sync {
                 doc: doc.to_owned(),
                 data: reply.encode(),

@@ -46,6 +46,12 @@ pub enum ClientMessage {
         /// The encoded Automerge sync message.
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
+        /// The client starts a new exchange for this document (its sync
+        /// state is fresh): the relay drops its own state for this
+        /// connection and document too, so it answers whatever it believed
+        /// the client already had.
+        #[serde(default)]
+        restart: bool,
     },
     /// The client's presence in a conversation; repeated every few seconds
     /// while it lasts, since the relay forgets it after a short time.

@@ -29,7 +29,11 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             "[a-z]{4}/[0-9a-f]{32}",
             prop::collection::vec(any::<u8>(), 0..512)
         )
-            .prop_map(|(doc, data)| ClientMessage::Sync { doc, data }),
+            .prop_map(|(doc, data)| ClientMessage::Sync {
+                doc,
+                data,
+                restart: false
+            }),
         ("[0-9a-f]{32}", presence()).prop_map(|(conversation, state)| ClientMessage::Presence {
             conversation,
             state
@@ -115,6 +119,7 @@ fn oversized_frames_are_refused_before_parsing() {
     let big = ClientMessage::Sync {
         doc: "conv/x".into(),
         data: vec![7; 1024],
+        restart: true,
     };
     let frame = encode(&big);
     assert!(

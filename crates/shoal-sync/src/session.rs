@@ -148,13 +148,17 @@ impl<'r> Session<'r> {
     }
 
     /// Sends the next sync message for `doc`, if there is something to say.
+    /// The first message from a fresh sync state tells the relay to start
+    /// over too, so neither side assumes what the other already has.
     async fn offer(&mut self, doc: &DocId) -> Result<(), SyncError> {
+        let restart = !self.states.contains_key(doc);
         let state = self.states.entry(doc.clone()).or_default();
         if let Some(data) = self.replica.generate_sync_message(doc, state)? {
             self.conn
                 .send(&ClientMessage::Sync {
                     doc: doc.to_string(),
                     data,
+                    restart,
                 })
                 .await?;
         }
@@ -168,6 +172,7 @@ impl<'r> Session<'r> {
             return Ok(());
         };
         let ours = self.replica.heads(doc)?;
+
         if same_heads(&ours, &theirs) {
             if self.pending.remove(doc) {
                 self.report.documents += 1;
@@ -205,6 +210,10 @@ impl<'r> Session<'r> {
                         continue;
                     };
                     self.pending.insert(doc.clone());
+                    // The relay has something new: a fresh sync state (and
+                    // `restart`) makes both sides start over, even if our
+                    // last exchange left us believing we were in sync.
+                    self.states.remove(&doc);
                     self.offer(&doc).await?;
                 }
                 if !more {

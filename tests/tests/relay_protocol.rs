@@ -1,0 +1,296 @@
+//! The relay against peers that misbehave, over raw WebSockets: each gets an
+//! error and a closed connection, and the relay keeps serving everyone else.
+
+use futures_util::{SinkExt, StreamExt};
+use shoal_e2e::{Client, Relay};
+use shoal_protocol::{
+    decode, encode, ClientMessage, ErrorCode, PresenceState, RelayMessage, MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(relay: &Relay) -> Ws {
+    tokio_tungstenite::connect_async(format!("{}/v1/sync", relay.url))
+        .await
+        .expect("connect")
+        .0
+}
+
+/// The next protocol message, or None once the relay closed the socket.
+async fn next(ws: &mut Ws) -> Option<RelayMessage> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("relay answered")
+        {
+            Some(Ok(Message::Binary(b))) => {
+                return Some(decode(&b, MAX_FRAME_BYTES).expect("relay frames decode"))
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+async fn expect_error_and_close(ws: &mut Ws, code: ErrorCode) {
+    match next(ws).await {
+        Some(RelayMessage::Error { code: got, .. }) => assert_eq!(got, code),
+        other => panic!("expected error {code}, got {other:?}"),
+    }
+    assert!(
+        next(ws).await.is_none(),
+        "the relay closed the connection after {code}"
+    );
+}
+
+async fn hello(ws: &mut Ws, token: &str) -> RelayMessage {
+    let frame = encode(&ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: token.into(),
+        client: "test".into(),
+    });
+    ws.send(Message::Binary(frame.into())).await.unwrap();
+    next(ws).await.expect("answer to hello")
+}
+
+#[test]
+fn misbehaving_peers_get_an_error_and_others_keep_syncing() {
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ana = Client::new();
+    ana.login(&relay, &token);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // A healthy authenticated connection stays open throughout.
+        let mut healthy = open(&relay).await;
+        assert!(matches!(
+            hello(&mut healthy, &token).await,
+            RelayMessage::Welcome { .. }
+        ));
+
+        let mut bad = open(&relay).await;
+        bad.send(Message::Binary(vec![0xff, 0x00, 0x13, 0x37].into()))
+            .await
+            .unwrap();
+        expect_error_and_close(&mut bad, ErrorCode::Malformed).await;
+
+        let mut text = open(&relay).await;
+        text.send(Message::Text("hello?".into())).await.unwrap();
+        expect_error_and_close(&mut text, ErrorCode::Malformed).await;
+
+        let mut old = open(&relay).await;
+        let frame = encode(&ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION + 7,
+            token: token.clone(),
+            client: "future".into(),
+        });
+        old.send(Message::Binary(frame.into())).await.unwrap();
+        expect_error_and_close(&mut old, ErrorCode::UnsupportedVersion).await;
+
+        for wrong in ["nonsense", "0123456789abcdef.00", &format!("{}x", token)] {
+            let mut w = open(&relay).await;
+            assert!(matches!(
+                hello(&mut w, wrong).await,
+                RelayMessage::Error {
+                    code: ErrorCode::Unauthenticated,
+                    ..
+                }
+            ));
+            assert!(next(&mut w).await.is_none());
+        }
+
+        let mut skip_hello = open(&relay).await;
+        skip_hello
+            .send(Message::Binary(
+                encode(&ClientMessage::ChangedSince { cursor: 0 }).into(),
+            ))
+            .await
+            .unwrap();
+        expect_error_and_close(&mut skip_hello, ErrorCode::Unauthenticated).await;
+
+        let mut big = open(&relay).await;
+        assert!(matches!(
+            hello(&mut big, &token).await,
+            RelayMessage::Welcome { .. }
+        ));
+        let oversized = ClientMessage::Sync {
+            doc: "conv/0123".into(),
+            data: vec![0u8; MAX_FRAME_BYTES + 1024],
+            restart: true,
+        };
+        big.send(Message::Binary(encode(&oversized).into()))
+            .await
+            .unwrap();
+        loop {
+            match next(&mut big).await {
+                Some(RelayMessage::Error { code, .. }) => {
+                    assert_eq!(code, ErrorCode::FrameTooLarge);
+                    break;
+                }
+                Some(RelayMessage::Presence { .. }) => continue,
+                other => panic!("expected frame-too-large, got {other:?}"),
+            }
+        }
+        assert!(next(&mut big).await.is_none());
+
+        // Non-fatal: a garbage sync message and another team's document.
+        let sync = |doc: &str, data: Vec<u8>| {
+            Message::Binary(
+                encode(&ClientMessage::Sync {
+                    doc: doc.into(),
+                    data,
+                    restart: true,
+                })
+                .into(),
+            )
+        };
+        healthy
+            .send(sync("conv/0123abcd", vec![1, 2, 3]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut healthy).await,
+            Some(RelayMessage::Error {
+                code: ErrorCode::BadChange,
+                ..
+            })
+        ));
+        healthy
+            .send(sync("team/ffffffffffffffffffffffffffffffff", vec![]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut healthy).await,
+            Some(RelayMessage::Error {
+                code: ErrorCode::Forbidden,
+                ..
+            })
+        ));
+        healthy
+            .send(sync("agent/ffffffffffffffffffffffffffffffff", vec![]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut healthy).await,
+            Some(RelayMessage::Error {
+                code: ErrorCode::Forbidden,
+                ..
+            })
+        ));
+        // Still served.
+        healthy
+            .send(Message::Binary(
+                encode(&ClientMessage::ChangedSince { cursor: 0 }).into(),
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut healthy).await,
+            Some(RelayMessage::Changed { .. })
+        ));
+    });
+    // And a real client still syncs.
+    ana.new_conversation("m@acme.example", "After the storm", "Hello");
+    ana.sync();
+    assert!(relay.http_get("/healthz").contains("200 OK"));
+}
+
+#[test]
+fn presence_is_routed_within_the_team_and_expires() {
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let (ana, ben) = (Client::new(), Client::new());
+    ana.login(
+        &relay,
+        &relay.agent(&team, "Ana Lima", "ana@northwind.example"),
+    );
+    ben.login(
+        &relay,
+        &relay.agent(&team, "Ben Okafor", "ben@northwind.example"),
+    );
+    let other_team = relay.team("Other");
+    let eve = Client::new();
+    eve.login(
+        &relay,
+        &relay.agent(&other_team, "Eve", "eve@other.example"),
+    );
+    let conv = ana.new_conversation("m@acme.example", "Presence", "Hello");
+    ana.sync();
+    ben.sync();
+    // Ana composes for a few seconds.
+    let mut composing = ana
+        .cmd(&[
+            "presence",
+            "--conversation",
+            &conv,
+            "--state",
+            "composing",
+            "--hold",
+            "4",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let seen = ben.json(&["presence"]);
+    let list = seen["presence"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{seen}");
+    assert_eq!(list[0]["conversation"], conv.as_str());
+    assert_eq!(list[0]["state"], "composing");
+    let text = ben.ok(&["presence"]);
+    assert!(text.contains("Ana Lima is replying in"), "{text}");
+    assert!(
+        eve.json(&["presence"])["presence"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "another team sees nothing"
+    );
+    composing.wait().unwrap();
+    // Ana left: her presence is gone.
+    assert!(ben.json(&["presence"])["presence"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let _ = PresenceState::Idle;
+}
+
+#[test]
+fn a_client_killed_mid_sync_resumes_without_loss() {
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let (ana, ben) = (Client::new(), Client::new());
+    ana.login(&relay, &relay.agent(&team, "Ana", "ana@northwind.example"));
+    ben.login(&relay, &relay.agent(&team, "Ben", "ben@northwind.example"));
+    for i in 0..40 {
+        ana.new_conversation(
+            &format!("c{i}@acme.example"),
+            &format!("Question {i}"),
+            "Hello",
+        );
+    }
+    let mut sync = ana
+        .cmd(&["sync"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(120));
+    let _ = sync.kill(); // SIGKILL
+    let _ = sync.wait();
+    assert!(
+        ana.json(&["check"])["ok"].as_bool().unwrap(),
+        "the killed client's replica is intact"
+    );
+    ana.sync();
+    ben.sync();
+    assert_eq!(ben.inbox().len(), 40);
+    assert_eq!(ana.shared_views(), ben.shared_views());
+    let status = ana.json(&["status"]);
+    assert_eq!(status["sync"]["pending_documents"], 0, "{}", status["sync"]);
+    assert_eq!(status["sync"]["state"], "online");
+}
