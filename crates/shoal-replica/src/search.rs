@@ -9,6 +9,9 @@ use shoal_core::{effective_status, DocId, DocKind, Status, Timestamp};
 /// Characters of text around a match.
 const SNIPPET_CHARS: usize = 160;
 
+/// How many of the most recent matching documents are ranked by relevance.
+pub const RANKED_MATCHES: i64 = 2_000;
+
 /// Runs a search: the FTS5 index finds and ranks the documents, the derived
 /// tables give titles and status, and snippets come from the stored
 /// compressed text — no document is loaded.
@@ -26,10 +29,17 @@ pub(crate) fn run(
     let needles = needles(&terms);
     let ids = conn
         .prepare_cached(
-            "SELECT d.doc_id, d.rowid FROM search_index JOIN search_docs d ON d.rowid = search_index.rowid
-             WHERE search_index MATCH ?1 ORDER BY bm25(search_index, 4.0, 1.0) LIMIT ?2",
+            // Ranking costs per matching document, and a common word matches
+            // most of a large inbox: rank the most recently indexed matches
+            // (new conversations get higher rowids), which is exact whenever
+            // fewer documents match.
+            "SELECT d.doc_id, d.rowid FROM (
+                 SELECT rowid, bm25(search_index, 4.0, 1.0) AS score FROM search_index
+                 WHERE search_index MATCH ?1 ORDER BY rowid DESC LIMIT ?3
+             ) AS m JOIN search_docs d ON d.rowid = m.rowid
+             ORDER BY m.score LIMIT ?2",
         )?
-        .query_map(params![expr, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .query_map(params![expr, limit as i64, RANKED_MATCHES], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut hits = Vec::with_capacity(ids.len());
     for (raw, rowid) in ids {
