@@ -140,7 +140,7 @@ async fn upkeep(relay: Arc<Relay>, evict_after: Duration) {
             }
             relay.hub.sweep_presence();
         }
-        if rounds.is_multiple_of(20) {
+        if rounds.is_multiple_of(2) {
             relay.cache.evict_idle(evict_after).await;
         }
     }

@@ -34,6 +34,7 @@ pub struct Relay {
     /// `ws://127.0.0.1:PORT`.
     pub url: String,
     addr: String,
+    serve_args: Vec<String>,
 }
 
 fn relay_cmd(data: &Path) -> Command {
@@ -58,6 +59,11 @@ pub fn ok(mut c: Command) -> String {
 impl Relay {
     /// Initialises a data directory and starts serving on a free port.
     pub fn start() -> Relay {
+        Self::start_with(&[])
+    }
+
+    /// [`Relay::start`] with extra `serve` options.
+    pub fn start_with(serve_args: &[&str]) -> Relay {
         let data = tempfile::tempdir().expect("temp dir");
         let mut init = relay_cmd(data.path());
         init.arg("init");
@@ -67,6 +73,7 @@ impl Relay {
             data,
             url: String::new(),
             addr: "127.0.0.1:0".into(),
+            serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
         };
         relay.spawn();
         relay
@@ -75,6 +82,7 @@ impl Relay {
     fn spawn(&mut self) {
         let mut c = relay_cmd(self.data.path());
         c.args(["serve", "--listen", &self.addr])
+            .args(&self.serve_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = c.spawn().expect("start shoal-relay");

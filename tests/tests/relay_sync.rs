@@ -289,3 +289,34 @@ fn health_and_metrics_endpoints() {
         assert!(metrics.contains(name), "{name} missing from\n{metrics}");
     }
 }
+
+#[test]
+fn idle_documents_leave_the_relays_memory() {
+    let relay = Relay::start_with(&["--evict-after-secs", "1"]);
+    let team = relay.team("Northwind");
+    let ana = Client::new();
+    ana.login(&relay, &relay.agent(&team, "Ana", "ana@northwind.example"));
+    for i in 0..5 {
+        ana.new_conversation(&format!("c{i}@acme.example"), &format!("Q{i}"), "Hello");
+    }
+    ana.sync();
+    let loaded = |relay: &Relay| -> u64 {
+        let metrics = relay.http_get("/metrics");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("shoal_relay_documents_loaded "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("documents_loaded gauge")
+    };
+    assert!(loaded(&relay) >= 10, "the synced documents were loaded");
+    assert!(
+        eventually(Duration::from_secs(10), || loaded(&relay) == 0),
+        "idle documents were evicted"
+    );
+    // Evicted documents load again on demand, with nothing lost.
+    let ben = Client::new();
+    ben.login(&relay, &relay.agent(&team, "Ben", "ben@northwind.example"));
+    assert_eq!(ben.inbox().len(), 5);
+    ana.sync(); // learns that Ben joined
+    assert_eq!(ben.shared_views(), ana.shared_views());
+}

@@ -288,7 +288,10 @@ fn print_table(f: &Figures) {
     );
     row(
         "search p50 / p95, first pass (cold cache)",
-        format!("{:.1} / {:.1} ms", f.search_cold_p50_ms, f.search_cold_p95_ms),
+        format!(
+            "{:.1} / {:.1} ms",
+            f.search_cold_p50_ms, f.search_cold_p95_ms
+        ),
         String::new(),
         None,
     );

@@ -39,7 +39,9 @@ pub(crate) fn run(
              ) AS m JOIN search_docs d ON d.rowid = m.rowid
              ORDER BY m.score LIMIT ?2",
         )?
-        .query_map(params![expr, limit as i64, RANKED_MATCHES], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .query_map(params![expr, limit as i64, RANKED_MATCHES], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut hits = Vec::with_capacity(ids.len());
     for (raw, rowid) in ids {
