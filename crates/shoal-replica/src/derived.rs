@@ -244,7 +244,7 @@ pub(crate) fn dump(conn: &Connection) -> Result<DerivedDump> {
         )?,
         search_text: rows(
             conn,
-            "SELECT doc_id, length(body) FROM search_text ORDER BY doc_id",
+            "SELECT d.doc_id, length(t.body) FROM search_text t JOIN search_docs d ON d.rowid = t.rowid ORDER BY d.doc_id",
         )?,
         search_terms: rows(
             conn,

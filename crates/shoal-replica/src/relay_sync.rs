@@ -3,9 +3,8 @@
 //! messages generated from and applied to stored documents (each applied
 //! message is one transaction with its derived rows, like every write).
 
-use crate::compactor::COMPACT_THRESHOLD;
-use crate::replica::{meta_get, meta_set, Replica};
-use crate::{derived, doc_store, MergeOutcome, ReplicaError, Result};
+use crate::replica::{meta_get, meta_set, store_remote, Replica};
+use crate::{doc_store, MergeOutcome, ReplicaError, Result};
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
 use rusqlite::TransactionBehavior;
@@ -104,21 +103,6 @@ impl Replica {
         if new.is_empty() {
             return Ok(MergeOutcome::Unchanged);
         }
-        if created {
-            doc_store::insert(&tx, id, &[], now)?;
-        }
-        let pending = doc_store::append(&tx, id, &new, false, now)?;
-        derived::update(&tx, id, &doc)?;
-        tx.commit()?;
-        if pending >= COMPACT_THRESHOLD {
-            if let Some(c) = &self.compactor {
-                c.nudge();
-            }
-        }
-        Ok(if created {
-            MergeOutcome::Created
-        } else {
-            MergeOutcome::Updated
-        })
+        store_remote(tx, self.compactor.as_ref(), id, created, &new, &doc, now)
     }
 }

@@ -747,23 +747,8 @@ impl Replica {
                 doc: id.clone(),
                 reason: e.to_string(),
             })?;
-        if created {
-            doc_store::insert(&tx, id, &[], now)?;
-        }
         let bytes: Vec<Vec<u8>> = fresh.iter().map(|(_, b)| (*b).clone()).collect();
-        let pending = doc_store::append(&tx, id, &bytes, false, now)?;
-        derived::update(&tx, id, &doc)?;
-        tx.commit()?;
-        if pending >= COMPACT_THRESHOLD {
-            if let Some(c) = &self.compactor {
-                c.nudge();
-            }
-        }
-        Ok(if created {
-            MergeOutcome::Created
-        } else {
-            MergeOutcome::Updated
-        })
+        store_remote(tx, self.compactor.as_ref(), id, created, &bytes, &doc, now)
     }
 
     /// Merges a whole saved document (from an export or a generator) in the
@@ -908,6 +893,36 @@ impl Replica {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
+}
+
+/// Stores changes that arrived from elsewhere (already applied to `doc`)
+/// with the document's derived rows, commits, and nudges the compactor when
+/// the document has collected enough changes.
+pub(crate) fn store_remote(
+    tx: rusqlite::Transaction<'_>,
+    compactor: Option<&Compactor>,
+    id: &DocId,
+    created: bool,
+    changes: &[Vec<u8>],
+    doc: &AutoCommit,
+    now: Timestamp,
+) -> Result<MergeOutcome> {
+    if created {
+        doc_store::insert(&tx, id, &[], now)?;
+    }
+    let pending = doc_store::append(&tx, id, changes, false, now)?;
+    derived::update(&tx, id, doc)?;
+    tx.commit()?;
+    if pending >= COMPACT_THRESHOLD {
+        if let Some(c) = compactor {
+            c.nudge();
+        }
+    }
+    Ok(if created {
+        MergeOutcome::Created
+    } else {
+        MergeOutcome::Updated
+    })
 }
 
 fn one(kind: &'static str, query: &str, mut ids: Vec<String>) -> Result<String> {
