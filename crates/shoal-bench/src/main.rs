@@ -2,6 +2,7 @@
 //! figures as JSON; docs/benchmarks.md keeps the latest full-size run.
 
 mod measure;
+mod relay_bench;
 mod replica_bench;
 
 use anyhow::Result;
@@ -38,6 +39,23 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         open_runs: usize,
     },
+    /// Relay against many clients on 127.0.0.1: propagation latency from one
+    /// client to all others, and relay memory with many idle connections.
+    /// Needs `shoal-relay` built next to this binary.
+    Relay {
+        /// Connected clients during the propagation measurement.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Changes sent by the writing client.
+        #[arg(long, default_value_t = 200)]
+        changes: usize,
+        /// Idle connections for the memory measurement.
+        #[arg(long, default_value_t = 1000)]
+        idle_clients: usize,
+        /// Where to write the JSON figures.
+        #[arg(long, default_value = "bench-results/relay.json")]
+        out: PathBuf,
+    },
     /// (Internal) open a replica and read the first inbox page, printing the
     /// timings as JSON; run as a fresh process by `replica` to measure a cold open.
     #[command(hide = true)]
@@ -57,6 +75,12 @@ fn main() -> Result<()> {
             dir,
             open_runs,
         } => replica_bench::run(scale, &out, dir.as_deref(), open_runs),
+        Command::Relay {
+            clients,
+            changes,
+            idle_clients,
+            out,
+        } => relay_bench::run(clients, changes, idle_clients, &out),
         Command::OpenInbox { path } => replica_bench::open_inbox(&path, started),
     }
 }

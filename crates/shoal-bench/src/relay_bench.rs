@@ -1,0 +1,419 @@
+//! Relay benchmarks against a real `shoal-relay` process on 127.0.0.1:
+//! propagation latency with many connected clients, and the relay's memory
+//! with many idle connections. Clients speak the protocol directly (one
+//! WebSocket each) so that one bench process can play many agents.
+
+use crate::measure::{ms, percentile};
+use anyhow::{bail, Context, Result};
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use shoal_core::{
+    Channel, ConversationDoc, ConversationId, Ctx, CustomerId, Document, NewConversation, Priority,
+    Timestamp,
+};
+use shoal_protocol::{
+    decode, encode, ClientMessage, RelayMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A relay process with a temporary data directory.
+struct RelayProcess {
+    child: Child,
+    data: PathBuf,
+    addr: String,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn relay_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name("shoal-relay");
+    if !path.exists() {
+        bail!(
+            "{} is missing: build it with `cargo build --release -p shoal-relay`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn admin(data: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(relay_binary()?)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "shoal-relay {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+impl RelayProcess {
+    fn start() -> Result<(RelayProcess, String)> {
+        let data = std::env::temp_dir().join(format!("shoal-relay-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        admin(&data, &["init"])?;
+        let team: serde_json::Value =
+            serde_json::from_str(&admin(&data, &["team", "create", "Bench", "--json"])?)?;
+        let team = team["id"].as_str().context("team id")?.to_owned();
+        let mut child = Command::new(relay_binary()?)
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("SHOAL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("relay stdout")?).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .context("relay banner")?
+            .to_owned();
+        Ok((RelayProcess { child, data, addr }, team))
+    }
+
+    fn token(&self, team: &str, n: usize) -> Result<String> {
+        let email = format!("agent{n}@bench.example");
+        let v: serde_json::Value = serde_json::from_str(&admin(
+            &self.data,
+            &[
+                "agent",
+                "add",
+                "--team",
+                team,
+                "--name",
+                &format!("Agent {n}"),
+                "--email",
+                &email,
+                "--json",
+            ],
+        )?)?;
+        Ok(v["token"].as_str().context("token")?.to_owned())
+    }
+
+    fn rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    }
+}
+
+async fn connect(addr: &str, token: &str) -> Result<Ws> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/sync")).await?;
+    let hello = ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: token.into(),
+        client: "bench".into(),
+    };
+    ws.send(Message::Binary(encode(&hello).into())).await?;
+    match recv(&mut ws).await? {
+        RelayMessage::Welcome { .. } => Ok(ws),
+        other => bail!("expected welcome, got {other:?}"),
+    }
+}
+
+async fn recv(ws: &mut Ws) -> Result<RelayMessage> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Binary(b))) => return Ok(decode(&b, MAX_FRAME_BYTES)?),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => bail!("connection: {e}"),
+            None => bail!("the relay closed the connection"),
+        }
+    }
+}
+
+/// A simulated agent syncing one document.
+struct Agent {
+    ws: Ws,
+    doc: AutoCommit,
+    state: sync::State,
+    restart: bool,
+}
+
+impl Agent {
+    async fn offer(&mut self, doc_id: &str) -> Result<()> {
+        if let Some(m) = self.doc.sync().generate_sync_message(&mut self.state) {
+            let msg = ClientMessage::Sync {
+                doc: doc_id.into(),
+                data: m.encode(),
+                restart: std::mem::take(&mut self.restart),
+            };
+            self.ws.send(Message::Binary(encode(&msg).into())).await?;
+        }
+        Ok(())
+    }
+
+    /// Exchanges sync messages until this agent and the relay agree.
+    async fn settle(&mut self, doc_id: &str) -> Result<()> {
+        self.offer(doc_id).await?;
+        loop {
+            let ours = self.doc.get_heads();
+            if self.state.their_heads.as_ref() == Some(&ours) {
+                return Ok(());
+            }
+            if let RelayMessage::Sync { data, .. } =
+                tokio::time::timeout(Duration::from_secs(10), recv(&mut self.ws)).await??
+            {
+                self.doc
+                    .sync()
+                    .receive_sync_message(&mut self.state, sync::Message::decode(&data)?)?;
+                self.offer(doc_id).await?;
+            }
+        }
+    }
+}
+
+/// Figures of the propagation benchmark.
+#[derive(Serialize)]
+struct Propagation {
+    clients: usize,
+    changes: usize,
+    samples: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    target_p50_ms: f64,
+    target_p99_ms: f64,
+}
+
+/// Figures of the idle-clients benchmark.
+#[derive(Serialize)]
+struct IdleMemory {
+    clients: usize,
+    relay_rss_before_mib: Option<f64>,
+    relay_rss_mib: Option<f64>,
+    target_mib: f64,
+}
+
+#[derive(Serialize)]
+struct Figures {
+    benchmark: &'static str,
+    build: &'static str,
+    propagation: Propagation,
+    idle_memory: IdleMemory,
+}
+
+/// Runs the relay benchmarks and writes their figures.
+pub fn run(clients: usize, changes: usize, idle_clients: usize, out: &Path) -> Result<()> {
+    raise_fd_limit();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (relay, team) = RelayProcess::start()?;
+    let writer_token = relay.token(&team, 0)?;
+    let reader_token = relay.token(&team, 1)?;
+    let propagation = rt.block_on(propagation(
+        &relay.addr,
+        &writer_token,
+        &reader_token,
+        clients,
+        changes,
+    ))?;
+    let before = relay.rss_mib();
+    let idle_memory = rt.block_on(idle(&relay, &reader_token, idle_clients, before))?;
+    let figures = Figures {
+        benchmark: "relay",
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        propagation,
+        idle_memory,
+    };
+    println!("\nrelay benchmark ({} build)", figures.build);
+    let p = &figures.propagation;
+    println!("propagation A → relay → {} other clients, {} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (targets p50 < 5 ms, p99 < 20 ms)", p.clients - 1, p.changes, p.p50_ms, p.p99_ms, p.max_ms);
+    let m = &figures.idle_memory;
+    println!(
+        "relay RSS with {} idle clients: {} MiB (before connecting: {} MiB; target < 300 MB)",
+        m.clients,
+        m.relay_rss_mib.map_or("n/a".into(), |v| format!("{v:.0}")),
+        m.relay_rss_before_mib
+            .map_or("n/a".into(), |v| format!("{v:.0}"))
+    );
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&figures)? + "\n")?;
+    eprintln!("figures written to {}", out.display());
+    Ok(())
+}
+
+async fn propagation(
+    addr: &str,
+    writer_token: &str,
+    reader_token: &str,
+    clients: usize,
+    changes: usize,
+) -> Result<Propagation> {
+    let now = Timestamp(1_780_000_000_000);
+    let ctx = Ctx::new(shoal_core::AgentId::parse("bench")?, now);
+    let id = ConversationId::random();
+    let new = NewConversation {
+        id: id.clone(),
+        subject: "Propagation".into(),
+        channel: Channel::Email,
+        customer: CustomerId::random(),
+        body: "Hello".into(),
+        received_at: now,
+        headers: Default::default(),
+        priority: Priority::Normal,
+    };
+    let (doc, _) = ConversationDoc::create(automerge::ActorId::random(), &ctx, new)?;
+    let doc_id = format!("conv/{id}");
+    let mut writer = Agent {
+        ws: connect(addr, writer_token).await?,
+        doc: doc.into_automerge(),
+        state: sync::State::new(),
+        restart: true,
+    };
+    writer.settle(&doc_id).await?;
+    let mut readers = Vec::new();
+    for _ in 1..clients {
+        let mut r = Agent {
+            ws: connect(addr, reader_token).await?,
+            doc: AutoCommit::new(),
+            state: sync::State::new(),
+            restart: true,
+        };
+        r.settle(&doc_id).await?;
+        readers.push(r);
+    }
+    // Each reader measures arrivals on its own task; the writer stamps sends.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let mut tasks = Vec::new();
+    for mut r in readers {
+        let tx = tx.clone();
+        let doc_id = doc_id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut received = 0;
+            while received < changes {
+                let Ok(Ok(message)) =
+                    tokio::time::timeout(Duration::from_secs(30), recv(&mut r.ws)).await
+                else {
+                    break;
+                };
+                if let RelayMessage::Sync { data, .. } = message {
+                    let before = r.doc.get_heads();
+                    let Ok(m) = sync::Message::decode(&data) else {
+                        break;
+                    };
+                    if r.doc.sync().receive_sync_message(&mut r.state, m).is_err() {
+                        break;
+                    }
+                    let new = r.doc.get_changes(&before).len();
+                    for _ in 0..new {
+                        received += 1;
+                        let _ = tx.send((received, Instant::now()));
+                    }
+                    let _ = r.offer(&doc_id).await;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut sent_at = Vec::with_capacity(changes);
+    let mut writer_doc = ConversationDoc::from_automerge(std::mem::take(&mut writer.doc))?;
+    for i in 0..changes {
+        writer_doc.add_note(&ctx, &format!("note {i}"), &[])?;
+        writer.doc = writer_doc.into_automerge();
+        sent_at.push(Instant::now());
+        writer.offer(&doc_id).await?;
+        // Drain the relay's answers (ack, sync) so the writer stays in sync.
+        while let Ok(Ok(m)) =
+            tokio::time::timeout(Duration::from_millis(2), recv(&mut writer.ws)).await
+        {
+            if let RelayMessage::Sync { data, .. } = m {
+                writer
+                    .doc
+                    .sync()
+                    .receive_sync_message(&mut writer.state, sync::Message::decode(&data)?)?;
+            }
+        }
+        writer_doc = ConversationDoc::from_automerge(std::mem::take(&mut writer.doc))?;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut latencies = Vec::new();
+    while let Some((n, at)) = rx.recv().await {
+        if let Some(sent) = sent_at.get(n - 1) {
+            latencies.push(at.saturating_duration_since(*sent));
+        }
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(Propagation {
+        clients,
+        changes,
+        samples: latencies.len(),
+        p50_ms: ms(percentile(&latencies, 50.0)),
+        p99_ms: ms(percentile(&latencies, 99.0)),
+        max_ms: ms(percentile(&latencies, 100.0)),
+        target_p50_ms: 5.0,
+        target_p99_ms: 20.0,
+    })
+}
+
+async fn idle(
+    relay: &RelayProcess,
+    token: &str,
+    n: usize,
+    before: Option<f64>,
+) -> Result<IdleMemory> {
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
+        sockets.push(connect(&relay.addr, token).await?);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = relay.rss_mib();
+    drop(sockets);
+    Ok(IdleMemory {
+        clients: n,
+        relay_rss_before_mib: before,
+        relay_rss_mib: rss,
+        target_mib: 300.0,
+    })
+}
+
+/// Many sockets need many file descriptors: raise the soft limit to the hard
+/// one (the relay child inherits it).
+fn raise_fd_limit() {
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
