@@ -278,6 +278,26 @@ impl Client {
             .to_owned()
     }
 
+    /// Opens `n` conversations with customers `{prefix}{i}@acme.example`.
+    pub fn open_conversations(&self, n: usize, prefix: &str) {
+        for i in 0..n {
+            self.new_conversation(
+                &format!("{prefix}{i}@acme.example"),
+                &format!("Question {prefix}{i}"),
+                "Hello",
+            );
+        }
+    }
+
+    /// Starts `shoal ARGS` in the background with its output discarded.
+    pub fn spawn_quiet(&self, args: &[&str]) -> std::process::Child {
+        self.cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start shoal")
+    }
+
     /// Inbox rows (all views).
     pub fn inbox(&self) -> Vec<Value> {
         self.json(&["inbox", "--view", "all", "--limit", "1000"])["conversations"]

@@ -47,6 +47,15 @@ async fn expect_error_and_close(ws: &mut Ws, code: ErrorCode) {
     );
 }
 
+/// Sends a frame that the relay refuses without closing the connection.
+async fn refused(ws: &mut Ws, frame: Message, code: ErrorCode) {
+    ws.send(frame).await.unwrap();
+    match next(ws).await {
+        Some(RelayMessage::Error { code: got, .. }) => assert_eq!(got, code),
+        other => panic!("expected error {code}, got {other:?}"),
+    }
+}
+
 async fn hello(ws: &mut Ws, token: &str) -> RelayMessage {
     let frame = encode(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
@@ -149,39 +158,24 @@ fn misbehaving_peers_get_an_error_and_others_keep_syncing() {
                 .into(),
             )
         };
-        healthy
-            .send(sync("conv/0123abcd", vec![1, 2, 3]))
-            .await
-            .unwrap();
-        assert!(matches!(
-            next(&mut healthy).await,
-            Some(RelayMessage::Error {
-                code: ErrorCode::BadChange,
-                ..
-            })
-        ));
-        healthy
-            .send(sync("team/ffffffffffffffffffffffffffffffff", vec![]))
-            .await
-            .unwrap();
-        assert!(matches!(
-            next(&mut healthy).await,
-            Some(RelayMessage::Error {
-                code: ErrorCode::Forbidden,
-                ..
-            })
-        ));
-        healthy
-            .send(sync("agent/ffffffffffffffffffffffffffffffff", vec![]))
-            .await
-            .unwrap();
-        assert!(matches!(
-            next(&mut healthy).await,
-            Some(RelayMessage::Error {
-                code: ErrorCode::Forbidden,
-                ..
-            })
-        ));
+        refused(
+            &mut healthy,
+            sync("conv/0123abcd", vec![1, 2, 3]),
+            ErrorCode::BadChange,
+        )
+        .await;
+        refused(
+            &mut healthy,
+            sync("team/ffffffffffffffffffffffffffffffff", vec![]),
+            ErrorCode::Forbidden,
+        )
+        .await;
+        refused(
+            &mut healthy,
+            sync("agent/ffffffffffffffffffffffffffffffff", vec![]),
+            ErrorCode::Forbidden,
+        )
+        .await;
         // Still served.
         healthy
             .send(Message::Binary(
@@ -266,19 +260,8 @@ fn a_client_killed_mid_sync_resumes_without_loss() {
     let (ana, ben) = (Client::new(), Client::new());
     ana.login(&relay, &relay.agent(&team, "Ana", "ana@northwind.example"));
     ben.login(&relay, &relay.agent(&team, "Ben", "ben@northwind.example"));
-    for i in 0..40 {
-        ana.new_conversation(
-            &format!("c{i}@acme.example"),
-            &format!("Question {i}"),
-            "Hello",
-        );
-    }
-    let mut sync = ana
-        .cmd(&["sync"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    ana.open_conversations(40, "c");
+    let mut sync = ana.spawn_quiet(&["sync"]);
     std::thread::sleep(Duration::from_millis(120));
     let _ = sync.kill(); // SIGKILL
     let _ = sync.wait();

@@ -244,20 +244,9 @@ fn relay_killed_mid_sync_loses_nothing() {
     let mut relay = Relay::start();
     let (_, clients) = team_of_three(&relay);
     let (ana, ben) = (&clients[0], &clients[1]);
-    for i in 0..30 {
-        ana.new_conversation(
-            &format!("k{i}@acme.example"),
-            &format!("Kill test {i}"),
-            "Hello",
-        );
-    }
+    ana.open_conversations(30, "k");
     // Kill the relay while Ana's sync is under way.
-    let mut sync = ana
-        .cmd(&["sync"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut sync = ana.spawn_quiet(&["sync"]);
     std::thread::sleep(Duration::from_millis(150));
     relay.kill();
     let _ = sync.wait();
