@@ -49,6 +49,12 @@ enum Command {
         /// Changes sent by the writing client.
         #[arg(long, default_value_t = 200)]
         changes: usize,
+        /// Conversations both agents share in the convergence measurement.
+        #[arg(long, default_value_t = 200)]
+        conversations: usize,
+        /// Offline edits each agent makes before reconnecting.
+        #[arg(long, default_value_t = 1000)]
+        edits: usize,
         /// Idle connections for the memory measurement.
         #[arg(long, default_value_t = 1000)]
         idle_clients: usize,
@@ -78,9 +84,11 @@ fn main() -> Result<()> {
         Command::Relay {
             clients,
             changes,
+            conversations,
+            edits,
             idle_clients,
             out,
-        } => relay_bench::run(clients, changes, idle_clients, &out),
+        } => relay_bench::run(clients, changes, conversations, edits, idle_clients, &out),
         Command::OpenInbox { path } => replica_bench::open_inbox(&path, started),
     }
 }

@@ -212,16 +212,35 @@ struct IdleMemory {
     target_mib: f64,
 }
 
+/// Figures of the offline-convergence benchmark.
+#[derive(Serialize)]
+struct Convergence {
+    conversations: usize,
+    edits_per_agent: usize,
+    /// Both agents reconnect and sync until both hold everything.
+    converge_ms: f64,
+    identical: bool,
+    target_ms: f64,
+}
+
 #[derive(Serialize)]
 struct Figures {
     benchmark: &'static str,
     build: &'static str,
     propagation: Propagation,
+    convergence: Option<Convergence>,
     idle_memory: IdleMemory,
 }
 
 /// Runs the relay benchmarks and writes their figures.
-pub fn run(clients: usize, changes: usize, idle_clients: usize, out: &Path) -> Result<()> {
+pub fn run(
+    clients: usize,
+    changes: usize,
+    conversations: usize,
+    edits: usize,
+    idle_clients: usize,
+    out: &Path,
+) -> Result<()> {
     raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -236,6 +255,11 @@ pub fn run(clients: usize, changes: usize, idle_clients: usize, out: &Path) -> R
         clients,
         changes,
     ))?;
+    let convergence = if conversations > 0 {
+        Some(convergence(&rt, &relay, &team, conversations, edits)?)
+    } else {
+        None
+    };
     let before = relay.rss_mib();
     let idle_memory = rt.block_on(idle(&relay, &reader_token, idle_clients, before))?;
     let figures = Figures {
@@ -246,11 +270,18 @@ pub fn run(clients: usize, changes: usize, idle_clients: usize, out: &Path) -> R
             "release"
         },
         propagation,
+        convergence,
         idle_memory,
     };
     println!("\nrelay benchmark ({} build)", figures.build);
     let p = &figures.propagation;
     println!("propagation A → relay → {} other clients, {} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (targets p50 < 5 ms, p99 < 20 ms)", p.clients - 1, p.changes, p.p50_ms, p.p99_ms, p.max_ms);
+    if let Some(c) = &figures.convergence {
+        println!(
+            "two agents × {} offline edits over {} conversations: converged in {:.0} ms after reconnecting (target < 1000 ms), identical: {}",
+            c.edits_per_agent, c.conversations, c.converge_ms, c.identical
+        );
+    }
     let m = &figures.idle_memory;
     println!(
         "relay RSS with {} idle clients: {} MiB (before connecting: {} MiB; target < 300 MB)",
@@ -400,6 +431,95 @@ async fn idle(
         relay_rss_before_mib: before,
         relay_rss_mib: rss,
         target_mib: 300.0,
+    })
+}
+
+/// A replica that joined the relay's team through `token`.
+fn joined_replica(
+    rt: &tokio::runtime::Runtime,
+    relay: &RelayProcess,
+    token: &str,
+    name: &str,
+) -> Result<(shoal_replica::Replica, shoal_sync::RelayConfig)> {
+    let cfg = shoal_sync::RelayConfig {
+        url: format!("ws://{}", relay.addr),
+        token: token.to_owned(),
+    };
+    let (conn, welcome) = rt.block_on(shoal_sync::connect(&cfg))?;
+    rt.block_on(conn.close());
+    let path = relay.data.join(format!("{name}.sqlite3"));
+    let replica = shoal_replica::Replica::create_empty(
+        &path,
+        &shoal_core::TeamId::parse(&welcome.team_id)?,
+        &shoal_core::AgentId::parse(&welcome.agent_id)?,
+        std::sync::Arc::new(shoal_replica::SystemClock),
+    )?;
+    Ok((replica, cfg))
+}
+
+fn views(r: &shoal_replica::Replica) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    r.export(&mut out, shoal_replica::ExportOptions { views_only: true })?;
+    Ok(String::from_utf8(out)?
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains("\"kind\":\"agent-private\""))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Two agents share `conversations` conversations, each makes `edits`
+/// changes offline (notes, tags, priorities), then both reconnect: how long
+/// until both hold everything.
+fn convergence(
+    rt: &tokio::runtime::Runtime,
+    relay: &RelayProcess,
+    team: &str,
+    conversations: usize,
+    edits: usize,
+) -> Result<Convergence> {
+    let timeout = Duration::from_secs(60);
+    let (mut a, cfg_a) = joined_replica(rt, relay, &relay.token(team, 2)?, "a")?;
+    let (mut b, cfg_b) = joined_replica(rt, relay, &relay.token(team, 3)?, "b")?;
+    let mut ids = Vec::with_capacity(conversations);
+    for i in 0..conversations {
+        let customer = a.find_or_create_customer(&format!("c{i}@bench.example"), None)?;
+        let (id, _) = a.new_conversation(shoal_replica::NewConversationInput {
+            subject: format!("Conversation {i}"),
+            channel: Channel::Email,
+            customer,
+            body: "Hello, I need help.".into(),
+            priority: Priority::Normal,
+            received_at: None,
+            headers: Default::default(),
+        })?;
+        ids.push(id);
+    }
+    rt.block_on(shoal_sync::sync_once(&mut a, &cfg_a, timeout))?;
+    rt.block_on(shoal_sync::sync_once(&mut b, &cfg_b, timeout))?;
+    eprintln!("  both agents hold {conversations} conversations; editing offline");
+    // Offline: each agent edits conversations in its own deterministic order.
+    for (agent, r) in [&mut a, &mut b].into_iter().enumerate() {
+        for i in 0..edits {
+            let id = &ids[(i * 7919 + agent * 31) % ids.len()];
+            match i % 3 {
+                0 => drop(r.note(id, &format!("agent {agent} note {i}"))?),
+                1 => r.tag(id, &[format!("t{}", (i + agent) % 10)])?,
+                _ => r.set_priority(id, Priority::ALL[(i + agent) % 4])?,
+            }
+        }
+    }
+    let started = Instant::now();
+    rt.block_on(shoal_sync::sync_once(&mut a, &cfg_a, timeout))?;
+    rt.block_on(shoal_sync::sync_once(&mut b, &cfg_b, timeout))?;
+    rt.block_on(shoal_sync::sync_once(&mut a, &cfg_a, timeout))?;
+    let converge = started.elapsed();
+    Ok(Convergence {
+        conversations,
+        edits_per_agent: edits,
+        converge_ms: ms(converge),
+        identical: views(&a)? == views(&b)?,
+        target_ms: 1000.0,
     })
 }
 

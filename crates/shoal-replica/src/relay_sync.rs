@@ -6,7 +6,7 @@
 use crate::replica::{meta_get, meta_set, store_remote, Replica};
 use crate::{doc_store, MergeOutcome, ReplicaError, Result};
 use automerge::sync::{self, SyncDoc};
-use automerge::{AutoCommit, ChangeHash};
+use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::TransactionBehavior;
 use shoal_core::DocId;
 
@@ -94,12 +94,21 @@ impl Replica {
         let created = existing.is_none();
         let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
         let before = doc.get_heads();
+        let carried: Vec<Vec<u8>> = message.changes.iter().map(<[u8]>::to_vec).collect();
         // A failed receive may have updated the sync state but leaves the
         // transaction uncommitted, so storage is untouched.
         doc.sync()
             .receive_sync_message(state, message)
             .map_err(|e| bad(e.to_string()))?;
-        let new = doc_store::encoded_changes_since(&mut doc, &before);
+        let mut new = doc_store::encoded_changes_since(&mut doc, &before);
+        // Changes waiting for a dependency are not among the applied ones,
+        // but must be kept: forgotten, they would hide which dependency to
+        // ask for (the peer's bloom filter can wrongly believe we have it),
+        // and the document would never settle.
+        new.extend(carried.into_iter().filter(|bytes| {
+            Change::try_from(bytes.as_slice())
+                .is_ok_and(|c| doc.get_change_by_hash(&c.hash()).is_none())
+        }));
         if new.is_empty() {
             return Ok(MergeOutcome::Unchanged);
         }

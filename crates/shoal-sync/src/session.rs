@@ -10,6 +10,9 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Silence after which unsettled documents start their exchange over.
+const STALL_AFTER: Duration = Duration::from_secs(2);
+
 /// How often a watching client looks for local changes written by other
 /// processes on the same replica.
 const LOCAL_POLL: Duration = Duration::from_millis(200);
@@ -153,7 +156,8 @@ impl<'r> Session<'r> {
     async fn offer(&mut self, doc: &DocId) -> Result<(), SyncError> {
         let restart = !self.states.contains_key(doc);
         let state = self.states.entry(doc.clone()).or_default();
-        if let Some(data) = self.replica.generate_sync_message(doc, state)? {
+        let message = self.replica.generate_sync_message(doc, state)?;
+        if let Some(data) = message {
             self.conn
                 .send(&ClientMessage::Sync {
                     doc: doc.to_string(),
@@ -209,11 +213,15 @@ impl<'r> Session<'r> {
                     let Ok(doc) = DocId::parse(&raw) else {
                         continue;
                     };
+                    // An exchange already under way will bring the news; a
+                    // settled one may believe we are in sync, so start over
+                    // (a fresh state sends `restart`, and the relay starts
+                    // over too).
+                    let ongoing = self.pending.contains(&doc) || self.pushing.contains(&doc);
+                    if !ongoing {
+                        self.states.remove(&doc);
+                    }
                     self.pending.insert(doc.clone());
-                    // The relay has something new: a fresh sync state (and
-                    // `restart`) makes both sides start over, even if our
-                    // last exchange left us believing we were in sync.
-                    self.states.remove(&doc);
                     self.offer(&doc).await?;
                 }
                 if !more {
@@ -277,6 +285,19 @@ impl<'r> Session<'r> {
         Ok(())
     }
 
+    /// After a silence with documents still unsettled, starts their
+    /// exchanges over (fresh state, `restart`): whatever either side lost
+    /// track of, a new exchange settles it. A retransmission timer, in
+    /// effect, for a rare stall seen when both sides changed a document.
+    async fn restart_unsettled(&mut self) -> Result<(), SyncError> {
+        let docs: Vec<DocId> = self.pending.iter().chain(&self.pushing).cloned().collect();
+        for doc in docs {
+            self.states.remove(&doc);
+            self.offer(&doc).await?;
+        }
+        Ok(())
+    }
+
     fn pending_count(&self) -> usize {
         self.pending.len() + self.pushing.len()
     }
@@ -299,8 +320,10 @@ pub async fn sync_once(
             session.conn.close().await;
             return Ok(report);
         }
-        let next = tokio::time::timeout_at(deadline, session.conn.recv()).await;
+        let quiet_until = (Instant::now() + STALL_AFTER).min(deadline);
+        let next = tokio::time::timeout_at(quiet_until, session.conn.recv()).await;
         match next {
+            Err(_) if Instant::now() < deadline => session.restart_unsettled().await?,
             Err(_) => {
                 let mut pending: Vec<String> = session
                     .pending
@@ -373,14 +396,24 @@ async fn watch_connection(
         status: last_status.clone(),
     });
     let mut poll = tokio::time::interval(LOCAL_POLL);
+    let mut last_progress = Instant::now();
     let mut events = Vec::new();
     loop {
         tokio::select! {
             message = session.conn.recv() => match message? {
-                Some(m) => session.handle(m, &mut events).await?,
+                Some(m) => {
+                    last_progress = Instant::now();
+                    session.handle(m, &mut events).await?
+                }
                 None => return Ok(()),
             },
-            _ = poll.tick() => session.push_local().await?,
+            _ = poll.tick() => {
+                session.push_local().await?;
+                if session.pending_count() > 0 && last_progress.elapsed() > STALL_AFTER {
+                    session.restart_unsettled().await?;
+                    last_progress = Instant::now();
+                }
+            }
         }
         for e in events.drain(..) {
             on_event(e);
