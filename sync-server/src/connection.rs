@@ -390,6 +390,11 @@ impl Session {
         self.syncing.insert(doc.to_owned());
         let before = e.doc.get_heads();
         let state = e.peers.entry(self.conn).or_default();
+        // A peer that asks for a change does not have it, whatever we
+        // believe we sent: let it be sent again.
+        for hash in &message.need {
+            state.sent_hashes.remove(hash);
+        }
         e.doc
             .sync()
             .receive_sync_message(state, message)

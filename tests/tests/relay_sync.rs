@@ -309,3 +309,36 @@ fn idle_documents_leave_the_relays_memory() {
     ana.sync(); // learns that Ben joined
     assert_eq!(ben.shared_views(), ana.shared_views());
 }
+
+#[test]
+fn both_agents_editing_the_same_conversations_offline_converge() {
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let (ana, ben) = (Client::new(), Client::new());
+    ana.login(&relay, &relay.agent(&team, "Ana", "ana@northwind.example"));
+    ben.login(&relay, &relay.agent(&team, "Ben", "ben@northwind.example"));
+    ana.open_conversations(6, "s");
+    ana.sync();
+    ben.sync();
+    let ids: Vec<String> = ana
+        .inbox()
+        .iter()
+        .map(|r| r["conversation_id"].as_str().unwrap().to_owned())
+        .collect();
+    // Both work offline on the same conversations.
+    for (i, id) in ids.iter().cycle().take(24).enumerate() {
+        ana.ok(&["note", id, "--body", &format!("Ana's note {i}")]);
+        ben.ok(&["tag", id, &format!("t{}", i % 5)]);
+        ben.ok(&["note", id, "--body", &format!("Ben's note {i}")]);
+    }
+    ana.sync();
+    ben.sync();
+    ana.sync();
+    assert_eq!(ana.shared_views(), ben.shared_views());
+    let shown = ben.json(&["show", &ids[0], "--no-mark-seen"]);
+    assert_eq!(
+        shown["conversation"]["entries"].as_array().unwrap().len(),
+        1 + 8,
+        "{shown}"
+    );
+}

@@ -95,6 +95,11 @@ impl Replica {
         let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
         let before = doc.get_heads();
         let carried: Vec<Vec<u8>> = message.changes.iter().map(<[u8]>::to_vec).collect();
+        // A peer that asks for a change does not have it, whatever we
+        // believe we sent: let it be sent again.
+        for hash in &message.need {
+            state.sent_hashes.remove(hash);
+        }
         // A failed receive may have updated the sync state but leaves the
         // transaction uncommitted, so storage is untouched.
         doc.sync()
