@@ -88,6 +88,18 @@ impl Sandbox {
 }
 
 impl Home {
+    /// Adds Ben Kim as a second agent of the team.
+    fn add_ben(&self) {
+        self.ok(&[
+            "agent",
+            "add",
+            "--name",
+            "Ben Kim",
+            "--email",
+            "ben@acme.example",
+        ]);
+    }
+
     fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut all = vec!["--home", self.path.to_str().expect("utf-8 path")];
         all.extend_from_slice(args);
@@ -439,14 +451,7 @@ fn reply_is_queued_without_a_relay() {
 fn send_guard_refuses_replies_over_unseen_entries() {
     let sandbox = Sandbox::new();
     let ana = sandbox.team();
-    ana.ok(&[
-        "agent",
-        "add",
-        "--name",
-        "Ben Kim",
-        "--email",
-        "ben@acme.example",
-    ]);
+    ana.add_ben();
     let conv = ana.conversation("maria@example.com", "Charged twice", "Two charges.");
     ana.ok(&["show", &conv]);
 
@@ -572,14 +577,7 @@ fn notes_record_mentions() {
 fn assign_to_me_someone_and_nobody() {
     let sandbox = Sandbox::new();
     let home = sandbox.team();
-    home.ok(&[
-        "agent",
-        "add",
-        "--name",
-        "Ben Kim",
-        "--email",
-        "ben@acme.example",
-    ]);
+    home.add_ben();
     let conv = home.conversation("maria@example.com", "Charged twice", "Two charges.");
     let me = home.json(&["status"])["identity"]["agent_id"].clone();
 
