@@ -16,6 +16,7 @@
 mod clock;
 mod compactor;
 mod derived;
+mod doc_cache;
 mod doc_store;
 mod error;
 mod export;

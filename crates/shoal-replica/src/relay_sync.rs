@@ -2,12 +2,23 @@
 //! changes the relay has not confirmed, the feed cursor, and Automerge sync
 //! messages generated from and applied to stored documents (each applied
 //! message is one transaction with its derived rows, like every write).
+//!
+//! Writes here commit with `synchronous=NORMAL` instead of `FULL`: in WAL
+//! mode a killed process still loses nothing, and a power cut can only drop
+//! the newest commits, in order — changes the relay still holds and a cursor
+//! or confirmation that is then older, so the next sync fetches or pushes
+//! them again. Local edits keep `FULL`, whose fsync also covers everything
+//! committed before them. This removes an fsync per synced document.
+//!
+//! A sync batch (`begin_sync_batch` … `commit_sync_batch`) goes further:
+//! the messages that arrived together are applied in one transaction, each
+//! in its own savepoint, so a bad message still stores nothing of its own.
 
 use crate::replica::{meta_get, meta_set, store_remote, Replica};
 use crate::{doc_store, MergeOutcome, ReplicaError, Result};
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, Change, ChangeHash};
-use rusqlite::TransactionBehavior;
+use rusqlite::{Connection, TransactionBehavior};
 use shoal_core::DocId;
 
 impl Replica {
@@ -30,9 +41,11 @@ impl Replica {
     pub fn mark_synced(&mut self, id: &DocId, relay_heads: &[ChangeHash]) -> Result<bool> {
         let ours = self.heads(id)?;
         if ours.iter().all(|h| relay_heads.contains(h)) {
-            self.conn
-                .prepare_cached("DELETE FROM sync_dirty WHERE doc_id = ?1")?
-                .execute([id.to_string()])?;
+            self.relaxed(|conn| {
+                conn.prepare_cached("DELETE FROM sync_dirty WHERE doc_id = ?1")?
+                    .execute([id.to_string()])?;
+                Ok(())
+            })?;
             return Ok(true);
         }
         Ok(false)
@@ -47,7 +60,7 @@ impl Replica {
 
     /// Records the feed sequence merged so far.
     pub fn set_sync_cursor(&mut self, cursor: u64) -> Result<()> {
-        meta_set(&self.conn, "sync_cursor", &cursor.to_string())
+        self.relaxed(|conn| meta_set(conn, "sync_cursor", &cursor.to_string()))
     }
 
     /// The relay this replica syncs with, if any.
@@ -66,15 +79,82 @@ impl Replica {
         id: &DocId,
         state: &mut sync::State,
     ) -> Result<Option<Vec<u8>>> {
-        let mut doc = doc_store::load(&self.conn, id, self.actor())?.unwrap_or_default();
-        let message = doc.sync().generate_sync_message(state).map(|m| m.encode());
-        Ok(message)
+        let generate =
+            |doc: &mut AutoCommit| doc.sync().generate_sync_message(state).map(|m| m.encode());
+        let mut cache = self.doc_cache.borrow_mut();
+        match cache.with(&self.conn, id, self.actor(), generate)? {
+            Some(message) => Ok(message),
+            None => Ok(AutoCommit::new()
+                .sync()
+                .generate_sync_message(state)
+                .map(|m| m.encode())),
+        }
     }
 
     /// Applies a sync message from the relay: new changes are stored with
     /// their derived rows in one transaction; a malformed message stores
     /// nothing.
     pub fn receive_sync_message(
+        &mut self,
+        id: &DocId,
+        state: &mut sync::State,
+        message: &[u8],
+    ) -> Result<MergeOutcome> {
+        if self.in_batch {
+            return self.receive_sync_message_in(id, state, message);
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = self.receive_sync_message_in(id, state, message);
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        result
+    }
+
+    /// Starts a sync batch: the sync writes that follow share one
+    /// transaction until [`Replica::commit_sync_batch`]. Other writes must
+    /// wait until then.
+    pub fn begin_sync_batch(&mut self) -> Result<()> {
+        if self.in_batch {
+            return Ok(());
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            return Err(e.into());
+        }
+        self.in_batch = true;
+        Ok(())
+    }
+
+    /// Commits the open sync batch, if any. On failure nothing of the batch
+    /// is stored (the next sync fetches it again).
+    pub fn commit_sync_batch(&mut self) -> Result<()> {
+        if !self.in_batch {
+            return Ok(());
+        }
+        self.in_batch = false;
+        let committed = self.conn.execute_batch("COMMIT");
+        if committed.is_err() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            // Cached documents may hold what was just rolled back.
+            self.doc_cache.get_mut().clear();
+        }
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(committed?)
+    }
+
+    /// Runs `f` with commits that do not wait for the disk (see the module
+    /// doc); inside a batch, as part of it.
+    fn relaxed<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.in_batch {
+            return f(&self.conn);
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = f(&self.conn);
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        result
+    }
+
+    fn receive_sync_message_in(
         &mut self,
         id: &DocId,
         state: &mut sync::State,
@@ -87,12 +167,18 @@ impl Replica {
         let message = sync::Message::decode(message).map_err(|e| bad(e.to_string()))?;
         let now = self.clock.now();
         let actor = self.actor().clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = doc_store::load(&tx, id, &actor)?;
+        let tx = if self.in_batch {
+            Write::Savepoint(self.conn.savepoint()?)
+        } else {
+            Write::Transaction(
+                self.conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?,
+            )
+        };
+        let existing = self.doc_cache.get_mut().take(&tx, id, &actor)?;
         let created = existing.is_none();
-        let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
+        let (mut doc, version) =
+            existing.unwrap_or_else(|| (AutoCommit::new().with_actor(actor), 0));
         let before = doc.get_heads();
         let carried: Vec<Vec<u8>> = message.changes.iter().map(<[u8]>::to_vec).collect();
         // A peer that asks for a change does not have it, whatever we
@@ -115,8 +201,42 @@ impl Replica {
                 .is_ok_and(|c| doc.get_change_by_hash(&c.hash()).is_none())
         }));
         if new.is_empty() {
+            if !created {
+                self.doc_cache.get_mut().keep(id, doc, version);
+            }
             return Ok(MergeOutcome::Unchanged);
         }
-        store_remote(tx, self.compactor.as_ref(), id, created, &new, &doc, now)
+        let stored = store_remote(&tx, id, created, &new, &doc, now)?;
+        tx.commit()?;
+        stored.nudge(self.compactor.as_ref());
+        self.doc_cache.get_mut().keep(id, doc, stored.version);
+        Ok(stored.outcome)
+    }
+}
+
+/// The write scope of one received message: its own transaction, or a
+/// savepoint inside a sync batch. Dropped uncommitted, it rolls back.
+enum Write<'c> {
+    Transaction(rusqlite::Transaction<'c>),
+    Savepoint(rusqlite::Savepoint<'c>),
+}
+
+impl Write<'_> {
+    fn commit(self) -> Result<()> {
+        match self {
+            Write::Transaction(tx) => tx.commit()?,
+            Write::Savepoint(sp) => sp.commit()?,
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Write<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Write::Transaction(tx) => tx,
+            Write::Savepoint(sp) => sp,
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::compactor::{Compactor, COMPACT_THRESHOLD};
 use crate::derived::DocView;
+use crate::doc_cache::{self, DocCache};
 use crate::{
     derived, doc_store, queries, sqlite_schema, Clock, CustomerRow, DerivedDump, InboxQuery,
     InboxRow, InboxView, ReplicaError, Result, SearchHit, SystemClock,
@@ -16,6 +17,7 @@ use shoal_core::{
     DocKind, Document, EmailHeaders, EntryId, NewConversation, NewCustomer, Priority, StatusChange,
     Team, TeamDoc, TeamId, Timestamp,
 };
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -102,6 +104,10 @@ pub struct Replica {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) compactor: Option<Compactor>,
     last_change: Option<ChangeRecord>,
+    /// Documents the sync engine touched recently.
+    pub(crate) doc_cache: RefCell<DocCache>,
+    /// A sync batch transaction is open (see `begin_sync_batch`).
+    pub(crate) in_batch: bool,
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -244,6 +250,8 @@ impl Replica {
             clock,
             compactor,
             last_change: None,
+            doc_cache: RefCell::default(),
+            in_batch: false,
         })
     }
 
@@ -694,10 +702,11 @@ impl Replica {
 
     /// Current heads of a stored document (empty if absent).
     pub fn heads(&self, id: &DocId) -> Result<Vec<ChangeHash>> {
-        Ok(match doc_store::load(&self.conn, id, &self.actor)? {
-            Some(mut d) => d.get_heads(),
-            None => Vec::new(),
-        })
+        Ok(self
+            .doc_cache
+            .borrow_mut()
+            .with(&self.conn, id, &self.actor, |d| d.get_heads())?
+            .unwrap_or_default())
     }
 
     /// Encoded changes of a document that are not ancestors of `heads`.
@@ -748,7 +757,10 @@ impl Replica {
                 reason: e.to_string(),
             })?;
         let bytes: Vec<Vec<u8>> = fresh.iter().map(|(_, b)| (*b).clone()).collect();
-        store_remote(tx, self.compactor.as_ref(), id, created, &bytes, &doc, now)
+        let stored = store_remote(&tx, id, created, &bytes, &doc, now)?;
+        tx.commit()?;
+        stored.nudge(self.compactor.as_ref());
+        Ok(stored.outcome)
     }
 
     /// Merges a whole saved document (from an export or a generator) in the
@@ -896,33 +908,53 @@ impl Replica {
 }
 
 /// Stores changes that arrived from elsewhere (already applied to `doc`)
-/// with the document's derived rows, commits, and nudges the compactor when
-/// the document has collected enough changes.
+/// with the document's derived rows, in the caller's transaction; the
+/// caller commits and then calls [`Stored::nudge`].
 pub(crate) fn store_remote(
-    tx: rusqlite::Transaction<'_>,
-    compactor: Option<&Compactor>,
+    conn: &Connection,
     id: &DocId,
     created: bool,
     changes: &[Vec<u8>],
     doc: &AutoCommit,
     now: Timestamp,
-) -> Result<MergeOutcome> {
+) -> Result<Stored> {
     if created {
-        doc_store::insert(&tx, id, &[], now)?;
+        doc_store::insert(conn, id, &[], now)?;
     }
-    let pending = doc_store::append(&tx, id, changes, false, now)?;
-    derived::update(&tx, id, doc)?;
-    tx.commit()?;
-    if pending >= COMPACT_THRESHOLD {
-        if let Some(c) = compactor {
-            c.nudge();
-        }
-    }
-    Ok(if created {
+    let pending = doc_store::append(conn, id, changes, false, now)?;
+    derived::update(conn, id, doc)?;
+    // Read inside the transaction: after it, another process may append.
+    let version = doc_cache::version(conn, id)?.unwrap_or(0);
+    let outcome = if created {
         MergeOutcome::Created
     } else {
         MergeOutcome::Updated
+    };
+    Ok(Stored {
+        outcome,
+        version,
+        pending,
     })
+}
+
+/// What [`store_remote`] wrote, for after the commit.
+pub(crate) struct Stored {
+    pub(crate) outcome: MergeOutcome,
+    /// The document's version (see `doc_cache`) after the write.
+    pub(crate) version: i64,
+    /// Its changes not yet compacted.
+    pending: i64,
+}
+
+impl Stored {
+    /// Wakes the compactor if the document has many appended changes.
+    pub(crate) fn nudge(&self, compactor: Option<&Compactor>) {
+        if self.pending >= COMPACT_THRESHOLD {
+            if let Some(c) = compactor {
+                c.nudge();
+            }
+        }
+    }
 }
 
 fn one(kind: &'static str, query: &str, mut ids: Vec<String>) -> Result<String> {

@@ -1,6 +1,7 @@
 //! Syncing over one connection, once or continuously.
 
 use crate::{connect, Backoff, Connection, RelayConfig, SyncError};
+use futures_util::FutureExt;
 use serde::Serialize;
 use shoal_core::DocId;
 use shoal_protocol::{ClientMessage, PresenceState, RelayMessage};
@@ -16,6 +17,9 @@ const STALL_AFTER: Duration = Duration::from_secs(2);
 /// How often a watching client looks for local changes written by other
 /// processes on the same replica.
 const LOCAL_POLL: Duration = Duration::from_millis(200);
+
+/// Relay messages applied in one replica transaction at most.
+const MAX_BURST: usize = 256;
 
 /// What a sync run did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -298,6 +302,33 @@ impl<'r> Session<'r> {
         Ok(())
     }
 
+    /// Handles `first` and every message that has already arrived after it
+    /// (up to [`MAX_BURST`]) in one replica transaction: one commit for
+    /// many documents. Returns false when the relay closed the connection.
+    async fn handle_burst(
+        &mut self,
+        first: RelayMessage,
+        events: &mut Vec<SyncEvent>,
+    ) -> Result<bool, SyncError> {
+        self.replica.begin_sync_batch()?;
+        let mut result = self.handle(first, events).await.map(|()| true);
+        let mut handled = 1;
+        while matches!(result, Ok(true)) && handled < MAX_BURST {
+            result = match self.conn.recv().now_or_never() {
+                None => break,
+                Some(Ok(Some(message))) => self.handle(message, events).await.map(|()| true),
+                Some(Ok(None)) => Ok(false),
+                Some(Err(e)) => Err(e),
+            };
+            handled += 1;
+        }
+        // What was handled before a failure is sound: keep it.
+        let committed = self.replica.commit_sync_batch();
+        let open = result?;
+        committed?;
+        Ok(open)
+    }
+
     fn pending_count(&self) -> usize {
         self.pending.len() + self.pushing.len()
     }
@@ -338,7 +369,11 @@ pub async fn sync_once(
                     pending,
                 });
             }
-            Ok(Ok(Some(message))) => session.handle(message, &mut events).await?,
+            Ok(Ok(Some(message))) => {
+                if !session.handle_burst(message, &mut events).await? {
+                    return Err(SyncError::Lost("the relay closed the connection".into()));
+                }
+            }
             Ok(Ok(None)) => return Err(SyncError::Lost("the relay closed the connection".into())),
             Ok(Err(e)) => return Err(e),
         }
@@ -403,7 +438,9 @@ async fn watch_connection(
             message = session.conn.recv() => match message? {
                 Some(m) => {
                     last_progress = Instant::now();
-                    session.handle(m, &mut events).await?
+                    if !session.handle_burst(m, &mut events).await? {
+                        return Ok(());
+                    }
                 }
                 None => return Ok(()),
             },
