@@ -9,16 +9,16 @@ use crate::server::Relay;
 use automerge::sync::{self, SyncDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use shoal_core::{ConversationId, DocId, DocKind};
 use shoal_protocol::{
     decode, encode, ClientMessage, DecodeError, ErrorCode, RelayMessage, PROTOCOL_VERSION,
 };
-use shoal_relay_store::AgentRecord;
-use std::collections::HashSet;
+use shoal_relay_store::{AgentRecord, AppendItem};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedMutexGuard};
 
 /// A client must say hello this soon after connecting.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -189,6 +189,36 @@ async fn head(relay: &Relay, team: &str) -> Result<u64, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Sync messages handled together at most: one group commit per batch.
+const MAX_BATCH: usize = 256;
+
+/// A sync message waiting in a batch.
+struct SyncIn {
+    doc: String,
+    data: Vec<u8>,
+    restart: bool,
+    received: Instant,
+}
+
+/// What one incoming frame means for the connection.
+enum Inbound {
+    Sync(SyncIn),
+    Other(ClientMessage),
+    Skip,
+    /// The connection ends, with an error to report first if any.
+    End(Option<(ErrorCode, String)>),
+}
+
+/// A document locked for one batch.
+struct Touched {
+    guard: OwnedMutexGuard<DocEntry>,
+    /// Heads before the batch: what is new since is stored and passed on.
+    before: Vec<automerge::ChangeHash>,
+    /// When its first message of the batch arrived.
+    received: Instant,
+    failed: Option<(ErrorCode, String)>,
+}
+
 impl Session {
     async fn serve(
         &mut self,
@@ -198,37 +228,40 @@ impl Session {
         let mut shutdown = self.relay.shutdown.subscribe();
         loop {
             tokio::select! {
-                frame = stream.next() => match frame {
-                    Some(Ok(Message::Binary(frame))) => {
-                        self.relay.metrics.received(frame.len());
-                        match decode::<ClientMessage>(&frame, self.relay.max_frame) {
-                            Ok(message) => {
-                                if !self.handle(message, Instant::now()).await {
+                frame = stream.next() => {
+                    // Frames that have already arrived join this one's batch:
+                    // many documents' changes then share one commit.
+                    let mut batch = Vec::new();
+                    let mut frame = frame;
+                    loop {
+                        match self.inbound(frame) {
+                            Inbound::Sync(s) => batch.push(s),
+                            Inbound::Other(m) => {
+                                if !self.sync_batch(std::mem::take(&mut batch)).await || !self.handle(m).await {
                                     return;
                                 }
                             }
-                            Err(e) => {
-                                let (code, message) = decode_error(e);
-                                fail(&mut self.sink, &self.relay, code, message).await;
+                            Inbound::Skip => {}
+                            Inbound::End(error) => {
+                                self.sync_batch(std::mem::take(&mut batch)).await;
+                                if let Some((code, message)) = error {
+                                    fail(&mut self.sink, &self.relay, code, message).await;
+                                }
                                 return;
                             }
                         }
-                    }
-                    Some(Ok(Message::Text(_))) => {
-                        fail(&mut self.sink, &self.relay, ErrorCode::Malformed, "frames must be binary".into()).await;
-                        return;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => return,
-                    Some(Err(e)) => {
-                        // Frames over the WebSocket limit surface here.
-                        let text = e.to_string();
-                        if text.contains("too long") || text.contains("size") || text.contains("Capacity") {
-                            fail(&mut self.sink, &self.relay, ErrorCode::FrameTooLarge, text).await;
+                        if batch.len() >= MAX_BATCH {
+                            break;
                         }
+                        match stream.next().now_or_never() {
+                            Some(next) => frame = next,
+                            None => break,
+                        }
+                    }
+                    if !self.sync_batch(batch).await {
                         return;
                     }
-                },
+                }
                 out = rx.recv() => match out {
                     Some(Outgoing::Message(m)) => {
                         if !send(&mut self.sink, &self.relay, &m).await {
@@ -249,26 +282,50 @@ impl Session {
         }
     }
 
+    fn inbound(&self, frame: Option<Result<Message, axum::Error>>) -> Inbound {
+        match frame {
+            Some(Ok(Message::Binary(frame))) => {
+                self.relay.metrics.received(frame.len());
+                match decode::<ClientMessage>(&frame, self.relay.max_frame) {
+                    Ok(ClientMessage::Sync { doc, data, restart }) => Inbound::Sync(SyncIn {
+                        doc,
+                        data,
+                        restart,
+                        received: Instant::now(),
+                    }),
+                    Ok(message) => Inbound::Other(message),
+                    Err(e) => Inbound::End(Some(decode_error(e))),
+                }
+            }
+            Some(Ok(Message::Text(_))) => {
+                Inbound::End(Some((ErrorCode::Malformed, "frames must be binary".into())))
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Skip,
+            Some(Ok(Message::Close(_))) | None => Inbound::End(None),
+            Some(Err(e)) => {
+                // Frames over the WebSocket limit surface here.
+                let text = e.to_string();
+                let too_large =
+                    text.contains("too long") || text.contains("size") || text.contains("Capacity");
+                Inbound::End(too_large.then_some((ErrorCode::FrameTooLarge, text)))
+            }
+        }
+    }
+
     /// Handles one message; false ends the connection.
-    async fn handle(&mut self, message: ClientMessage, received: Instant) -> bool {
+    async fn handle(&mut self, message: ClientMessage) -> bool {
         tracing::trace!(conn = self.conn, ?message, "received");
         match message {
             ClientMessage::Hello { .. } => true,
             ClientMessage::ChangedSince { cursor } => self.changed_since(cursor).await,
             ClientMessage::Sync { doc, data, restart } => {
-                match self.sync(&doc, &data, restart, received).await {
-                    Ok(()) => true,
-                    Err((code, message)) => {
-                        fail(
-                            &mut self.sink,
-                            &self.relay,
-                            code,
-                            format!("{doc}: {message}"),
-                        )
-                        .await;
-                        !code.is_fatal()
-                    }
-                }
+                let one = SyncIn {
+                    doc,
+                    data,
+                    restart,
+                    received: Instant::now(),
+                };
+                self.sync_batch(vec![one]).await
             }
             ClientMessage::Presence {
                 conversation,
@@ -335,13 +392,8 @@ impl Session {
         }
     }
 
-    async fn sync(
-        &mut self,
-        doc: &str,
-        data: &[u8],
-        restart: bool,
-        received: Instant,
-    ) -> Result<(), (ErrorCode, String)> {
+    /// Whether this agent may sync `doc`, and its decoded message.
+    fn check(&self, doc: &str, data: &[u8]) -> Result<sync::Message, (ErrorCode, String)> {
         let id = DocId::parse(doc).map_err(|e| (ErrorCode::BadChange, e.to_string()))?;
         let allowed = match id.kind() {
             DocKind::Team => id.key() == self.team,
@@ -354,92 +406,148 @@ impl Session {
                 "this document belongs to another team or agent".into(),
             ));
         }
-        let message =
-            sync::Message::decode(data).map_err(|e| (ErrorCode::BadChange, e.to_string()))?;
-        let relay = self.relay.clone();
-        let entry = relay
-            .cache
-            .get(&self.team, doc)
-            .await
-            .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
-        tracing::trace!(conn = self.conn, doc, "waiting for the document");
-        let mut guard = entry.lock().await;
-        tracing::trace!(conn = self.conn, doc, "locked the document");
-        if restart {
-            guard.peers.remove(&self.conn);
-        }
-        let outcome = self.sync_locked(&mut guard, doc, message, received).await;
-        drop(guard);
-        if outcome.is_err() {
-            // The in-memory document may hold changes that were not stored:
-            // reload it from storage next time.
-            relay.cache.evict(&self.team, doc);
-        }
-        outcome
+        sync::Message::decode(data).map_err(|e| (ErrorCode::BadChange, e.to_string()))
     }
 
-    async fn sync_locked(
-        &mut self,
-        e: &mut DocEntry,
-        doc: &str,
-        message: sync::Message,
-        received: Instant,
-    ) -> Result<(), (ErrorCode, String)> {
-        let relay = self.relay.clone();
-        e.last_used = Instant::now();
-        self.syncing.insert(doc.to_owned());
-        let before = e.doc.get_heads();
-        let state = e.peers.entry(self.conn).or_default();
-        // A peer that asks for a change does not have it, whatever we
-        // believe we sent: let it be sent again.
-        for hash in &message.need {
-            state.sent_hashes.remove(hash);
-        }
-        e.doc
-            .sync()
-            .receive_sync_message(state, message)
-            .map_err(|err| (ErrorCode::BadChange, err.to_string()))?;
-        let stored = fanout::publish(
-            &relay.store,
-            &relay.hub,
-            &relay.metrics,
-            &self.team,
-            doc,
-            e,
-            &before,
-            self.conn,
-            received,
+    /// Reports a problem with one document; false when it ends the connection.
+    async fn report(&mut self, doc: &str, code: ErrorCode, message: String) -> bool {
+        fail(
+            &mut self.sink,
+            &self.relay,
+            code,
+            format!("{doc}: {message}"),
         )
-        .await
-        .map_err(|err| (ErrorCode::Internal, err.to_string()))?;
-        if let Some(seq) = stored {
-            send(
-                &mut self.sink,
-                &relay,
-                &RelayMessage::Ack {
-                    doc: doc.to_owned(),
-                    seq,
-                },
-            )
-            .await;
+        .await;
+        !code.is_fatal()
+    }
+
+    /// Applies a batch of sync messages: every document's new changes are
+    /// forwarded, stored in one group commit, acknowledged and announced,
+    /// then each document gets its reply. False ends the connection.
+    async fn sync_batch(&mut self, batch: Vec<SyncIn>) -> bool {
+        if batch.is_empty() {
+            return true;
         }
-        let state = e.peers.entry(self.conn).or_default();
-        let reply = e.doc.sync().generate_sync_message(state);
-        tracing::debug!(
-            conn = self.conn,
-            doc,
-            ?stored,
-            replied = reply.is_some(),
-            "sync message"
-        );
-        if let Some(reply) = reply {
-            let message = RelayMessage::Sync {
-                doc: doc.to_owned(),
-                data: reply.encode(),
+        let relay = self.relay.clone();
+        let mut accepted = Vec::with_capacity(batch.len());
+        for s in batch {
+            match self.check(&s.doc, &s.data) {
+                Ok(message) => accepted.push((s, message)),
+                Err((code, message)) => {
+                    if !self.report(&s.doc, code, message).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        // Lock in one global order (sorted ids), so that batches of
+        // different connections never wait for each other in a cycle.
+        let mut docs: BTreeMap<String, Touched> = BTreeMap::new();
+        let mut first_seen: HashMap<String, Instant> = HashMap::new();
+        for (s, _) in &accepted {
+            first_seen.entry(s.doc.clone()).or_insert(s.received);
+        }
+        let mut ids: Vec<&String> = first_seen.keys().collect();
+        ids.sort();
+        for doc in ids {
+            let entry = match relay.cache.get(&self.team, doc).await {
+                Ok(entry) => entry,
+                Err(e) => return self.report(doc, ErrorCode::Internal, e.to_string()).await,
             };
-            send(&mut self.sink, &relay, &message).await;
+            let mut guard = entry.lock_owned().await;
+            let before = guard.doc.get_heads();
+            docs.insert(
+                doc.clone(),
+                Touched {
+                    guard,
+                    before,
+                    received: first_seen[doc],
+                    failed: None,
+                },
+            );
         }
-        Ok(())
+        for (s, message) in accepted {
+            let t = docs.get_mut(&s.doc).expect("locked above");
+            if t.failed.is_some() {
+                continue;
+            }
+            let e = &mut *t.guard;
+            e.last_used = Instant::now();
+            if s.restart {
+                e.peers.remove(&self.conn);
+            }
+            self.syncing.insert(s.doc.clone());
+            let state = e.peers.entry(self.conn).or_default();
+            // A peer that asks for a change does not have it, whatever we
+            // believe we sent: let it be sent again.
+            for hash in &message.need {
+                state.sent_hashes.remove(hash);
+            }
+            if let Err(err) = e.doc.sync().receive_sync_message(state, message) {
+                t.failed = Some((ErrorCode::BadChange, err.to_string()));
+            }
+        }
+        let mut items = Vec::new();
+        let mut counts = Vec::new();
+        for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {
+            let changes = fanout::new_changes(&mut t.guard, &t.before);
+            if changes.is_empty() {
+                continue;
+            }
+            fanout::forward(&relay.hub, &self.team, doc, &mut t.guard, self.conn);
+            counts.push((doc.clone(), changes.len()));
+            items.push(AppendItem {
+                team_id: self.team.clone(),
+                doc_id: doc.clone(),
+                changes,
+            });
+        }
+        let results = if items.is_empty() {
+            Vec::new()
+        } else {
+            relay.committer.append(items).await
+        };
+        let mut open = true;
+        for ((doc, count), result) in counts.into_iter().zip(results) {
+            let t = docs.get_mut(&doc).expect("locked above");
+            match result {
+                Ok(seq) => {
+                    fanout::stored(&mut t.guard, &relay.metrics, seq, count);
+                    fanout::announce(&relay.hub, &self.team, &doc, seq, &t.guard, self.conn);
+                    relay.metrics.observe_propagation(t.received.elapsed());
+                    let ack = RelayMessage::Ack {
+                        doc: doc.clone(),
+                        seq,
+                    };
+                    open &= send(&mut self.sink, &relay, &ack).await;
+                }
+                Err(e) => t.failed = Some((ErrorCode::Internal, e.to_string())),
+            }
+        }
+        let mut failed = Vec::new();
+        for (doc, t) in docs.iter_mut() {
+            if let Some(f) = t.failed.take() {
+                failed.push((doc.clone(), f));
+                continue;
+            }
+            let e = &mut *t.guard;
+            let state = e.peers.entry(self.conn).or_default();
+            if let Some(reply) = e.doc.sync().generate_sync_message(state) {
+                let message = RelayMessage::Sync {
+                    doc: doc.clone(),
+                    data: reply.encode(),
+                };
+                open &= send(&mut self.sink, &relay, &message).await;
+            }
+        }
+        drop(docs);
+        for (doc, (code, message)) in failed {
+            // The in-memory document may hold changes that were not stored:
+            // reload it from storage next time.
+            relay.cache.evict(&self.team, &doc);
+            open &= self.report(&doc, code, message).await;
+        }
+        open
     }
 
     async fn close(self) {

@@ -1,14 +1,21 @@
-//! Storing new changes of a document and passing them on: the one path
-//! every change takes, whether a client sent it or the relay made it.
+//! Passing new changes of a document on to the team, and storing them.
+//!
+//! Order of events for a change: it is *forwarded* as a sync message to the
+//! connections already syncing the document, then *stored* (group commit),
+//! then *acknowledged* to its sender and *announced* (`changed`, with the
+//! feed sequence) to the other connections. Forwarding before the commit
+//! takes the fsync out of the propagation path and loses nothing: until the
+//! ack, the sender keeps the change as unconfirmed and offers it again, and
+//! receivers hold it too.
 
+use crate::committer::Committer;
 use crate::doc_cache::DocEntry;
-use crate::hub::{ConnId, Hub, Outgoing};
+use crate::hub::{ConnId, Hub, Outgoing, Peer};
 use crate::metrics::Metrics;
 use automerge::sync::SyncDoc;
 use automerge::ChangeHash;
 use shoal_protocol::RelayMessage;
-use shoal_relay_store::{NewChange, RelayStore, StoreError};
-use std::sync::Arc;
+use shoal_relay_store::{AppendItem, NewChange, StoreError};
 use std::time::Instant;
 
 /// Whether `agent` may see document `doc` of its team: private documents
@@ -20,14 +27,82 @@ pub fn visible_to(doc: &str, agent: &str) -> bool {
     }
 }
 
-/// Stores the changes of `entry.doc` that are not ancestors of `before`,
-/// then offers them to every other connection of the team that may see the
-/// document: directly as a sync message to connections already syncing it,
-/// as a `changed` notice to the rest. Returns the document's newest
-/// sequence, or `None` when there was nothing new.
+/// The changes of `entry.doc` that are not ancestors of `before`.
+pub fn new_changes(entry: &mut DocEntry, before: &[ChangeHash]) -> Vec<NewChange> {
+    entry
+        .doc
+        .get_changes(before)
+        .into_iter()
+        .map(|mut c| NewChange {
+            hash: c.hash().0.to_vec(),
+            bytes: c.bytes().into_owned(),
+        })
+        .collect()
+}
+
+fn deliver(peer: &Peer, message: RelayMessage) {
+    if peer.tx.try_send(Outgoing::Message(message)).is_err() {
+        // A client that cannot keep up is disconnected; it resyncs from
+        // its cursor when it reconnects.
+        let _ = peer.tx.try_send(Outgoing::Close(
+            shoal_protocol::ErrorCode::Internal,
+            "too slow".into(),
+        ));
+    }
+}
+
+/// Sends what is new in `doc_id` to every other connection of the team that
+/// is syncing it (has a sync state in `entry`) and may see it.
+pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin: ConnId) {
+    for (conn, peer) in hub.peers(team, origin) {
+        if !visible_to(doc_id, &peer.agent_id) {
+            continue;
+        }
+        let Some(state) = entry.peers.get_mut(&conn) else {
+            continue;
+        };
+        if let Some(m) = entry.doc.sync().generate_sync_message(state) {
+            let data = m.encode();
+            deliver(
+                &peer,
+                RelayMessage::Sync {
+                    doc: doc_id.to_owned(),
+                    data,
+                },
+            );
+        }
+    }
+}
+
+/// Tells every other connection of the team that may see `doc_id` and is
+/// not syncing it that it changed (at feed sequence `seq`).
+pub fn announce(hub: &Hub, team: &str, doc_id: &str, seq: u64, entry: &DocEntry, origin: ConnId) {
+    for (conn, peer) in hub.peers(team, origin) {
+        if visible_to(doc_id, &peer.agent_id) && !entry.peers.contains_key(&conn) {
+            deliver(
+                &peer,
+                RelayMessage::Changed {
+                    docs: vec![doc_id.to_owned()],
+                    head: seq,
+                    more: false,
+                },
+            );
+        }
+    }
+}
+
+/// Records a successful store of `count` changes at sequence `seq`.
+pub fn stored(entry: &mut DocEntry, metrics: &Metrics, seq: u64, count: usize) {
+    entry.last_seq = entry.last_seq.max(seq);
+    entry.changes_since_snapshot += count;
+    metrics.changes_stored(count);
+}
+
+/// The whole path for one document: forward, store, announce. Returns the
+/// document's newest sequence, or `None` when there was nothing new.
 #[allow(clippy::too_many_arguments)]
 pub async fn publish(
-    store: &Arc<dyn RelayStore>,
+    committer: &Committer,
     hub: &Hub,
     metrics: &Metrics,
     team: &str,
@@ -37,53 +112,28 @@ pub async fn publish(
     origin: ConnId,
     received: Instant,
 ) -> Result<Option<u64>, StoreError> {
-    let new: Vec<NewChange> = entry
-        .doc
-        .get_changes(before)
-        .into_iter()
-        .map(|mut c| NewChange {
-            hash: c.hash().0.to_vec(),
-            bytes: c.bytes().into_owned(),
-        })
-        .collect();
-    if new.is_empty() {
+    let changes = new_changes(entry, before);
+    if changes.is_empty() {
         return Ok(None);
     }
-    let count = new.len();
-    let (s, t, d) = (store.clone(), team.to_owned(), doc_id.to_owned());
-    let seq = tokio::task::spawn_blocking(move || s.append_changes(&t, &d, &new, crate::now_ms()))
+    let count = changes.len();
+    forward(hub, team, doc_id, entry, origin);
+    let item = AppendItem {
+        team_id: team.to_owned(),
+        doc_id: doc_id.to_owned(),
+        changes,
+    };
+    let seq = committer
+        .append(vec![item])
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))??;
-    entry.last_seq = seq;
-    entry.changes_since_snapshot += count;
-    metrics.changes_stored(count);
-    for (conn, peer) in hub.peers(team, origin) {
-        if !visible_to(doc_id, &peer.agent_id) {
-            continue;
-        }
-        let message = match entry.peers.get_mut(&conn) {
-            Some(state) => match entry.doc.sync().generate_sync_message(state) {
-                Some(m) => RelayMessage::Sync {
-                    doc: doc_id.to_owned(),
-                    data: m.encode(),
-                },
-                None => continue,
-            },
-            None => RelayMessage::Changed {
-                docs: vec![doc_id.to_owned()],
-                head: seq,
-                more: false,
-            },
-        };
-        if peer.tx.try_send(Outgoing::Message(message)).is_err() {
-            // A client that cannot keep up is disconnected; it resyncs from
-            // its cursor when it reconnects.
-            let _ = peer.tx.try_send(Outgoing::Close(
-                shoal_protocol::ErrorCode::Internal,
-                "too slow".into(),
-            ));
-        }
-    }
+        .pop()
+        .unwrap_or_else(|| {
+            Err(StoreError::Backend(
+                "no result from the storage writer".into(),
+            ))
+        })?;
+    stored(entry, metrics, seq, count);
+    announce(hub, team, doc_id, seq, entry, origin);
     metrics.observe_propagation(received.elapsed());
     Ok(Some(seq))
 }

@@ -9,12 +9,14 @@
 //!
 //! Module map: [`admin`] (the CLI's team and agent management), [`auth`]
 //! (tokens), `hub` (connections and presence), `doc_cache` (documents in
-//! memory), `connection` (one client), `team_docs` (the relay-maintained
+//! memory), `committer` (group commit of new changes), `fanout` (passing
+//! changes on), `connection` (one client), `team_docs` (the relay-maintained
 //! team documents), [`metrics`], [`server`] (HTTP routes, background tasks,
 //! shutdown).
 
 pub mod admin;
 pub mod auth;
+mod committer;
 mod connection;
 mod doc_cache;
 mod fanout;

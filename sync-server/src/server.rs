@@ -1,6 +1,7 @@
 //! The relay process: HTTP routes, background upkeep, and shutdown.
 
 use crate::auth::Authenticator;
+use crate::committer::Committer;
 use crate::doc_cache::DocCache;
 use crate::hub::Hub;
 use crate::metrics::{Gauges, Metrics};
@@ -47,6 +48,7 @@ pub struct Relay {
     pub(crate) auth: Arc<Authenticator>,
     pub(crate) hub: Hub,
     pub(crate) cache: DocCache,
+    pub(crate) committer: Committer,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_frame: usize,
@@ -62,6 +64,7 @@ impl Relay {
         Self {
             auth: Arc::new(Authenticator::new(store.clone())),
             cache: DocCache::new(store.clone()),
+            committer: Committer::start(store.clone()),
             store,
             hub: Hub::default(),
             metrics: Metrics::default(),

@@ -72,7 +72,7 @@ async fn reconcile_teams(relay: &Relay, only: Option<&str>) -> anyhow::Result<()
         }
         guard.doc = doc.into_automerge();
         crate::fanout::publish(
-            &relay.store,
+            &relay.committer,
             &relay.hub,
             &relay.metrics,
             &team.id,

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use shoal_relay_store::{
-    AgentRecord, FeedEntry, NewAgent, NewChange, RelayStore, Result, StoreError, StoreStats,
-    StoredDoc, TeamRecord, TokenRecord,
+    AgentRecord, AppendItem, FeedEntry, NewAgent, NewChange, RelayStore, Result, StoreError,
+    StoreStats, StoredDoc, TeamRecord, TokenRecord,
 };
 
 /// The schema version this build writes (`PRAGMA user_version`).
@@ -171,6 +171,58 @@ impl SqliteStore {
         }
         Ok(conn)
     }
+}
+
+/// Stores one document's changes inside the caller's transaction; returns
+/// the document's newest sequence.
+fn append_in(
+    conn: &Connection,
+    team_id: &str,
+    doc_id: &str,
+    changes: &[NewChange],
+    now: i64,
+) -> Result<u64> {
+    if !team_exists(conn, team_id)? {
+        return Err(StoreError::UnknownTeam(team_id.to_owned()));
+    }
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO docs (team_id, doc_id, snapshot, snapshot_seq, last_seq, \
+                                     created_at)
+         VALUES (?1, ?2, NULL, 0, 0, ?3)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![team_id, doc_id, now]))
+    .map_err(backend)?;
+
+    let mut newest: Option<i64> = None;
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO changes (team_id, doc_id, hash, bytes)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(backend)?;
+        for change in changes {
+            let inserted = insert
+                .execute(params![team_id, doc_id, change.hash, change.bytes])
+                .map_err(backend)?;
+            if inserted == 1 {
+                // AUTOINCREMENT never reuses or lowers ids, so the last
+                // inserted row is the doc's newest change.
+                newest = Some(conn.last_insert_rowid());
+            }
+        }
+    }
+    if let Some(seq) = newest {
+        // MAX guards against a damaged row; normally `seq` is larger.
+        conn.prepare_cached(
+            "UPDATE docs SET last_seq = MAX(last_seq, ?3) WHERE team_id = ?1 AND doc_id = ?2",
+        )
+        .and_then(|mut stmt| stmt.execute(params![team_id, doc_id, seq]))
+        .map_err(backend)?;
+    }
+    doc_last_seq(conn, team_id, doc_id)?.ok_or_else(|| {
+        StoreError::Backend(format!("document {doc_id} vanished while storing changes"))
+    })
 }
 
 fn user_version(conn: &Connection) -> Result<i64> {
@@ -493,49 +545,51 @@ impl RelayStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        if !team_exists(&tx, team_id)? {
-            return Err(StoreError::UnknownTeam(team_id.to_owned()));
-        }
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO docs (team_id, doc_id, snapshot, snapshot_seq, last_seq, \
-                                         created_at)
-             VALUES (?1, ?2, NULL, 0, 0, ?3)",
-        )
-        .and_then(|mut stmt| stmt.execute(params![team_id, doc_id, now]))
-        .map_err(backend)?;
-
-        let mut newest: Option<i64> = None;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO changes (team_id, doc_id, hash, bytes)
-                     VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(backend)?;
-            for change in changes {
-                let inserted = insert
-                    .execute(params![team_id, doc_id, change.hash, change.bytes])
-                    .map_err(backend)?;
-                if inserted == 1 {
-                    // AUTOINCREMENT never reuses or lowers ids, so the last
-                    // inserted row is the doc's newest change.
-                    newest = Some(tx.last_insert_rowid());
-                }
-            }
-        }
-        if let Some(seq) = newest {
-            // MAX guards against a damaged row; normally `seq` is larger.
-            tx.prepare_cached(
-                "UPDATE docs SET last_seq = MAX(last_seq, ?3) WHERE team_id = ?1 AND doc_id = ?2",
-            )
-            .and_then(|mut stmt| stmt.execute(params![team_id, doc_id, seq]))
-            .map_err(backend)?;
-        }
-        let last_seq = doc_last_seq(&tx, team_id, doc_id)?.ok_or_else(|| {
-            StoreError::Backend(format!("document {doc_id} vanished while storing changes"))
-        })?;
+        let last_seq = append_in(&tx, team_id, doc_id, changes, now)?;
         tx.commit().map_err(backend)?;
         Ok(last_seq)
+    }
+
+    fn append_batch(&self, items: &[AppendItem], now: i64) -> Vec<Result<u64>> {
+        let all_fail = |e: &StoreError| {
+            items
+                .iter()
+                .map(|_| Err(StoreError::Backend(e.to_string())))
+                .collect()
+        };
+        let mut conn = match self.conn() {
+            Ok(c) => c,
+            Err(e) => return all_fail(&e),
+        };
+        let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => return all_fail(&backend(e)),
+        };
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            if item.changes.is_empty() {
+                results.push(match team_exists(&tx, &item.team_id) {
+                    Ok(true) => {
+                        doc_last_seq(&tx, &item.team_id, &item.doc_id).map(|s| s.unwrap_or(0))
+                    }
+                    Ok(false) => Err(StoreError::UnknownTeam(item.team_id.clone())),
+                    Err(e) => Err(e),
+                });
+                continue;
+            }
+            // A savepoint per item, so that a failing item rolls back alone
+            // (dropping an uncommitted savepoint rolls it back).
+            let one = tx.savepoint().map_err(backend).and_then(|sp| {
+                let seq = append_in(&sp, &item.team_id, &item.doc_id, &item.changes, now)?;
+                sp.commit().map_err(backend)?;
+                Ok(seq)
+            });
+            results.push(one);
+        }
+        match tx.commit() {
+            Ok(()) => results,
+            Err(e) => all_fail(&backend(e)),
+        }
     }
 
     fn compact_doc(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 
 use shoal_relay_sqlite::SqliteStore;
-use shoal_relay_store::{NewAgent, NewChange, RelayStore, StoreError};
+use shoal_relay_store::{AppendItem, NewAgent, NewChange, RelayStore, StoreError};
 use tempfile::TempDir;
 
 const TEAM_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -251,6 +251,57 @@ fn append_load_and_dedupe() {
         (stats.teams, stats.agents, stats.documents, stats.changes),
         (2, 0, 1, 3)
     );
+}
+
+fn item(team: &str, doc: &str, changes: &[&[u8]]) -> AppendItem {
+    AppendItem {
+        team_id: team.to_owned(),
+        doc_id: doc.to_owned(),
+        changes: changes.iter().map(|c| change(c)).collect(),
+    }
+}
+
+#[test]
+fn append_batch_commits_items_together_and_fails_them_alone() {
+    let (dir, store) = store_with_teams();
+    let results = store.append_batch(
+        &[
+            item(TEAM_A, "conv/1", &[b"a1", b"a2"]),
+            item("nope", "conv/9", &[b"lost"]),
+            item(TEAM_B, "conv/1", &[b"b1"]),
+            item(TEAM_A, "conv/1", &[b"a2", b"a3"]),
+            item(TEAM_A, "conv/2", &[]),
+        ],
+        T0,
+    );
+    assert_eq!(results.len(), 5);
+    let s1 = *results[0].as_ref().unwrap();
+    assert!(matches!(results[1], Err(StoreError::UnknownTeam(_))));
+    let s3 = *results[2].as_ref().unwrap();
+    let s4 = *results[3].as_ref().unwrap();
+    assert_eq!(
+        *results[4].as_ref().unwrap(),
+        0,
+        "empty item on an unknown doc"
+    );
+    assert!(
+        s1 < s3 && s3 < s4,
+        "sequences follow item order: {s1} {s3} {s4}"
+    );
+
+    // Durable and complete after reopening: the failed item left nothing.
+    drop(store);
+    let store = open(&db_path(&dir));
+    let doc = store.load_doc(TEAM_A, "conv/1").unwrap().unwrap();
+    assert_eq!(
+        doc.changes,
+        [b"a1".to_vec(), b"a2".to_vec(), b"a3".to_vec()],
+        "the duplicate a2 stored once"
+    );
+    assert_eq!(doc.last_seq, s4);
+    assert_eq!(feed(&store, TEAM_B, 0, "b1"), [("conv/1".to_owned(), s3)]);
+    assert!(store.load_doc("nope", "conv/9").unwrap().is_none());
+    assert_eq!(store.stats().unwrap().changes, 4);
 }
 
 #[test]

@@ -107,6 +107,17 @@ pub struct NewChange {
     pub bytes: Vec<u8>,
 }
 
+/// The changes of one document in an [`RelayStore::append_batch`].
+#[derive(Clone, Debug)]
+pub struct AppendItem {
+    /// Team id.
+    pub team_id: String,
+    /// Document id.
+    pub doc_id: String,
+    /// Its new changes.
+    pub changes: Vec<NewChange>,
+}
+
 /// One entry of the change feed: a document and its newest sequence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FeedEntry {
@@ -163,6 +174,17 @@ pub trait RelayStore: Send + Sync + 'static {
         changes: &[NewChange],
         now: i64,
     ) -> Result<u64>;
+    /// Stores the changes of several documents, each item as
+    /// [`RelayStore::append_changes`] would, in as few durable commits as
+    /// the backend allows (one, for SQLite): group commit for the many small
+    /// changes of many connections. A failing item fails alone; the results
+    /// are in the order of `items`.
+    fn append_batch(&self, items: &[AppendItem], now: i64) -> Vec<Result<u64>> {
+        items
+            .iter()
+            .map(|i| self.append_changes(&i.team_id, &i.doc_id, &i.changes, now))
+            .collect()
+    }
     /// Replaces the stored changes up to `up_to_seq` by a snapshot.
     fn compact_doc(
         &self,
