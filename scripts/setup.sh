@@ -6,6 +6,10 @@ set -euo pipefail
 
 # Debian packages the build needs (a C compiler for the bundled SQLite).
 SHOAL_APT_PACKAGES=(build-essential pkg-config)
+# Real mail servers for the end-to-end tests (tests/src/mail.rs): dovecot for
+# IMAP + LMTP, OpenSMTPD for SMTP. The tests run them as plain processes from
+# generated configs; the system services these packages enable are not used.
+SHOAL_MAIL_APT_PACKAGES=(dovecot-imapd dovecot-lmtpd opensmtpd)
 MIN_RUST="1.90"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -62,6 +66,7 @@ check_rust() {
 
 shoal_setup() {
     apt_install "${SHOAL_APT_PACKAGES[@]}"
+    apt_install "${SHOAL_MAIL_APT_PACKAGES[@]}"
     check_rust
 }
 

@@ -4,6 +4,7 @@
 //! target directory (`cargo build --workspace --bins` builds them; the test
 //! script does so before running tests).
 
+pub mod mail;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
