@@ -24,8 +24,9 @@ grep -Eq 'test result: ok\. [1-9][0-9]* passed' target/test-output.txt || { echo
 log "benchmark smoke run (replica, 1% of the default team, debug build)"
 cargo run --quiet -p shoal-bench -- replica --scale 0.01 --open-runs 1 --out target/bench-smoke/replica.json
 
-log "benchmark smoke run (relay: 5 clients, 2 agents x 50 offline edits, 100 idle connections, debug build)"
-cargo run --quiet -p shoal-bench -- relay --clients 5 --changes 10 --conversations 20 --edits 50 --idle-clients 100 \
+log "benchmark smoke run (relay: 5 clients, 2 agents x 50 offline edits, 10 typists, reconnect of a 500-conversation team, 100 idle connections; debug build)"
+cargo run --quiet -p shoal-bench -- relay --clients 5 --changes 10 --conversations 20 --edits 50 \
+    --typing 10 --typing-seconds 2 --team-conversations 500 --changed 20 --reconnects 3 --idle-clients 100 \
     --out target/bench-smoke/relay.json
 
 log "all checks passed"

@@ -4,7 +4,7 @@
 use crate::auth::AuthError;
 use crate::doc_cache::DocEntry;
 use crate::fanout::{self, visible_to};
-use crate::hub::{ConnId, Outgoing, Peer};
+use crate::hub::{ChangedDocs, ConnId, Outgoing, Peer};
 use crate::server::Relay;
 use automerge::sync::{self, SyncDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -26,6 +26,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const OUT_QUEUE: usize = 4096;
 /// Documents per `changed` page.
 const FEED_PAGE: usize = 1000;
+/// Least time between two `changed` notices to one connection.
+const NOTICE_INTERVAL: Duration = Duration::from_millis(100);
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -37,6 +39,8 @@ struct Session {
     agent: AgentRecord,
     /// Documents this connection has sync state in, to forget on close.
     syncing: HashSet<String>,
+    /// Changes of other documents to announce.
+    changed: Arc<ChangedDocs>,
 }
 
 async fn send(sink: &mut Sink, relay: &Relay, message: &RelayMessage) -> bool {
@@ -123,11 +127,13 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         tracing::warn!(team = %team, "team document not up to date: {e}");
     }
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
+    let changed = Arc::new(ChangedDocs::default());
     let conn = relay.hub.register(
         &team,
         Peer {
             agent_id: agent.id.clone(),
             tx,
+            changed: changed.clone(),
         },
     );
     tracing::info!(agent = %agent.email, team = %team, conn, "connected");
@@ -145,6 +151,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         team,
         agent,
         syncing: HashSet::new(),
+        changed,
     };
     if send(&mut session.sink, &relay, &welcome).await {
         for presence in relay.hub.current_presence(&session.team) {
@@ -226,8 +233,23 @@ impl Session {
         rx: &mut mpsc::Receiver<Outgoing>,
     ) {
         let mut shutdown = self.relay.shutdown.subscribe();
+        let changed = self.changed.clone();
+        // When the next `changed` notice may go out: at once after a quiet
+        // spell, then at most every NOTICE_INTERVAL.
+        let mut notice_at: Option<tokio::time::Instant> = None;
+        let mut last_notice = tokio::time::Instant::now() - NOTICE_INTERVAL;
         loop {
             tokio::select! {
+                _ = changed.ready.notified(), if notice_at.is_none() => {
+                    notice_at = Some((last_notice + NOTICE_INTERVAL).max(tokio::time::Instant::now()));
+                }
+                _ = tokio::time::sleep_until(notice_at.unwrap_or_else(tokio::time::Instant::now)), if notice_at.is_some() => {
+                    notice_at = None;
+                    last_notice = tokio::time::Instant::now();
+                    if !self.send_notices().await {
+                        return;
+                    }
+                }
                 frame = stream.next() => {
                     // Frames that have already arrived join this one's batch:
                     // many documents' changes then share one commit.
@@ -310,6 +332,23 @@ impl Session {
                 Inbound::End(too_large.then_some((ErrorCode::FrameTooLarge, text)))
             }
         }
+    }
+
+    /// Sends the collected `changed` notices; false when the socket is gone.
+    async fn send_notices(&mut self) -> bool {
+        let (docs, head) = self.changed.take();
+        let pages = docs.len().div_ceil(FEED_PAGE);
+        for (i, page) in docs.chunks(FEED_PAGE).enumerate() {
+            let message = RelayMessage::Changed {
+                docs: page.to_vec(),
+                head,
+                more: i + 1 < pages,
+            };
+            if !send(&mut self.sink, &self.relay, &message).await {
+                return false;
+            }
+        }
+        true
     }
 
     /// Handles one message; false ends the connection.

@@ -54,7 +54,16 @@ fn deliver(peer: &Peer, message: RelayMessage) {
 /// Sends what is new in `doc_id` to every other connection of the team that
 /// is syncing it (has a sync state in `entry`) and may see it.
 pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin: ConnId) {
-    for (conn, peer) in hub.peers(team, origin) {
+    let syncing: Vec<ConnId> = entry
+        .peers
+        .keys()
+        .copied()
+        .filter(|c| *c != origin)
+        .collect();
+    for conn in syncing {
+        let Some(peer) = hub.peer(team, conn) else {
+            continue;
+        };
         if !visible_to(doc_id, &peer.agent_id) {
             continue;
         }
@@ -75,20 +84,14 @@ pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin
 }
 
 /// Tells every other connection of the team that may see `doc_id` and is
-/// not syncing it that it changed (at feed sequence `seq`).
+/// not syncing it that it changed (at feed sequence `seq`); the connection
+/// sends the collected notices in one `changed` message (see `ChangedDocs`).
 pub fn announce(hub: &Hub, team: &str, doc_id: &str, seq: u64, entry: &DocEntry, origin: ConnId) {
-    for (conn, peer) in hub.peers(team, origin) {
+    hub.each_peer(team, origin, |conn, peer| {
         if visible_to(doc_id, &peer.agent_id) && !entry.peers.contains_key(&conn) {
-            deliver(
-                &peer,
-                RelayMessage::Changed {
-                    docs: vec![doc_id.to_owned()],
-                    head: seq,
-                    more: false,
-                },
-            );
+            peer.changed.add(doc_id, seq);
         }
-    }
+    });
 }
 
 /// Records a successful store of `count` changes at sequence `seq`.

@@ -2,11 +2,11 @@
 //! ephemeral: kept in memory with an expiry, routed only within the team.
 
 use shoal_protocol::{ErrorCode, PresenceState, RelayMessage};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Identifies one connection for the relay's lifetime.
 pub type ConnId = u64;
@@ -30,6 +30,43 @@ pub struct Peer {
     pub agent_id: String,
     /// Its writer's queue.
     pub tx: mpsc::Sender<Outgoing>,
+    /// Documents changed since its last `changed` notice.
+    pub changed: Arc<ChangedDocs>,
+}
+
+/// Documents to announce to one connection, collected between notices:
+/// with many agents typing, each connection gets a few `changed` messages
+/// a second instead of one per keystroke of every other agent.
+#[derive(Default)]
+pub struct ChangedDocs {
+    pending: Mutex<(HashSet<String>, u64)>,
+    /// Woken when the set becomes non-empty.
+    pub ready: Notify,
+}
+
+impl ChangedDocs {
+    /// Adds a document changed at feed sequence `seq`.
+    pub fn add(&self, doc: &str, seq: u64) {
+        let mut pending = self.pending.lock().expect("changed lock");
+        let was_empty = pending.0.is_empty();
+        if !pending.0.contains(doc) {
+            pending.0.insert(doc.to_owned());
+        }
+        pending.1 = pending.1.max(seq);
+        drop(pending);
+        if was_empty {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Takes the collected documents (sorted) and the newest sequence.
+    pub fn take(&self) -> (Vec<String>, u64) {
+        let mut pending = self.pending.lock().expect("changed lock");
+        let (docs, head) = std::mem::take(&mut *pending);
+        let mut docs: Vec<String> = docs.into_iter().collect();
+        docs.sort();
+        (docs, head)
+    }
 }
 
 struct Presence {
@@ -71,20 +108,25 @@ impl Hub {
         }
     }
 
-    /// The other connections of a team.
-    pub fn peers(&self, team: &str, except: ConnId) -> Vec<(ConnId, Peer)> {
+    /// One connection of a team.
+    pub fn peer(&self, team: &str, conn: ConnId) -> Option<Peer> {
         self.teams
             .lock()
             .expect("hub lock")
             .get(team)
-            .map(|peers| {
-                peers
-                    .iter()
-                    .filter(|(id, _)| **id != except)
-                    .map(|(id, p)| (*id, p.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .and_then(|peers| peers.get(&conn).cloned())
+    }
+
+    /// Calls `f` for every other connection of a team, under the hub's lock
+    /// (no copies: called for every stored change); `f` must not block.
+    pub fn each_peer(&self, team: &str, except: ConnId, mut f: impl FnMut(ConnId, &Peer)) {
+        if let Some(peers) = self.teams.lock().expect("hub lock").get(team) {
+            for (id, peer) in peers {
+                if *id != except {
+                    f(*id, peer);
+                }
+            }
+        }
     }
 
     /// Number of open connections.
@@ -138,9 +180,9 @@ impl Hub {
             state,
             ttl_ms: PRESENCE_TTL.as_millis() as u32,
         };
-        for (_, peer) in self.peers(team, from) {
+        self.each_peer(team, from, |_, peer| {
             let _ = peer.tx.try_send(Outgoing::Message(message.clone()));
-        }
+        });
     }
 
     /// The team's current presence, for a client that just connected.

@@ -277,3 +277,57 @@ fn a_client_killed_mid_sync_resumes_without_loss() {
     assert_eq!(status["sync"]["pending_documents"], 0, "{}", status["sync"]);
     assert_eq!(status["sync"]["state"], "online");
 }
+
+#[test]
+fn changes_are_announced_to_idle_connections_in_few_messages() {
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
+    let ana = Client::new();
+    ana.login(&relay, &ana_token);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Ben is connected and syncs nothing: he only hears what changed.
+    let mut ben = rt.block_on(async {
+        let mut ws = open(&relay).await;
+        assert!(matches!(
+            hello(&mut ws, &ben_token).await,
+            RelayMessage::Welcome { .. }
+        ));
+        ws
+    });
+    ana.open_conversations(40, "burst");
+    let report = ana.sync();
+    assert!(report["bytes_sent"].as_u64().unwrap() > 1_000, "{report}");
+    assert!(report["bytes_received"].as_u64().unwrap() > 0, "{report}");
+    let expected: std::collections::BTreeSet<String> = ana
+        .inbox()
+        .iter()
+        .map(|row| format!("conv/{}", row["conversation_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(expected.len(), 40);
+
+    let (heard, notices) = rt.block_on(async {
+        let mut heard = std::collections::BTreeSet::new();
+        let mut notices = 0;
+        while !expected.is_subset(&heard) {
+            match next(&mut ben).await {
+                Some(RelayMessage::Changed { docs, .. }) => {
+                    notices += 1;
+                    heard.extend(docs);
+                }
+                Some(_) => {}
+                None => panic!("the relay closed Ben's connection"),
+            }
+        }
+        (heard, notices)
+    });
+    assert!(expected.is_subset(&heard));
+    // 40 conversations and 40 customers changed: one notice per 100 ms at
+    // most, not one per document.
+    assert!(
+        notices <= 20,
+        "{notices} notices for {} documents",
+        heard.len()
+    );
+}

@@ -2,8 +2,10 @@
 //! figures as JSON; docs/benchmarks.md keeps the latest full-size run.
 
 mod measure;
+mod reconnect_bench;
 mod relay_bench;
 mod replica_bench;
+mod typing_bench;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -55,6 +57,22 @@ enum Command {
         /// Offline edits each agent makes before reconnecting.
         #[arg(long, default_value_t = 1000)]
         edits: usize,
+        /// Agent counts of the typing-load ladder, tried in order until one
+        /// does not hold (0: skip).
+        #[arg(long, value_delimiter = ',', default_value = "100,200,250,300,400")]
+        typing: Vec<usize>,
+        /// Seconds each typing step lasts.
+        #[arg(long, default_value_t = 10)]
+        typing_seconds: u64,
+        /// Conversations of the team in the reconnect measurement (0: skip).
+        #[arg(long, default_value_t = 50_000)]
+        team_conversations: usize,
+        /// Conversations another agent changes before each reconnect.
+        #[arg(long, default_value_t = 20)]
+        changed: usize,
+        /// Reconnects measured (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reconnects: usize,
         /// Idle connections for the memory measurement.
         #[arg(long, default_value_t = 1000)]
         idle_clients: usize,
@@ -86,9 +104,28 @@ fn main() -> Result<()> {
             changes,
             conversations,
             edits,
+            typing,
+            typing_seconds,
+            team_conversations,
+            changed,
+            reconnects,
             idle_clients,
             out,
-        } => relay_bench::run(clients, changes, conversations, edits, idle_clients, &out),
+        } => relay_bench::run(
+            &relay_bench::RelayOptions {
+                clients,
+                changes,
+                conversations,
+                edits,
+                typing: typing.into_iter().filter(|n| *n > 0).collect(),
+                typing_seconds,
+                team_conversations,
+                changed,
+                reconnects,
+                idle_clients,
+            },
+            &out,
+        ),
         Command::OpenInbox { path } => replica_bench::open_inbox(&path, started),
     }
 }

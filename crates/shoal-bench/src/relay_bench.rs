@@ -22,14 +22,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A relay process with a temporary data directory.
-struct RelayProcess {
+pub(crate) struct RelayProcess {
     child: Child,
-    data: PathBuf,
-    addr: String,
+    pub(crate) data: PathBuf,
+    pub(crate) addr: String,
 }
 
 impl Drop for RelayProcess {
@@ -67,14 +67,45 @@ fn admin(data: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
+/// A new relay data directory (`name` tells runs apart) with one team;
+/// returns the directory and the team id.
+pub(crate) fn create_relay(name: &str) -> Result<(PathBuf, String)> {
+    let data =
+        std::env::temp_dir().join(format!("shoal-relay-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    admin(&data, &["init"])?;
+    let team: serde_json::Value =
+        serde_json::from_str(&admin(&data, &["team", "create", "Bench", "--json"])?)?;
+    let team = team["id"].as_str().context("team id")?.to_owned();
+    Ok((data, team))
+}
+
+/// Adds agent number `n` to `team`; returns its token and agent id.
+pub(crate) fn add_agent(data: &Path, team: &str, n: usize) -> Result<(String, String)> {
+    let email = format!("agent{n}@bench.example");
+    let v: serde_json::Value = serde_json::from_str(&admin(
+        data,
+        &[
+            "agent",
+            "add",
+            "--team",
+            team,
+            "--name",
+            &format!("Agent {n}"),
+            "--email",
+            &email,
+            "--json",
+        ],
+    )?)?;
+    Ok((
+        v["token"].as_str().context("token")?.to_owned(),
+        v["agent"]["id"].as_str().context("agent id")?.to_owned(),
+    ))
+}
+
 impl RelayProcess {
-    fn start() -> Result<(RelayProcess, String)> {
-        let data = std::env::temp_dir().join(format!("shoal-relay-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data);
-        admin(&data, &["init"])?;
-        let team: serde_json::Value =
-            serde_json::from_str(&admin(&data, &["team", "create", "Bench", "--json"])?)?;
-        let team = team["id"].as_str().context("team id")?.to_owned();
+    /// Serves the relay of `data` on a free loopback port.
+    pub(crate) fn serve(data: PathBuf) -> Result<RelayProcess> {
         let mut child = Command::new(relay_binary()?)
             .arg("--data")
             .arg(&data)
@@ -89,29 +120,19 @@ impl RelayProcess {
             .strip_prefix("listening on ")
             .context("relay banner")?
             .to_owned();
-        Ok((RelayProcess { child, data, addr }, team))
+        Ok(RelayProcess { child, data, addr })
     }
 
-    fn token(&self, team: &str, n: usize) -> Result<String> {
-        let email = format!("agent{n}@bench.example");
-        let v: serde_json::Value = serde_json::from_str(&admin(
-            &self.data,
-            &[
-                "agent",
-                "add",
-                "--team",
-                team,
-                "--name",
-                &format!("Agent {n}"),
-                "--email",
-                &email,
-                "--json",
-            ],
-        )?)?;
-        Ok(v["token"].as_str().context("token")?.to_owned())
+    fn start() -> Result<(RelayProcess, String)> {
+        let (data, team) = create_relay("main")?;
+        Ok((RelayProcess::serve(data)?, team))
     }
 
-    fn rss_mib(&self) -> Option<f64> {
+    pub(crate) fn token(&self, team: &str, n: usize) -> Result<String> {
+        Ok(add_agent(&self.data, team, n)?.0)
+    }
+
+    pub(crate) fn rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let kib: f64 = status
             .lines()
@@ -124,7 +145,7 @@ impl RelayProcess {
     }
 }
 
-async fn connect(addr: &str, token: &str) -> Result<Ws> {
+pub(crate) async fn connect(addr: &str, token: &str) -> Result<Ws> {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/sync")).await?;
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
@@ -138,7 +159,7 @@ async fn connect(addr: &str, token: &str) -> Result<Ws> {
     }
 }
 
-async fn recv(ws: &mut Ws) -> Result<RelayMessage> {
+pub(crate) async fn recv(ws: &mut Ws) -> Result<RelayMessage> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Binary(b))) => return Ok(decode(&b, MAX_FRAME_BYTES)?),
@@ -150,15 +171,15 @@ async fn recv(ws: &mut Ws) -> Result<RelayMessage> {
 }
 
 /// A simulated agent syncing one document.
-struct Agent {
-    ws: Ws,
-    doc: AutoCommit,
-    state: sync::State,
-    restart: bool,
+pub(crate) struct Agent {
+    pub(crate) ws: Ws,
+    pub(crate) doc: AutoCommit,
+    pub(crate) state: sync::State,
+    pub(crate) restart: bool,
 }
 
 impl Agent {
-    async fn offer(&mut self, doc_id: &str) -> Result<()> {
+    pub(crate) async fn offer(&mut self, doc_id: &str) -> Result<()> {
         if let Some(m) = self.doc.sync().generate_sync_message(&mut self.state) {
             let msg = ClientMessage::Sync {
                 doc: doc_id.into(),
@@ -171,7 +192,7 @@ impl Agent {
     }
 
     /// Exchanges sync messages until this agent and the relay agree.
-    async fn settle(&mut self, doc_id: &str) -> Result<()> {
+    pub(crate) async fn settle(&mut self, doc_id: &str) -> Result<()> {
         self.offer(doc_id).await?;
         loop {
             let ours = self.doc.get_heads();
@@ -196,9 +217,13 @@ struct Propagation {
     clients: usize,
     changes: usize,
     samples: usize,
+    /// Send → the frame carrying the change arrives at a reader.
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// Send → the change applied in the reader's document.
+    applied_p50_ms: f64,
+    applied_p99_ms: f64,
     target_p50_ms: f64,
     target_p99_ms: f64,
 }
@@ -229,18 +254,37 @@ struct Figures {
     build: &'static str,
     propagation: Propagation,
     convergence: Option<Convergence>,
+    typing: Option<crate::typing_bench::Typing>,
+    reconnect: Option<crate::reconnect_bench::Reconnect>,
     idle_memory: IdleMemory,
 }
 
+/// What to run, and how big.
+pub struct RelayOptions {
+    /// Connected clients during the propagation measurement.
+    pub clients: usize,
+    /// Changes sent by the writing client.
+    pub changes: usize,
+    /// Conversations in the offline-convergence measurement (0 skips it).
+    pub conversations: usize,
+    /// Offline edits per agent there.
+    pub edits: usize,
+    /// Agent counts of the typing ladder (empty skips it).
+    pub typing: Vec<usize>,
+    /// Seconds per typing step.
+    pub typing_seconds: u64,
+    /// Conversations of the reconnect measurement's team (0 skips it).
+    pub team_conversations: usize,
+    /// Conversations another agent changes before each reconnect.
+    pub changed: usize,
+    /// Reconnects measured.
+    pub reconnects: usize,
+    /// Idle connections for the memory measurement.
+    pub idle_clients: usize,
+}
+
 /// Runs the relay benchmarks and writes their figures.
-pub fn run(
-    clients: usize,
-    changes: usize,
-    conversations: usize,
-    edits: usize,
-    idle_clients: usize,
-    out: &Path,
-) -> Result<()> {
+pub fn run(o: &RelayOptions, out: &Path) -> Result<()> {
     raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -252,16 +296,39 @@ pub fn run(
         &relay.addr,
         &writer_token,
         &reader_token,
-        clients,
-        changes,
+        o.clients,
+        o.changes,
     ))?;
-    let convergence = if conversations > 0 {
-        Some(convergence(&rt, &relay, &team, conversations, edits)?)
+    let convergence = if o.conversations > 0 {
+        Some(convergence(&rt, &relay, &team, o.conversations, o.edits)?)
     } else {
         None
     };
+    let typing = if o.typing.is_empty() {
+        None
+    } else {
+        let tokens = [relay.token(&team, 30)?, relay.token(&team, 31)?];
+        Some(crate::typing_bench::run(
+            &rt,
+            &relay,
+            &tokens,
+            &o.typing,
+            o.typing_seconds,
+        )?)
+    };
     let before = relay.rss_mib();
-    let idle_memory = rt.block_on(idle(&relay, &reader_token, idle_clients, before))?;
+    let idle_memory = rt.block_on(idle(&relay, &reader_token, o.idle_clients, before))?;
+    drop(relay);
+    let reconnect = if o.team_conversations > 0 {
+        Some(crate::reconnect_bench::run(
+            &rt,
+            o.team_conversations,
+            o.changed,
+            o.reconnects,
+        )?)
+    } else {
+        None
+    };
     let figures = Figures {
         benchmark: "relay",
         build: if cfg!(debug_assertions) {
@@ -271,16 +338,34 @@ pub fn run(
         },
         propagation,
         convergence,
+        typing,
+        reconnect,
         idle_memory,
     };
+    print(&figures);
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&figures)? + "\n")?;
+    eprintln!("figures written to {}", out.display());
+    Ok(())
+}
+
+fn print(figures: &Figures) {
     println!("\nrelay benchmark ({} build)", figures.build);
     let p = &figures.propagation;
-    println!("propagation A → relay → {} other clients, {} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (targets p50 < 5 ms, p99 < 20 ms)", p.clients - 1, p.changes, p.p50_ms, p.p99_ms, p.max_ms);
+    println!("propagation A → relay → {} other clients, {} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (targets p50 < 5 ms, p99 < 20 ms); applied in the reader: p50 {:.2} ms, p99 {:.2} ms", p.clients - 1, p.changes, p.p50_ms, p.p99_ms, p.max_ms, p.applied_p50_ms, p.applied_p99_ms);
     if let Some(c) = &figures.convergence {
         println!(
             "two agents × {} offline edits over {} conversations: converged in {:.0} ms after reconnecting (target < 1000 ms), identical: {}",
             c.edits_per_agent, c.conversations, c.converge_ms, c.identical
         );
+    }
+    if let Some(t) = &figures.typing {
+        t.print();
+    }
+    if let Some(r) = &figures.reconnect {
+        r.print();
     }
     let m = &figures.idle_memory;
     println!(
@@ -290,12 +375,6 @@ pub fn run(
         m.relay_rss_before_mib
             .map_or("n/a".into(), |v| format!("{v:.0}"))
     );
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(out, serde_json::to_string_pretty(&figures)? + "\n")?;
-    eprintln!("figures written to {}", out.display());
-    Ok(())
 }
 
 async fn propagation(
@@ -339,7 +418,11 @@ async fn propagation(
         readers.push(r);
     }
     // Each reader measures arrivals on its own task; the writer stamps sends.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    // Each reader stamps a change twice: when the frame carrying it arrived
+    // (the relay's propagation), and once applied to its document (the 49
+    // simulated readers share this machine's cores, so applying queues up
+    // behind the other readers; a real client applies on its own machine).
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant, Instant)>();
     let mut tasks = Vec::new();
     for mut r in readers {
         let tx = tx.clone();
@@ -352,6 +435,7 @@ async fn propagation(
                 else {
                     break;
                 };
+                let arrived = Instant::now();
                 if let RelayMessage::Sync { data, .. } = message {
                     let before = r.doc.get_heads();
                     let Ok(m) = sync::Message::decode(&data) else {
@@ -361,9 +445,10 @@ async fn propagation(
                         break;
                     }
                     let new = r.doc.get_changes(&before).len();
+                    let applied = Instant::now();
                     for _ in 0..new {
                         received += 1;
-                        let _ = tx.send((received, Instant::now()));
+                        let _ = tx.send((received, arrived, applied));
                     }
                     let _ = r.offer(&doc_id).await;
                 }
@@ -392,10 +477,11 @@ async fn propagation(
         writer_doc = ConversationDoc::from_automerge(std::mem::take(&mut writer.doc))?;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut latencies = Vec::new();
-    while let Some((n, at)) = rx.recv().await {
+    let (mut latencies, mut applied_latencies) = (Vec::new(), Vec::new());
+    while let Some((n, arrived, applied)) = rx.recv().await {
         if let Some(sent) = sent_at.get(n - 1) {
-            latencies.push(at.saturating_duration_since(*sent));
+            latencies.push(arrived.saturating_duration_since(*sent));
+            applied_latencies.push(applied.saturating_duration_since(*sent));
         }
     }
     for t in tasks {
@@ -408,6 +494,8 @@ async fn propagation(
         p50_ms: ms(percentile(&latencies, 50.0)),
         p99_ms: ms(percentile(&latencies, 99.0)),
         max_ms: ms(percentile(&latencies, 100.0)),
+        applied_p50_ms: ms(percentile(&applied_latencies, 50.0)),
+        applied_p99_ms: ms(percentile(&applied_latencies, 99.0)),
         target_p50_ms: 5.0,
         target_p99_ms: 20.0,
     })
@@ -510,10 +598,20 @@ fn convergence(
         }
     }
     let started = Instant::now();
+    let mut phases = Vec::new();
+    for (r, cfg) in [(&mut a, &cfg_a), (&mut b, &cfg_b)] {
+        let t = Instant::now();
+        rt.block_on(shoal_sync::sync_once(r, cfg, timeout))?;
+        phases.push(ms(t.elapsed()));
+    }
+    let t = Instant::now();
     rt.block_on(shoal_sync::sync_once(&mut a, &cfg_a, timeout))?;
-    rt.block_on(shoal_sync::sync_once(&mut b, &cfg_b, timeout))?;
-    rt.block_on(shoal_sync::sync_once(&mut a, &cfg_a, timeout))?;
+    phases.push(ms(t.elapsed()));
     let converge = started.elapsed();
+    eprintln!(
+        "  phases (ms): A pushes {:.0}, B pushes and pulls {:.0}, A pulls {:.0}",
+        phases[0], phases[1], phases[2]
+    );
     Ok(Convergence {
         conversations,
         edits_per_agent: edits,

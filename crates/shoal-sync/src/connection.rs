@@ -28,6 +28,8 @@ pub struct Welcome {
 pub struct Connection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     url: String,
+    sent: u64,
+    received: u64,
 }
 
 fn sync_url(base: &str) -> String {
@@ -65,6 +67,8 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
     let mut conn = Connection {
         ws,
         url: url.clone(),
+        sent: 0,
+        received: 0,
     };
     conn.send(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
@@ -100,8 +104,10 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
 impl Connection {
     /// Sends one message.
     pub async fn send(&mut self, message: &ClientMessage) -> Result<(), SyncError> {
+        let frame = encode(message);
+        self.sent += frame.len() as u64;
         self.ws
-            .send(Message::Binary(encode(message).into()))
+            .send(Message::Binary(frame.into()))
             .await
             .map_err(|e| SyncError::Lost(e.to_string()))
     }
@@ -112,6 +118,7 @@ impl Connection {
             match self.ws.next().await {
                 None | Some(Ok(Message::Close(_))) => return Ok(None),
                 Some(Ok(Message::Binary(frame))) => {
+                    self.received += frame.len() as u64;
                     return decode::<RelayMessage>(&frame, MAX_FRAME_BYTES)
                         .map(Some)
                         .map_err(|e| SyncError::Lost(format!("bad frame from the relay: {e}")));
@@ -125,6 +132,12 @@ impl Connection {
     /// Closes politely.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+
+    /// Message bytes sent and received so far (WebSocket payloads, the
+    /// hello and welcome included).
+    pub fn bytes(&self) -> (u64, u64) {
+        (self.sent, self.received)
     }
 
     /// The URL this connection went to.

@@ -32,6 +32,10 @@ pub struct SyncReport {
     pub created: usize,
     /// The feed cursor afterwards.
     pub cursor: u64,
+    /// Message bytes sent to the relay.
+    pub bytes_sent: u64,
+    /// Message bytes received from the relay.
+    pub bytes_received: u64,
 }
 
 /// Another agent's presence.
@@ -175,21 +179,22 @@ impl<'r> Session<'r> {
 
     /// Whether this replica and the relay now have the same heads for `doc`;
     /// settles its bookkeeping if so.
-    fn settle(&mut self, doc: &DocId) -> Result<(), SyncError> {
+    fn settle(&mut self, doc: &DocId) -> Result<bool, SyncError> {
         let Some(theirs) = self.states.get(doc).and_then(|s| s.their_heads.clone()) else {
-            return Ok(());
+            return Ok(false);
         };
         let ours = self.replica.heads(doc)?;
 
-        if same_heads(&ours, &theirs) {
-            if self.pending.remove(doc) {
-                self.report.documents += 1;
-            }
-            if self.pushing.remove(doc) {
-                self.replica.mark_synced(doc, &theirs)?;
-            }
+        if !same_heads(&ours, &theirs) {
+            return Ok(false);
         }
-        Ok(())
+        if self.pending.remove(doc) {
+            self.report.documents += 1;
+        }
+        if self.pushing.remove(doc) {
+            self.replica.mark_synced(doc, &theirs)?;
+        }
+        Ok(true)
     }
 
     /// Whether everything asked for is in sync; advances the cursor if so.
@@ -249,7 +254,12 @@ impl<'r> Session<'r> {
                     MergeOutcome::Unchanged => {}
                 }
                 self.offer(&id).await?;
-                self.settle(&id)?;
+                // An exchange the relay started (it forwards new changes of
+                // documents we sync) counts as pending until it settles:
+                // the cursor must not move past changes still on their way.
+                if !self.settle(&id)? {
+                    self.pending.insert(id);
+                }
             }
             RelayMessage::Ack { doc, .. } => {
                 if let Ok(id) = DocId::parse(&doc) {
@@ -347,7 +357,8 @@ pub async fn sync_once(
     let mut events = Vec::new();
     loop {
         if session.caught_up()? {
-            let report = session.report.clone();
+            let mut report = session.report.clone();
+            (report.bytes_sent, report.bytes_received) = session.conn.bytes();
             session.conn.close().await;
             return Ok(report);
         }

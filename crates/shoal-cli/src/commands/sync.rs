@@ -122,10 +122,24 @@ pub fn login(home_dir: &Path, args: LoginArgs, out: &mut dyn Write) -> Result<()
 fn describe(out: &mut dyn Write, r: &SyncReport) -> Result<()> {
     writeln!(
         out,
-        "  synced {} document(s): {} new, {} updated; feed position {}",
-        r.documents, r.created, r.updated, r.cursor
+        "  synced {} document(s): {} new, {} updated; feed position {}; {} sent, {} received",
+        r.documents,
+        r.created,
+        r.updated,
+        r.cursor,
+        human_bytes(r.bytes_sent),
+        human_bytes(r.bytes_received)
     )?;
     Ok(())
+}
+
+/// `1234` → `1.2 KB`: sizes as people read them.
+fn human_bytes(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
 }
 
 /// Runs `shoal sync` (once, or continuously with `--watch`).
