@@ -175,6 +175,12 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     println!("listening on {}", listener.local_addr()?);
+    // Small messages both ways, latency matters: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     let shutdown_relay = relay.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

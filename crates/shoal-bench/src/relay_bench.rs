@@ -146,7 +146,9 @@ impl RelayProcess {
 }
 
 pub(crate) async fn connect(addr: &str, token: &str) -> Result<Ws> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/sync")).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/v1/sync"), None, true)
+            .await?;
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: token.into(),

@@ -59,7 +59,8 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
     };
     let (ws, _) = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
-        tokio_tungstenite::connect_async(url.as_str()),
+        // Small messages both ways, latency matters: no Nagle delay.
+        tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
     )
     .await
     .map_err(|_| unreachable("timed out".into()))?
