@@ -1,13 +1,17 @@
-//! Team and agent management for the `shoal-relay` CLI. These write the
+//! Team, agent and mailbox management for the `shoal-relay` CLI. These write the
 //! relay's tables only; a running relay notices new agents and writes them
 //! into the team document within seconds, and closes revoked agents'
 //! connections.
 
+use crate::mail::secrets::SecretBox;
 use crate::{auth, database_path, now_ms};
 use anyhow::{bail, Context, Result};
 use shoal_core::{AgentId, TeamId};
 use shoal_relay_sqlite::SqliteStore;
-use shoal_relay_store::{AgentRecord, NewAgent, RelayStore, TeamRecord};
+use shoal_relay_store::{
+    AgentRecord, MailStore, MailboxRecord, NewAgent, NewMailbox, RelayStore, ServerConfig,
+    TeamRecord,
+};
 use std::path::Path;
 
 /// Creates the data directory and an empty database.
@@ -112,4 +116,59 @@ pub fn find_agent(store: &dyn RelayStore, query: &str, team: Option<&str>) -> Re
         1 => Ok(matches.into_iter().next().expect("one match")),
         _ => bail!("`{query}` is an agent of several teams; pass --team"),
     }
+}
+
+/// A mailbox to connect, with its passwords in the clear (sealed before
+/// they are stored).
+pub struct MailboxInput {
+    /// Team id or name.
+    pub team: String,
+    /// The address customers write to.
+    pub address: String,
+    /// Name shown on replies after the agent's.
+    pub display_name: Option<String>,
+    /// Incoming mail.
+    pub imap: ServerConfig,
+    /// Outgoing mail.
+    pub smtp: ServerConfig,
+    /// IMAP password.
+    pub imap_password: String,
+    /// SMTP password.
+    pub smtp_password: String,
+}
+
+/// Connects a mailbox to a team. Its passwords are sealed with the relay's
+/// mail key (created on first use, see `mail::secrets`).
+pub fn add_mailbox(store: &SqliteStore, data: &Path, input: MailboxInput) -> Result<MailboxRecord> {
+    let team = find_team(store, &input.team)?;
+    let address = input.address.trim();
+    if !address.contains('@') || address.contains(char::is_whitespace) {
+        bail!("`{address}` is not an e-mail address");
+    }
+    for (what, server) in [("IMAP", &input.imap), ("SMTP", &input.smtp)] {
+        if server.host.trim().is_empty() {
+            bail!("the {what} host must not be empty");
+        }
+        if server.port == 0 {
+            bail!("the {what} port must not be 0");
+        }
+    }
+    let secrets = SecretBox::open(data, true)?;
+    let mailbox = NewMailbox {
+        id: uuid_like(),
+        team_id: team.id,
+        address: address.to_owned(),
+        display_name: input.display_name.or(Some(team.name)),
+        imap: input.imap,
+        smtp: input.smtp,
+        imap_secret: secrets.seal(&input.imap_password),
+        smtp_secret: secrets.seal(&input.smtp_password),
+    };
+    Ok(store.add_mailbox(&mailbox, now_ms())?)
+}
+
+/// A random 128-bit id in hex.
+fn uuid_like() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -21,6 +21,7 @@ mod connection;
 mod doc_cache;
 mod fanout;
 mod hub;
+pub mod mail;
 pub mod metrics;
 pub mod server;
 mod team_docs;

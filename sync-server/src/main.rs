@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shoal_relay::admin;
 use shoal_relay::server::{serve, ServeOptions};
-use shoal_relay_store::RelayStore;
+use shoal_relay_store::{MailStore, RelayStore, ServerConfig, TlsMode};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -42,6 +42,16 @@ enum Command {
         /// Seconds after which an unused document leaves memory.
         #[arg(long, default_value_t = 60)]
         evict_after_secs: u64,
+        /// Seconds a reply waits before it is sent, so its author can
+        /// withdraw it (`shoal unsend`).
+        #[arg(long, default_value_t = 10)]
+        undo_send_secs: u64,
+        /// Seconds before the first retry of a failed send (doubling after).
+        #[arg(long, default_value_t = 60)]
+        mail_retry_secs: u64,
+        /// Seconds between checks for new mail on servers without IMAP IDLE.
+        #[arg(long, default_value_t = 30)]
+        mail_poll_secs: u64,
     },
     /// Manage teams.
     Team {
@@ -52,6 +62,90 @@ enum Command {
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
+    },
+    /// Connect mailboxes (IMAP in, SMTP out) to teams. See docs/email.md.
+    Mailbox {
+        #[command(subcommand)]
+        command: MailboxCommand,
+    },
+}
+
+// Parsed once per run: the size of the `add` variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum MailboxCommand {
+    /// Connect a mailbox, from a settings file (--config) or from flags.
+    /// Passwords are read from an environment variable, a file or standard
+    /// input, stored sealed, and never printed.
+    #[command(
+        after_help = "Examples:\n  shoal-relay mailbox add --config mailbox.toml\n  IMAP_PASSWORD=... shoal-relay mailbox add --team Support --address support@northwind.example \\\n      --imap-host imap.example.com --smtp-host smtp.example.com --password-env IMAP_PASSWORD"
+    )]
+    Add {
+        /// A TOML settings file (see docs/email.md); the other flags are then not used.
+        #[arg(long, conflicts_with_all = ["team", "address"])]
+        config: Option<PathBuf>,
+        /// Team id or name.
+        #[arg(long, required_unless_present = "config")]
+        team: Option<String>,
+        /// The address customers write to.
+        #[arg(long, required_unless_present = "config")]
+        address: Option<String>,
+        /// Name shown on replies after the agent's (default: the team's name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// IMAP host.
+        #[arg(long, required_unless_present = "config")]
+        imap_host: Option<String>,
+        /// IMAP port (default 993, or 143 without TLS).
+        #[arg(long)]
+        imap_port: Option<u16>,
+        /// IMAP security: tls, starttls or none.
+        #[arg(long, default_value = "tls")]
+        imap_tls: TlsMode,
+        /// IMAP login (default: the address).
+        #[arg(long)]
+        imap_user: Option<String>,
+        /// SMTP host.
+        #[arg(long, required_unless_present = "config")]
+        smtp_host: Option<String>,
+        /// SMTP port (default 465, 587 with starttls, 25 without TLS).
+        #[arg(long)]
+        smtp_port: Option<u16>,
+        /// SMTP security: tls, starttls or none.
+        #[arg(long, default_value = "tls")]
+        smtp_tls: TlsMode,
+        /// SMTP login (default: the IMAP login).
+        #[arg(long)]
+        smtp_user: Option<String>,
+        /// Environment variable holding the password.
+        #[arg(long, group = "password")]
+        password_env: Option<String>,
+        /// File holding the password.
+        #[arg(long, group = "password")]
+        password_file: Option<PathBuf>,
+        /// Read the password from standard input.
+        #[arg(long, group = "password")]
+        password_stdin: bool,
+        /// Environment variable holding a different SMTP password.
+        #[arg(long)]
+        smtp_password_env: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List connected mailboxes (passwords are never shown).
+    List {
+        /// Only this team (id or name).
+        #[arg(long)]
+        team: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disconnect a mailbox (by id or address). Its conversations stay.
+    Remove {
+        /// Mailbox id or address.
+        mailbox: String,
     },
 }
 
@@ -141,6 +235,9 @@ fn run() -> Result<()> {
         Command::Serve {
             listen,
             evict_after_secs,
+            undo_send_secs,
+            mail_retry_secs,
+            mail_poll_secs,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -151,6 +248,11 @@ fn run() -> Result<()> {
                 .init();
             let mut opts = ServeOptions::new(listen);
             opts.evict_after = std::time::Duration::from_secs(evict_after_secs);
+            opts.mail = shoal_relay::mail::MailSettings {
+                undo_window: std::time::Duration::from_secs(undo_send_secs),
+                retry_base: std::time::Duration::from_secs(mail_retry_secs),
+                poll_every: std::time::Duration::from_secs(mail_poll_secs),
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -238,6 +340,140 @@ fn run() -> Result<()> {
                 }
             }
         }
+        Command::Mailbox { command } => mailbox_command(&cli.data, command)?,
     }
+    Ok(())
+}
+
+fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()> {
+    use shoal_relay::mail::config::{default_port, MailboxFile, PasswordSource, Protocol};
+    let store = admin::open(data)?;
+    match command {
+        MailboxCommand::Add {
+            config: Some(path),
+            json,
+            ..
+        } => {
+            let file = MailboxFile::read(&path)?;
+            let input = admin::MailboxInput {
+                team: file.team.clone(),
+                address: file.address.clone(),
+                display_name: file.display_name.clone(),
+                imap: file.imap.server(Protocol::Imap, &file.address),
+                smtp: file.smtp.server(Protocol::Smtp, &file.address),
+                imap_password: file.imap.password("imap", &path)?.read()?,
+                smtp_password: file.smtp.password("smtp", &path)?.read()?,
+            };
+            report_mailbox(&admin::add_mailbox(&store, data, input)?, json)?;
+        }
+        MailboxCommand::Add {
+            team,
+            address,
+            display_name,
+            imap_host,
+            imap_port,
+            imap_tls,
+            imap_user,
+            smtp_host,
+            smtp_port,
+            smtp_tls,
+            smtp_user,
+            password_env,
+            password_file,
+            password_stdin,
+            smtp_password_env,
+            json,
+            ..
+        } => {
+            let address = address.unwrap_or_default();
+            let source = match (password_env, password_file, password_stdin) {
+                (Some(v), _, _) => PasswordSource::Env(v),
+                (_, Some(f), _) => PasswordSource::File(f),
+                (_, _, true) => PasswordSource::Stdin,
+                _ => anyhow::bail!(
+                    "give the password with --password-env, --password-file or --password-stdin"
+                ),
+            };
+            let imap_password = source.read()?;
+            let smtp_password = match smtp_password_env {
+                Some(v) => PasswordSource::Env(v).read()?,
+                None => imap_password.clone(),
+            };
+            let imap_user = imap_user.unwrap_or_else(|| address.clone());
+            let input = admin::MailboxInput {
+                team: team.unwrap_or_default(),
+                address: address.clone(),
+                display_name,
+                imap: ServerConfig {
+                    host: imap_host.unwrap_or_default(),
+                    port: imap_port.unwrap_or(default_port(Protocol::Imap, imap_tls)),
+                    tls: imap_tls,
+                    user: imap_user.clone(),
+                },
+                smtp: ServerConfig {
+                    host: smtp_host.unwrap_or_default(),
+                    port: smtp_port.unwrap_or(default_port(Protocol::Smtp, smtp_tls)),
+                    tls: smtp_tls,
+                    user: smtp_user.unwrap_or(imap_user),
+                },
+                imap_password,
+                smtp_password,
+            };
+            report_mailbox(&admin::add_mailbox(&store, data, input)?, json)?;
+        }
+        MailboxCommand::List { team, json } => {
+            let team_id = match team {
+                Some(t) => Some(admin::find_team(&store, &t)?.id),
+                None => None,
+            };
+            let list = store.mailboxes(team_id.as_deref())?;
+            if json {
+                print_json(&list)?;
+            } else if list.is_empty() {
+                println!("No mailboxes; connect one with `shoal-relay mailbox add`.");
+            } else {
+                for m in list {
+                    println!(
+                        "{}  {:<32} team {}  IMAP {}:{} ({})  SMTP {}:{} ({})",
+                        m.id,
+                        m.address,
+                        m.team_id,
+                        m.imap.host,
+                        m.imap.port,
+                        m.imap.tls,
+                        m.smtp.host,
+                        m.smtp.port,
+                        m.smtp.tls
+                    );
+                }
+            }
+        }
+        MailboxCommand::Remove { mailbox } => {
+            let removed = store.remove_mailbox(&mailbox)?;
+            println!(
+                "Disconnected {}; its conversations stay. A running relay stops reading it within seconds.",
+                removed.address
+            );
+        }
+    }
+    Ok(())
+}
+
+fn report_mailbox(m: &shoal_relay_store::MailboxRecord, json: bool) -> Result<()> {
+    if json {
+        return print_json(m);
+    }
+    println!("Connected {} to team {} ({})", m.address, m.team_id, m.id);
+    println!(
+        "  IMAP {}@{}:{} ({}), SMTP {}@{}:{} ({}); passwords stored sealed",
+        m.imap.user,
+        m.imap.host,
+        m.imap.port,
+        m.imap.tls,
+        m.smtp.user,
+        m.smtp.host,
+        m.smtp.port,
+        m.smtp.tls
+    );
     Ok(())
 }

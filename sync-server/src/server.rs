@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use shoal_protocol::{ErrorCode, MAX_FRAME_BYTES};
 use shoal_relay_sqlite::SqliteStore;
+use shoal_relay_store::MailStore;
 use shoal_relay_store::RelayStore;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     pub evict_after: Duration,
     /// Largest accepted frame.
     pub max_frame: usize,
+    /// Timing of the email channel.
+    pub mail: crate::mail::MailSettings,
 }
 
 impl ServeOptions {
@@ -38,6 +41,7 @@ impl ServeOptions {
             listen,
             evict_after: Duration::from_secs(60),
             max_frame: MAX_FRAME_BYTES,
+            mail: Default::default(),
         }
     }
 }
@@ -49,6 +53,9 @@ pub struct Relay {
     pub(crate) hub: Hub,
     pub(crate) cache: DocCache,
     pub(crate) committer: Committer,
+    /// The email channel's storage (the same database).
+    pub(crate) mail: Arc<dyn MailStore>,
+    pub(crate) mail_settings: crate::mail::MailSettings,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_frame: usize,
@@ -60,8 +67,11 @@ pub struct Relay {
 }
 
 impl Relay {
-    fn new(store: Arc<dyn RelayStore>, max_frame: usize) -> Self {
+    fn new(store: Arc<dyn RelayStore>, mail: Arc<dyn MailStore>, opts: &ServeOptions) -> Self {
+        let max_frame = opts.max_frame;
         Self {
+            mail,
+            mail_settings: opts.mail.clone(),
             auth: Arc::new(Authenticator::new(store.clone())),
             cache: DocCache::new(store.clone()),
             committer: Committer::start(store.clone()),
@@ -159,13 +169,19 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
         data.display(),
         data.display()
     );
-    let store: Arc<dyn RelayStore> =
+    let sqlite =
         Arc::new(SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?);
-    let relay = Arc::new(Relay::new(store, opts.max_frame));
+    let store: Arc<dyn RelayStore> = sqlite.clone();
+    let relay = Arc::new(Relay::new(store, sqlite, &opts));
     team_docs::reconcile(&relay)
         .await
         .context("preparing team documents")?;
     let upkeep = tokio::spawn(upkeep(relay.clone(), opts.evict_after));
+    let mail = {
+        let (relay, data) = (relay.clone(), data.to_owned());
+        tokio::spawn(async move { crate::mail::supervise(relay, &data).await })
+    };
+    let outbox = tokio::spawn(crate::mail::outbox::run(relay.clone(), data.to_owned()));
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -196,6 +212,8 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     upkeep.abort();
+    mail.abort();
+    outbox.abort();
     Ok(())
 }
 

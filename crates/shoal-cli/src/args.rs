@@ -129,6 +129,9 @@ pub enum Command {
     /// Reply to the customer (refused if there is something you have not seen yet)
     #[command(after_help = REPLY_EXAMPLES)]
     Reply(ReplyArgs),
+    /// Withdraw your reply within its 10-second undo window (undo send)
+    #[command(after_help = UNSEND_EXAMPLES)]
+    Unsend(UnsendArgs),
     /// Add an internal note; @mentions of teammates are recorded
     Note(NoteArgs),
     /// Assign a conversation to an agent, to yourself (`me`) or to nobody (`none`)
@@ -464,6 +467,24 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `shoal unsend`.
+#[derive(Debug, Args)]
+pub struct UnsendArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// The reply's entry id (default: your newest reply still waiting)
+    #[arg(long)]
+    pub entry: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+const UNSEND_EXAMPLES: &str = "Examples:
+  shoal reply 3f2a --body \"Refund sent.\"   # goes out after 10 s
+  shoal unsend 3f2a                         # …unless withdrawn before";
 
 /// `shoal priority`.
 #[derive(Debug, Args)]

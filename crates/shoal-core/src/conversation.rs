@@ -514,6 +514,32 @@ impl ConversationDoc {
         })
     }
 
+    /// Withdraws a reply its author sent a moment ago (undo send): allowed
+    /// while it is still queued. Whether the undo window has passed is for
+    /// the caller to check; the outbox re-reads the state right before
+    /// sending, so a withdrawal that reaches it in time always wins.
+    pub fn unsend(&mut self, ctx: &Ctx, entry: &EntryId) -> Result<()> {
+        change(&mut self.doc, ctx, "unsend", |doc| {
+            let obj =
+                find_entry(doc, entry)?.ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+            if str_at(doc, &obj, "kind").as_deref() != Some(EntryKind::Reply.as_str()) {
+                return Err(CoreError::NotAReply(entry.clone()));
+            }
+            if str_at(doc, &obj, "author").as_deref() != Some(ctx.agent.as_str()) {
+                return Err(CoreError::NotTheAuthor);
+            }
+            let state = match doc.get(&obj, "delivery")? {
+                Some((_, d)) => str_at(doc, &d, "state").unwrap_or_default(),
+                None => String::new(),
+            };
+            if state != DeliveryState::Queued.as_str() {
+                return Err(CoreError::NotWithdrawable(state));
+            }
+            let delivery = doc.put_object(&obj, "delivery", ObjType::Map)?;
+            write_delivery(doc, &delivery, DeliveryState::Cancelled, None, ctx.now)
+        })
+    }
+
     /// Sets the delivery state of a reply (the outbox's job).
     pub fn set_delivery(
         &mut self,

@@ -29,6 +29,12 @@ pub enum CoreError {
     /// The entry exists but is not an agent reply (only replies have a delivery state).
     #[error("entry {0} is not an agent reply")]
     NotAReply(EntryId),
+    /// Only a reply still waiting for the outbox can be withdrawn.
+    #[error("the reply is {0}, too late to withdraw it")]
+    NotWithdrawable(String),
+    /// Only its author can withdraw a reply.
+    #[error("only the reply's author can withdraw it")]
+    NotTheAuthor,
     /// Replies to a closed conversation must reopen it first.
     #[error("the conversation is closed; reopen it before replying")]
     ConversationClosed,

@@ -49,3 +49,7 @@ pub use automerge;
 
 /// Result type of every fallible domain operation.
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+/// How long a reply waits for the outbox, so that its author can withdraw it
+/// (`shoal unsend`). The relay's outbox uses the same window by default.
+pub const UNDO_SEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);

@@ -99,6 +99,8 @@ vocabulary!(
         Held => "held",
         /// Delivery failed permanently; see the reason.
         Failed => "failed",
+        /// Withdrawn by its author within the undo window.
+        Cancelled => "cancelled",
     }
 );
 

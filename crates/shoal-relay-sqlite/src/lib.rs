@@ -9,6 +9,8 @@
 //! become visible in increasing order and a client paging the feed by its
 //! last seen sequence never skips a document.
 
+mod mail;
+
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,7 +22,7 @@ use shoal_relay_store::{
 };
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for another process's lock on the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -251,6 +253,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     if version < 1 {
         tx.execute_batch(SCHEMA_V1).map_err(backend)?;
+    }
+    if version < 2 {
+        tx.execute_batch(mail::SCHEMA_V2).map_err(backend)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -9,6 +9,12 @@
 
 use serde::Serialize;
 
+mod mail;
+pub use mail::{
+    IngestCursor, IngestRecord, MailStore, MailboxRecord, NewMailbox, OutboxItem, OutboxState,
+    ServerConfig, TlsMode,
+};
+
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -659,6 +659,49 @@ impl Replica {
         })
     }
 
+    /// Withdraws one of this agent's replies within the undo-send window
+    /// (`shoal_core::UNDO_SEND_WINDOW`): the newest still-queued one, or
+    /// `entry`. Returns the withdrawn reply.
+    pub fn unsend(&mut self, id: &ConversationId, entry: Option<&EntryId>) -> Result<EntryId> {
+        let me = self.identity.agent_id.clone();
+        let now = self.clock.now();
+        let view = self.conversation(id)?;
+        let reply = match entry {
+            Some(e) => view.entry(e).cloned(),
+            None => view
+                .entries
+                .iter()
+                .rev()
+                .find(|e| {
+                    e.kind == shoal_core::EntryKind::Reply
+                        && e.author == me.as_str()
+                        && e.delivery.as_ref().map(|d| d.state)
+                            == Some(shoal_core::DeliveryState::Queued)
+                })
+                .cloned(),
+        };
+        let Some(reply) = reply else {
+            return Err(ReplicaError::Core(shoal_core::CoreError::NotWithdrawable(
+                "not waiting to be sent (no queued reply of yours)".into(),
+            )));
+        };
+        let deadline =
+            reply.created_at.as_millis() + shoal_core::UNDO_SEND_WINDOW.as_millis() as i64;
+        if now.as_millis() > deadline {
+            return Err(ReplicaError::Core(shoal_core::CoreError::NotWithdrawable(
+                format!(
+                    "past its {} s undo window and may be on its way",
+                    shoal_core::UNDO_SEND_WINDOW.as_secs()
+                ),
+            )));
+        }
+        let entry = reply.id.clone();
+        self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
+            c.unsend(ctx, &entry)
+        })?;
+        Ok(reply.id)
+    }
+
     /// Adds tags.
     pub fn tag(&mut self, id: &ConversationId, tags: &[String]) -> Result<()> {
         self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {

@@ -5,7 +5,7 @@ use super::{
     agent_name, customer_if_present, open, print_json, read_body, read_text, resolve_conversation,
     Refusal, EXIT_SEND_GUARD,
 };
-use crate::args::{NewArgs, NoteArgs, PriorityArgs, ReplyArgs, ShowArgs, TagArgs};
+use crate::args::{NewArgs, NoteArgs, PriorityArgs, ReplyArgs, ShowArgs, TagArgs, UnsendArgs};
 use crate::render::{self, short_id, when};
 use crate::time_input;
 use anyhow::{anyhow, bail, Context, Result};
@@ -561,6 +561,41 @@ struct PrioritySet {
 }
 
 /// Runs `shoal priority`.
+/// What `unsend --json` prints.
+#[derive(Serialize)]
+struct Unsent {
+    conversation_id: String,
+    entry_id: String,
+}
+
+/// `shoal unsend`.
+pub fn unsend(home: &Path, args: UnsendArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, &args.conversation)?;
+    let entry = match &args.entry {
+        Some(e) => Some(shoal_core::EntryId::parse(e).context("--entry")?),
+        None => None,
+    };
+    let withdrawn = replica
+        .unsend(&id, entry.as_ref())
+        .context("cannot withdraw the reply")?;
+    if args.json {
+        return print_json(
+            out,
+            &Unsent {
+                conversation_id: id.to_string(),
+                entry_id: withdrawn.to_string(),
+            },
+        );
+    }
+    writeln!(
+        out,
+        "Withdrawn: your reply in {} will not be sent (sync to tell the relay)",
+        short_id(id.as_str())
+    )?;
+    Ok(())
+}
+
 pub fn priority(home: &Path, args: PriorityArgs, out: &mut dyn Write) -> Result<()> {
     let mut replica = open(home)?;
     let id = resolve_conversation(&replica, &args.conversation)?;

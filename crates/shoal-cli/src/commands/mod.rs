@@ -69,6 +69,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             _ => status::run(home, a.json, out),
         },
         Command::Priority(a) => conversation::priority(home, a, out),
+        Command::Unsend(a) => conversation::unsend(home, a, out),
         Command::Tag(a) => conversation::tag(home, a, true, out),
         Command::Untag(a) => conversation::tag(home, a, false, out),
         Command::Customer(c) => match c {

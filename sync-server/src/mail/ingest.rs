@@ -1,0 +1,413 @@
+//! Incoming mail: one task per mailbox reads INBOX over IMAP (IDLE when the
+//! server has it, polling otherwise), and turns each new message into a
+//! customer message in a conversation.
+//!
+//! Exactly once, across crashes: the mailbox's UIDVALIDITY and highest UID
+//! taken are stored; before a message changes any document, its import is
+//! written to an intent log with the conversation, customer and Message-ID
+//! chosen for it. On start, unfinished imports are checked against the
+//! documents (is the customer there, does the conversation hold the
+//! Message-ID?) and completed; a message whose import finished is never
+//! taken again, also when it is seen under a new UIDVALIDITY.
+
+use super::threading;
+use crate::server::Relay;
+use anyhow::{anyhow, Context, Result};
+use automerge::AutoCommit;
+use futures_util::TryStreamExt;
+use shoal_core::{
+    Channel, ConversationDoc, ConversationId, Ctx, CustomerDoc, CustomerId, Document, EmailHeaders,
+    NewConversation, NewCustomer, Priority, Timestamp,
+};
+use shoal_mail::{IncomingMail, Limits};
+use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, TlsMode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// How long one IDLE waits before re-issuing it (servers drop IDLE after 30
+/// minutes; RFC 2177 recommends re-issuing before).
+const IDLE_FOR: Duration = Duration::from_secs(25 * 60);
+
+type ImapSession = async_imap::Session<TcpStream>;
+
+/// Reads one mailbox until the relay stops; reconnects with backoff.
+pub async fn run(relay: Arc<Relay>, mailbox: MailboxRecord, password: String) {
+    let mut delay = Duration::from_secs(1);
+    let mut shutdown = relay.shutdown.subscribe();
+    loop {
+        let started = Instant::now();
+        let result = tokio::select! {
+            r = session(&relay, &mailbox, &password) => r,
+            _ = shutdown.changed() => return,
+        };
+        if let Err(e) = result {
+            tracing::warn!(mailbox = %mailbox.address, "reading mail failed: {e:#}; retrying in {} s", delay.as_secs());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            delay = Duration::from_secs(1);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+        delay = (delay * 2).min(Duration::from_secs(300));
+    }
+}
+
+async fn connect(mailbox: &MailboxRecord, password: &str) -> Result<ImapSession> {
+    let imap = &mailbox.imap;
+    if imap.tls != TlsMode::None {
+        // TLS arrives with the next increment of the email channel.
+        return Err(anyhow!(
+            "IMAP with {} is not supported yet; use tls = \"none\" on a trusted network",
+            imap.tls
+        ));
+    }
+    let tcp = TcpStream::connect((imap.host.as_str(), imap.port))
+        .await
+        .with_context(|| format!("connecting to {}:{}", imap.host, imap.port))?;
+    let mut client = async_imap::Client::new(tcp);
+    client
+        .read_response()
+        .await
+        .context("reading the IMAP greeting")?
+        .ok_or_else(|| anyhow!("the IMAP server closed the connection"))?;
+    client
+        .login(&imap.user, password)
+        .await
+        .map_err(|(e, _)| anyhow!("IMAP login as {} refused: {e}", imap.user))
+}
+
+async fn session(relay: &Arc<Relay>, mailbox: &MailboxRecord, password: &str) -> Result<()> {
+    let mut imap = connect(mailbox, password).await?;
+    let idle = imap
+        .capabilities()
+        .await
+        .map(|c| c.has_str("IDLE"))
+        .unwrap_or(false);
+    tracing::info!(mailbox = %mailbox.address, idle, "reading mail");
+    let mut recovered = false;
+    loop {
+        let selected = imap.select("INBOX").await.context("SELECT INBOX")?;
+        let uidvalidity = selected.uid_validity.unwrap_or(0);
+        if !recovered {
+            recover(relay, mailbox, &mut imap, uidvalidity).await?;
+            recovered = true;
+        }
+        fetch_new(relay, mailbox, &mut imap, uidvalidity).await?;
+        if idle {
+            let mut handle = imap.idle();
+            handle.init().await.context("IDLE")?;
+            let (wait, _interrupt) = handle.wait_with_timeout(IDLE_FOR);
+            wait.await.context("IDLE")?;
+            imap = handle.done().await.context("ending IDLE")?;
+        } else {
+            tokio::time::sleep(relay.mail_settings.poll_every).await;
+            imap.noop().await.context("NOOP")?;
+        }
+    }
+}
+
+/// Fetches and imports every message above the stored cursor.
+async fn fetch_new(
+    relay: &Arc<Relay>,
+    mailbox: &MailboxRecord,
+    imap: &mut ImapSession,
+    uidvalidity: u32,
+) -> Result<()> {
+    let mail = relay.mail.clone();
+    let id = mailbox.id.clone();
+    let cursor = blocking(move || mail.ingest_cursor(&id)).await?;
+    let last = match cursor {
+        Some(c) if c.uidvalidity == uidvalidity => c.last_uid,
+        Some(c) => {
+            tracing::warn!(mailbox = %mailbox.address, old = c.uidvalidity, new = uidvalidity,
+                "UIDVALIDITY changed: reading the whole INBOX again (imported messages are recognised by Message-ID)");
+            0
+        }
+        None => 0,
+    };
+    let uids: Vec<u32> = {
+        let found = imap
+            .uid_search(format!("UID {}:*", last + 1))
+            .await
+            .context("UID SEARCH")?;
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
+        uids.sort_unstable();
+        uids
+    };
+    for uid in uids {
+        let Some(raw) = fetch_one(imap, uid).await? else {
+            continue;
+        };
+        import(relay, mailbox, uidvalidity, uid, &raw).await?;
+        let mail = relay.mail.clone();
+        let id = mailbox.id.clone();
+        blocking(move || {
+            mail.set_ingest_cursor(
+                &id,
+                IngestCursor {
+                    uidvalidity,
+                    last_uid: uid,
+                },
+            )
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn fetch_one(imap: &mut ImapSession, uid: u32) -> Result<Option<Vec<u8>>> {
+    let fetched: Vec<_> = imap
+        .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+        .await
+        .context("UID FETCH")?
+        .try_collect()
+        .await
+        .context("UID FETCH")?;
+    Ok(fetched
+        .iter()
+        .find(|f| f.uid == Some(uid))
+        .and_then(|f| f.body().map(<[u8]>::to_vec)))
+}
+
+/// Completes imports a crash interrupted.
+async fn recover(
+    relay: &Arc<Relay>,
+    mailbox: &MailboxRecord,
+    imap: &mut ImapSession,
+    uidvalidity: u32,
+) -> Result<()> {
+    let mail = relay.mail.clone();
+    let id = mailbox.id.clone();
+    let open = blocking(move || mail.unfinished_ingests(&id)).await?;
+    for record in open {
+        let raw = if record.uidvalidity == uidvalidity {
+            fetch_one(imap, record.uid).await?
+        } else {
+            None
+        };
+        match raw {
+            Some(raw) => {
+                let parsed = shoal_mail::parse(&raw, &Limits::default());
+                apply(relay, mailbox, &record, &parsed).await?;
+            }
+            None => tracing::warn!(mailbox = %mailbox.address, uid = record.uid,
+                "a message whose import was interrupted is no longer in the mailbox"),
+        }
+        finish(relay, &record).await?;
+        tracing::info!(mailbox = %mailbox.address, uid = record.uid, "completed an interrupted import");
+    }
+    Ok(())
+}
+
+async fn finish(relay: &Arc<Relay>, record: &IngestRecord) -> Result<()> {
+    let mail = relay.mail.clone();
+    let (id, v, u) = (record.mailbox_id.clone(), record.uidvalidity, record.uid);
+    blocking(move || mail.finish_ingest(&id, v, u)).await
+}
+
+/// Imports one message: decides where it goes, logs the intent, changes the
+/// documents, marks it done.
+pub(crate) async fn import(
+    relay: &Arc<Relay>,
+    mailbox: &MailboxRecord,
+    uidvalidity: u32,
+    uid: u32,
+    raw: &[u8],
+) -> Result<()> {
+    let parsed = shoal_mail::parse(raw, &Limits::default());
+    // Every imported message gets a Message-ID: the recovery check and
+    // threading of answers rely on it.
+    let message_id = parsed
+        .message_id
+        .clone()
+        .unwrap_or_else(|| format!("{uidvalidity}.{uid}.{}@shoal.invalid", mailbox.id));
+    let mail = relay.mail.clone();
+    let (id, mid) = (mailbox.id.clone(), message_id.clone());
+    if let Some(done) =
+        blocking(move || mail.find_ingest(&id, uidvalidity, uid, Some(&mid))).await?
+    {
+        if !done.done {
+            // Interrupted earlier under another UID: complete it now.
+            apply(relay, mailbox, &done, &parsed).await?;
+            finish(relay, &done).await?;
+        }
+        return Ok(());
+    }
+    let placement = threading::place(relay, &mailbox.team_id, &parsed).await?;
+    let record = IngestRecord {
+        mailbox_id: mailbox.id.clone(),
+        uidvalidity,
+        uid,
+        message_id: Some(message_id),
+        conversation_id: placement.conversation.to_string(),
+        entry_id: String::new(),
+        customer_id: placement.customer.to_string(),
+        done: false,
+    };
+    let mail = relay.mail.clone();
+    let (r, from, key) = (
+        record.clone(),
+        placement.from_address.clone(),
+        placement.subject_key.clone(),
+    );
+    blocking(move || mail.begin_ingest(&r, &from, &key)).await?;
+    apply(relay, mailbox, &record, &parsed).await?;
+    finish(relay, &record).await?;
+    tracing::info!(mailbox = %mailbox.address, uid, conversation = %record.conversation_id,
+        new = placement.new_conversation, "imported a message");
+    Ok(())
+}
+
+/// Brings the documents to hold the message: the customer (if new), and the
+/// conversation (created, or the message appended). Each step checks first,
+/// so running it again after a crash changes nothing twice.
+async fn apply(
+    relay: &Arc<Relay>,
+    mailbox: &MailboxRecord,
+    record: &IngestRecord,
+    mail: &IncomingMail,
+) -> Result<()> {
+    let team = &mailbox.team_id;
+    let ctx = Ctx::new(
+        shoal_core::AgentId::parse("relay")?,
+        Timestamp(crate::now_ms()),
+    );
+    let received = Timestamp(mail.date_ms.unwrap_or(ctx.now.as_millis()));
+    let customer = CustomerId::parse(&record.customer_id)?;
+    let conversation = ConversationId::parse(&record.conversation_id)?;
+    let message_id = record.message_id.clone();
+    let headers = EmailHeaders {
+        message_id: message_id.clone(),
+        in_reply_to: mail.in_reply_to.clone(),
+        references: mail.references.clone(),
+    };
+    let from = mail.from.clone();
+    let actor = relay.actor.clone();
+    change_doc(relay, team, &format!("cust/{customer}"), |doc| {
+        if !doc.get_heads().is_empty() {
+            return Ok(());
+        }
+        let (address, name) = match &from {
+            Some(a) => (
+                a.email.clone(),
+                a.name.clone().filter(|n| !n.trim().is_empty()),
+            ),
+            None => (String::new(), None),
+        };
+        let name = name.unwrap_or_else(|| {
+            address
+                .split('@')
+                .next()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("Unknown sender")
+                .to_owned()
+        });
+        let (created, _) = CustomerDoc::create(
+            actor.clone(),
+            &ctx,
+            NewCustomer {
+                id: Some(customer.clone()),
+                name,
+                emails: if address.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![address]
+                },
+                ..Default::default()
+            },
+        )?;
+        doc.merge(&mut created.into_automerge())?;
+        Ok(())
+    })
+    .await?;
+    let body = if mail.body.trim().is_empty() {
+        "(no text)".to_owned()
+    } else {
+        mail.body.clone()
+    };
+    let subject = if mail.subject.trim().is_empty() {
+        "(no subject)".to_owned()
+    } else {
+        mail.subject.clone()
+    };
+    change_doc(relay, team, &format!("conv/{conversation}"), |doc| {
+        if doc.get_heads().is_empty() {
+            let (created, _) = ConversationDoc::create(
+                actor.clone(),
+                &ctx,
+                NewConversation {
+                    id: conversation.clone(),
+                    subject,
+                    channel: Channel::Email,
+                    customer: customer.clone(),
+                    body,
+                    received_at: received,
+                    headers,
+                    priority: Priority::Normal,
+                },
+            )?;
+            doc.merge(&mut created.into_automerge())?;
+            return Ok(());
+        }
+        let mut conv = ConversationDoc::from_automerge(std::mem::take(doc))?;
+        let present = conv
+            .view()?
+            .entries
+            .iter()
+            .any(|e| e.headers.message_id == message_id);
+        if !present {
+            conv.add_customer_message(&ctx, &body, received, &headers)?;
+        }
+        *doc = conv.into_automerge();
+        Ok(())
+    })
+    .await
+}
+
+/// Changes one of a team's documents as the relay and publishes the change:
+/// forwarded, stored (group commit), announced. A failure leaves storage
+/// untouched and drops the document from memory.
+pub(crate) async fn change_doc(
+    relay: &Relay,
+    team: &str,
+    doc_id: &str,
+    f: impl FnOnce(&mut AutoCommit) -> Result<()>,
+) -> Result<()> {
+    let entry = relay.cache.get(team, doc_id).await?;
+    let mut guard = entry.lock().await;
+    let before = guard.doc.get_heads();
+    guard.doc.set_actor(relay.actor.clone());
+    let changed = f(&mut guard.doc);
+    let published = match changed {
+        Ok(()) => crate::fanout::publish(
+            &relay.committer,
+            &relay.hub,
+            &relay.metrics,
+            team,
+            doc_id,
+            &mut guard,
+            &before,
+            0,
+            Instant::now(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    if published.is_err() {
+        drop(guard);
+        relay.cache.evict(team, doc_id);
+    }
+    published.with_context(|| format!("changing {doc_id}"))
+}
+
+/// Runs blocking storage work off the reactor.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, shoal_relay_store::StoreError> + Send + 'static,
+) -> Result<T> {
+    Ok(tokio::task::spawn_blocking(f).await??)
+}

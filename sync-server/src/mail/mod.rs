@@ -1,0 +1,97 @@
+//! The email channel: mailboxes connected to teams, incoming mail turned
+//! into conversations. See docs/email.md.
+
+pub mod config;
+pub mod ingest;
+pub mod outbox;
+pub mod secrets;
+mod threading;
+
+use crate::server::Relay;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timing of the email channel.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// How long a reply waits before it is sent (undo send).
+    pub undo_window: Duration,
+    /// Delay before the first retry of a failed send; doubles per failure.
+    pub retry_base: Duration,
+    /// How often a server without IMAP IDLE is asked for new mail.
+    pub poll_every: Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            undo_window: shoal_core::UNDO_SEND_WINDOW,
+            retry_base: Duration::from_secs(60),
+            poll_every: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How often the relay looks for mailboxes added or removed meanwhile.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// Keeps one reading task per connected mailbox, starting and stopping them
+/// as `shoal-relay mailbox add|remove` change the list.
+pub async fn supervise(relay: Arc<Relay>, data: &Path) {
+    let data = data.to_owned();
+    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut failed: HashMap<String, String> = HashMap::new();
+    let mut shutdown = relay.shutdown.subscribe();
+    loop {
+        let store = relay.mail.clone();
+        let mailboxes = match ingest::blocking(move || store.mailboxes(None)).await {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!("cannot list mailboxes: {e:#}");
+                Vec::new()
+            }
+        };
+        running.retain(|id, task| {
+            let keep = mailboxes.iter().any(|m| &m.id == id) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for mailbox in mailboxes {
+            if running.contains_key(&mailbox.id) {
+                continue;
+            }
+            let store = relay.mail.clone();
+            let id = mailbox.id.clone();
+            let sealed = ingest::blocking(move || store.mailbox_secrets(&id)).await;
+            let password = sealed.and_then(|(imap, _smtp)| {
+                Ok(secrets::SecretBox::open(&data, false)?.open_sealed(&imap)?)
+            });
+            match password {
+                Ok(password) => {
+                    failed.remove(&mailbox.id);
+                    let task = tokio::spawn(ingest::run(relay.clone(), mailbox.clone(), password));
+                    running.insert(mailbox.id.clone(), task);
+                }
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    // Say it once, not every round.
+                    if failed.get(&mailbox.id) != Some(&message) {
+                        tracing::error!(mailbox = %mailbox.address, "cannot read mail: {message}");
+                        failed.insert(mailbox.id.clone(), message);
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(WATCH_EVERY) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    for (_, task) in running {
+        task.abort();
+    }
+}

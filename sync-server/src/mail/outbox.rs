@@ -1,0 +1,428 @@
+//! Outgoing mail: agents' replies, synced to the relay as `queued`, are sent
+//! over SMTP once their undo window has passed, exactly once.
+//!
+//! The outbox follows each team's change feed (a cursor of its own), so a
+//! reply is found even if the relay was down when it arrived. Each reply is
+//! an outbox row keyed by its entry id (the idempotency key), and its
+//! Message-ID is derived from that key. Per attempt: the row is marked
+//! `sending` (committed) → the SMTP transaction → the row is marked `sent`
+//! (committed) → the document says `sent`. The one unavoidable window is a
+//! crash after the SMTP server accepted the message and before `sent` is
+//! committed: the reply is sent again after the restart, with the same
+//! Message-ID, which receiving systems use to drop duplicates.
+//!
+//! Transient failures (4xx, connection problems) are retried with growing
+//! delays; permanent ones (5xx) and running out of attempts mark the reply
+//! `failed` with the server's reason, in the document, for its author.
+
+use super::ingest::{blocking, change_doc};
+use super::secrets::SecretBox;
+use crate::server::Relay;
+use anyhow::{Context, Result};
+use automerge::AutoCommit;
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use shoal_core::{
+    AgentId, Conversation, ConversationDoc, Ctx, CustomerDoc, DeliveryState, Document, EntryId,
+    EntryKind, TeamDoc, Timestamp,
+};
+use shoal_mail::{Address, OutgoingReply};
+use shoal_relay_store::{MailboxRecord, OutboxItem, OutboxState, TlsMode};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Attempts before a reply is given up.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Delay before attempt `n + 1` after `n` failures: the base (1 minute by
+/// default), doubling, at most 2 hours (about a day in all).
+fn retry_delay(base: Duration, failures: u32) -> Duration {
+    (base * (1u32 << failures.min(7))).min(Duration::from_secs(2 * 3600))
+}
+
+/// Runs the outbox until the relay stops.
+pub async fn run(relay: Arc<Relay>, data: PathBuf) {
+    let mut shutdown = relay.shutdown.subscribe();
+    loop {
+        if let Err(e) = round(&relay, &data).await {
+            tracing::warn!("outbox: {e:#}");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn round(relay: &Arc<Relay>, data: &Path) -> Result<()> {
+    let mail = relay.mail.clone();
+    let mailboxes = blocking(move || mail.mailboxes(None)).await?;
+    for mailbox in &mailboxes {
+        // One mailbox per team sends (the first connected).
+        if mailboxes
+            .iter()
+            .find(|m| m.team_id == mailbox.team_id)
+            .map(|m| &m.id)
+            == Some(&mailbox.id)
+        {
+            scan(relay, mailbox).await?;
+        }
+    }
+    let mail = relay.mail.clone();
+    let now = crate::now_ms();
+    let due = blocking(move || mail.outbox_due(now)).await?;
+    for item in due {
+        let Some(mailbox) = mailboxes.iter().find(|m| m.id == item.mailbox_id) else {
+            continue;
+        };
+        if let Err(e) = send(relay, data, mailbox, item.clone()).await {
+            tracing::warn!(entry = %item.entry_id, "outbox: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+/// Follows the team's feed: every queued reply of a changed conversation
+/// gets an outbox row (once).
+async fn scan(relay: &Arc<Relay>, mailbox: &MailboxRecord) -> Result<()> {
+    let team = mailbox.team_id.clone();
+    let (mail, store, t) = (relay.mail.clone(), relay.store.clone(), team.clone());
+    let (cursor, changed) = blocking(move || {
+        let cursor = mail.outbox_cursor(&t)?;
+        Ok((cursor, store.changed_since(&t, cursor, "relay", 1000)?))
+    })
+    .await?;
+    let mut reached = cursor;
+    for entry in changed {
+        reached = reached.max(entry.seq);
+        let Some(conv) = entry.doc_id.strip_prefix("conv/") else {
+            continue;
+        };
+        let view = match read_conversation(relay, &team, &entry.doc_id).await {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(doc = %entry.doc_id, "outbox cannot read: {e:#}");
+                continue;
+            }
+        };
+        for reply in view.entries.iter().filter(|e| e.kind == EntryKind::Reply) {
+            let Some(delivery) = &reply.delivery else {
+                continue;
+            };
+            if delivery.state == DeliveryState::Cancelled {
+                // Withdrawn by a replica that did not know it had gone out.
+                let (mail, id) = (relay.mail.clone(), reply.id.to_string());
+                if let Some(item) = blocking(move || mail.outbox_item(&id)).await? {
+                    if item.state == OutboxState::Sent {
+                        let reason = "withdrawn after it had been sent";
+                        set_delivery(relay, &item, DeliveryState::Sent, Some(reason)).await?;
+                    }
+                }
+                continue;
+            }
+            if delivery.state != DeliveryState::Queued {
+                continue;
+            }
+            let window = relay.mail_settings.undo_window.as_millis() as i64;
+            let item = OutboxItem {
+                entry_id: reply.id.to_string(),
+                team_id: team.clone(),
+                conversation_id: conv.to_owned(),
+                mailbox_id: mailbox.id.clone(),
+                state: OutboxState::Waiting,
+                attempts: 0,
+                next_attempt_at: reply.created_at.as_millis() + window,
+                last_error: None,
+            };
+            let mail = relay.mail.clone();
+            let stored = blocking(move || mail.outbox_add(&item)).await?;
+            if stored.state == OutboxState::Sent {
+                // Sent, but the document did not learn it (a crash between).
+                set_delivery(relay, &stored, DeliveryState::Sent, None).await?;
+            }
+        }
+    }
+    if reached > cursor {
+        let (mail, t) = (relay.mail.clone(), team.clone());
+        blocking(move || mail.set_outbox_cursor(&t, reached)).await?;
+    }
+    Ok(())
+}
+
+async fn read_conversation(
+    relay: &Relay,
+    team: &str,
+    doc_id: &str,
+) -> Result<Option<Conversation>> {
+    let entry = relay.cache.get(team, doc_id).await?;
+    let mut guard = entry.lock().await;
+    if guard.doc.get_heads().is_empty() {
+        return Ok(None);
+    }
+    let doc = ConversationDoc::from_automerge(guard.doc.clone())?;
+    Ok(Some(doc.view()?))
+}
+
+async fn read_doc(relay: &Relay, team: &str, doc_id: &str) -> Result<Option<AutoCommit>> {
+    let entry = relay.cache.get(team, doc_id).await?;
+    let mut guard = entry.lock().await;
+    Ok((!guard.doc.get_heads().is_empty()).then(|| guard.doc.clone()))
+}
+
+async fn set_delivery(
+    relay: &Relay,
+    item: &OutboxItem,
+    state: DeliveryState,
+    reason: Option<&str>,
+) -> Result<()> {
+    let ctx = Ctx::new(AgentId::parse("relay")?, Timestamp(crate::now_ms()));
+    let entry = EntryId::parse(&item.entry_id)?;
+    change_doc(
+        relay,
+        &item.team_id,
+        &format!("conv/{}", item.conversation_id),
+        |doc| {
+            let mut conv = ConversationDoc::from_automerge(std::mem::take(doc))?;
+            let result = conv.set_delivery(&ctx, &entry, state, reason);
+            *doc = conv.into_automerge();
+            Ok(result?)
+        },
+    )
+    .await
+}
+
+async fn update(relay: &Relay, item: &OutboxItem) -> Result<()> {
+    let (mail, item) = (relay.mail.clone(), item.clone());
+    blocking(move || mail.outbox_update(&item)).await
+}
+
+/// What to send for one reply, or why not.
+enum Prepared {
+    Send(Box<(OutgoingReply, String)>),
+    /// No longer queued (withdrawn, held, already handled elsewhere).
+    Skip(OutboxState),
+    /// Cannot be sent; the reason goes to its author.
+    Refuse(String),
+}
+
+/// Reads the reply as it is now (after the undo window) and writes it as mail.
+async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> Result<Prepared> {
+    let team = &item.team_id;
+    let Some(conv) =
+        read_conversation(relay, team, &format!("conv/{}", item.conversation_id)).await?
+    else {
+        return Ok(Prepared::Refuse("the conversation is gone".into()));
+    };
+    let entry_id = EntryId::parse(&item.entry_id)?;
+    let Some(reply) = conv.entry(&entry_id) else {
+        return Ok(Prepared::Refuse("the reply is gone".into()));
+    };
+    match reply.delivery.as_ref().map(|d| d.state) {
+        Some(DeliveryState::Queued) => {}
+        Some(DeliveryState::Sent) => return Ok(Prepared::Skip(OutboxState::Sent)),
+        _ => return Ok(Prepared::Skip(OutboxState::Cancelled)),
+    }
+    // The customer message it answers: its author is who the reply was
+    // written for, its headers thread the reply.
+    let answered = reply
+        .answers
+        .as_ref()
+        .and_then(|a| conv.entry(a))
+        .or_else(|| conv.last_customer_message());
+    if let Some(a) = answered {
+        if a.kind == EntryKind::CustomerMessage && a.author != conv.customer_id.as_str() {
+            return Ok(Prepared::Refuse(
+                "the conversation's customer changed after this reply was written; \
+                 check the reply and send it again"
+                    .into(),
+            ));
+        }
+    }
+    let customer = read_doc(relay, team, &format!("cust/{}", conv.customer_id)).await?;
+    let Some(customer) = customer else {
+        return Ok(Prepared::Refuse("the customer is unknown".into()));
+    };
+    let customer = CustomerDoc::from_automerge(customer)?.view()?;
+    let Some(to) = customer.emails.first() else {
+        return Ok(Prepared::Refuse(format!(
+            "{} has no e-mail address",
+            customer.name
+        )));
+    };
+    let agent_name = match read_doc(relay, team, &format!("team/{team}")).await? {
+        Some(doc) => TeamDoc::from_automerge(doc)?
+            .view()?
+            .agent(&AgentId::parse(&reply.author)?)
+            .map(|a| a.name.clone()),
+        None => None,
+    };
+    let team_name = mailbox.display_name.clone().unwrap_or_default();
+    let from_name = match agent_name {
+        Some(agent) if !team_name.is_empty() => format!("{agent} at {team_name}"),
+        Some(agent) => agent,
+        None => team_name,
+    };
+    let domain = mailbox
+        .address
+        .rsplit('@')
+        .next()
+        .unwrap_or("shoal.invalid");
+    let message_id = shoal_mail::reply_message_id(&item.entry_id, domain);
+    let (in_reply_to, references) = match answered {
+        Some(a) => {
+            let mut refs = a.headers.references.clone();
+            if let Some(id) = &a.headers.message_id {
+                refs.push(id.clone());
+            }
+            (a.headers.message_id.clone(), refs)
+        }
+        None => (None, Vec::new()),
+    };
+    let reply_mail = OutgoingReply {
+        from: Address {
+            name: (!from_name.is_empty()).then_some(from_name),
+            email: mailbox.address.clone(),
+        },
+        to: Address {
+            name: Some(customer.name.clone()),
+            email: to.clone(),
+        },
+        cc: Vec::new(),
+        subject: shoal_mail::reply_subject(&conv.subject),
+        body_text: reply.body.clone(),
+        message_id: message_id.clone(),
+        in_reply_to,
+        references,
+        date_ms: reply.created_at.as_millis(),
+    };
+    Ok(Prepared::Send(Box::new((reply_mail, message_id))))
+}
+
+async fn send(
+    relay: &Arc<Relay>,
+    data: &Path,
+    mailbox: &MailboxRecord,
+    mut item: OutboxItem,
+) -> Result<()> {
+    let (reply, message_id) = match prepare(relay, mailbox, &item).await? {
+        Prepared::Send(p) => *p,
+        Prepared::Skip(state) => {
+            item.state = state;
+            return update(relay, &item).await;
+        }
+        Prepared::Refuse(reason) => {
+            item.state = OutboxState::Failed;
+            item.last_error = Some(reason.clone());
+            update(relay, &item).await?;
+            return set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await;
+        }
+    };
+    let raw = shoal_mail::build_reply(&reply).context("writing the reply as mail")?;
+    // The customer's answer may reference only our reply: thread it.
+    let (mail, t, m, c) = (
+        relay.mail.clone(),
+        item.team_id.clone(),
+        message_id,
+        item.conversation_id.clone(),
+    );
+    blocking(move || mail.record_message_id(&t, &m, &c)).await?;
+    item.state = OutboxState::Sending;
+    item.attempts += 1;
+    update(relay, &item).await?;
+    let result = smtp_send(relay, data, mailbox, &reply, &raw).await;
+    match result {
+        Ok(()) => {
+            item.state = OutboxState::Sent;
+            item.last_error = None;
+            update(relay, &item).await?;
+            set_delivery(relay, &item, DeliveryState::Sent, None).await?;
+            tracing::info!(entry = %item.entry_id, to = %reply.to.email, "reply sent");
+        }
+        Err(SendError::Permanent(reason)) => {
+            item.state = OutboxState::Failed;
+            item.last_error = Some(reason.clone());
+            update(relay, &item).await?;
+            set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await?;
+            tracing::warn!(entry = %item.entry_id, "reply refused: {reason}");
+        }
+        Err(SendError::Transient(reason)) => {
+            item.last_error = Some(reason.clone());
+            if item.attempts >= MAX_ATTEMPTS {
+                item.state = OutboxState::Failed;
+                let reason = format!("gave up after {} attempts: {reason}", item.attempts);
+                update(relay, &item).await?;
+                set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await?;
+            } else {
+                item.state = OutboxState::Waiting;
+                let delay = retry_delay(relay.mail_settings.retry_base, item.attempts - 1);
+                item.next_attempt_at = crate::now_ms() + delay.as_millis() as i64;
+                update(relay, &item).await?;
+                tracing::info!(entry = %item.entry_id, attempt = item.attempts,
+                    "sending failed ({reason}); retrying in {} s", delay.as_secs());
+            }
+        }
+    }
+    Ok(())
+}
+
+enum SendError {
+    Transient(String),
+    Permanent(String),
+}
+
+async fn smtp_send(
+    relay: &Relay,
+    data: &Path,
+    mailbox: &MailboxRecord,
+    reply: &OutgoingReply,
+    raw: &[u8],
+) -> Result<(), SendError> {
+    let smtp = &mailbox.smtp;
+    let transient = |e: String| SendError::Transient(e);
+    let builder = match smtp.tls {
+        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        other => {
+            return Err(SendError::Transient(format!(
+                "SMTP with {other} is not supported yet"
+            )))
+        }
+    };
+    let mut builder = builder
+        .port(smtp.port)
+        .timeout(Some(Duration::from_secs(60)));
+    // Plain connections are for trusted relays on loopback or a private
+    // network; credentials go only over TLS.
+    if smtp.tls != TlsMode::None {
+        let (mail, id) = (relay.mail.clone(), mailbox.id.clone());
+        let (_, sealed) = blocking(move || mail.mailbox_secrets(&id))
+            .await
+            .map_err(|e| transient(e.to_string()))?;
+        let password = SecretBox::open(data, false)
+            .map_err(|e| transient(e.to_string()))?
+            .open_sealed(&sealed)
+            .map_err(|e| transient(e.to_string()))?;
+        builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+            smtp.user.clone(),
+            password,
+        ));
+    }
+    let transport = builder.build();
+    let from = mailbox
+        .address
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("the mailbox address: {e}")))?;
+    let to = reply
+        .to
+        .email
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("the customer's address: {e}")))?;
+    let envelope =
+        Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Permanent(e.to_string()))?;
+    match transport.send_raw(&envelope, raw).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+        Err(e) => Err(transient(e.to_string())),
+    }
+}
