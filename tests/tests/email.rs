@@ -396,3 +396,137 @@ fn a_relay_killed_while_sending_sends_every_reply_exactly_once() {
         received.len()
     );
 }
+
+fn entries(ana: &Client, conversation: &str) -> Vec<Value> {
+    show(ana, conversation)["conversation"]["entries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The conversation whose subject is `subject`.
+fn by_subject(rows: &[Value], subject: &str) -> Option<(String, String)> {
+    rows.iter().find(|r| r["subject"] == subject).map(|r| {
+        (
+            r["conversation_id"].as_str().unwrap().to_owned(),
+            r["status"].as_str().unwrap().to_owned(),
+        )
+    })
+}
+
+#[test]
+fn difficult_mail_is_kept_with_warnings_and_machine_mail_reopens_nothing() {
+    use base64::Engine;
+    let mail = MailServers::start();
+    let (_relay, ana) = setup(&mail);
+    let kettle = first_conversation(&mail, &ana);
+    ana.ok(&["status", &kettle, "closed"]);
+    ana.sync();
+
+    // An out-of-office answer to our thread.
+    mail.deliver(
+        &customer_mail(
+            "ooo-1@example.test",
+            "Automatic reply: Kettle arrived broken",
+            "In-Reply-To: <kettle-1@example.test>\r\nAuto-Submitted: auto-replied\r\n",
+            "I am away until Monday.",
+        ),
+        SUPPORT,
+    );
+    // A bounce from a mail server.
+    let bounce = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@example.test>\r\nTo: {SUPPORT}\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@example.test>\r\n\
+         Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nThis is the mail system. Delivery failed.\r\n\
+         --b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; example.test\r\n\r\n\
+         Final-Recipient: rfc822; nobody@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b1--\r\n"
+    );
+    mail.deliver(bounce.as_bytes(), SUPPORT);
+    // Broken MIME: a multipart whose boundary never appears.
+    mail.deliver(
+        format!(
+            "From: Bob <bob@example.test>\r\nTo: {SUPPORT}\r\nSubject: Broken structure\r\n\
+             Message-ID: <broken-1@example.test>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"nowhere\"\r\n\r\n\
+             Hello, my order number is 5521.\r\n"
+        )
+        .as_bytes(),
+        SUPPORT,
+    );
+    // An unknown charset.
+    mail.deliver(
+        format!(
+            "From: Carla <carla@example.test>\r\nTo: {SUPPORT}\r\nSubject: Strange charset\r\n\
+             Message-ID: <charset-1@example.test>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=\"x-unknown-42\"\r\n\r\nPlease call me back.\r\n"
+        )
+        .as_bytes(),
+        SUPPORT,
+    );
+    // A 30 MB attachment (over the 25 MiB limit) beside a small one.
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 30 * 1024 * 1024]);
+    let small = base64::engine::general_purpose::STANDARD.encode(b"order 5521, receipt");
+    let mut wrapped = String::with_capacity(big.len() + big.len() / 76 * 2);
+    for chunk in big.as_bytes().chunks(76) {
+        wrapped.push_str(std::str::from_utf8(chunk).unwrap());
+        wrapped.push_str("\r\n");
+    }
+    mail.deliver(
+        format!(
+            "From: Dana <dana@example.test>\r\nTo: {SUPPORT}\r\nSubject: Video of the problem\r\n\
+             Message-ID: <video-1@example.test>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"m1\"\r\n\r\n\
+             --m1\r\nContent-Type: text/plain\r\n\r\nSee the video.\r\n\
+             --m1\r\nContent-Type: video/mp4\r\nContent-Disposition: attachment; filename=\"kettle.mp4\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{wrapped}\
+             --m1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"receipt.csv\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{small}\r\n--m1--\r\n"
+        )
+        .as_bytes(),
+        SUPPORT,
+    );
+
+    let rows = synced_until(&ana, |rows| rows.len() == 5);
+    // The out-of-office joined the thread without reopening it.
+    assert_eq!(
+        by_subject(&rows, "Kettle arrived broken").unwrap().1,
+        "closed"
+    );
+    let kettle_entries = entries(&ana, &kettle);
+    assert_eq!(kettle_entries.len(), 2);
+    assert_eq!(kettle_entries[1]["email"]["automatic"], "auto-reply");
+    // The bounce is kept, closed: it needs no answer.
+    let (bounce_id, status) = by_subject(&rows, "Undelivered Mail Returned to Sender").unwrap();
+    assert_eq!(status, "closed");
+    assert_eq!(entries(&ana, &bounce_id)[0]["email"]["automatic"], "bounce");
+    // Broken and oddly encoded mail is kept, with what was wrong.
+    let (broken, status) = by_subject(&rows, "Broken structure").unwrap();
+    assert_eq!(status, "open");
+    let e = &entries(&ana, &broken)[0];
+    assert!(e["body"].as_str().unwrap().contains("5521"), "{e}");
+    let (odd, _) = by_subject(&rows, "Strange charset").unwrap();
+    let e = &entries(&ana, &odd)[0];
+    assert!(e["body"].as_str().unwrap().contains("call me back"), "{e}");
+    let warnings = e["email"]["warnings"].to_string();
+    assert!(warnings.contains("x-unknown-42"), "{warnings}");
+    // The big attachment is listed, not kept; the small one is kept.
+    let (video, _) = by_subject(&rows, "Video of the problem").unwrap();
+    let e = &entries(&ana, &video)[0];
+    let attachments = e["email"]["attachments"].as_array().unwrap();
+    let mp4 = attachments
+        .iter()
+        .find(|a| a["filename"] == "kettle.mp4")
+        .unwrap();
+    assert!(
+        mp4["rejected"].is_string() && mp4["blob"].is_null(),
+        "{mp4}"
+    );
+    assert!(mp4["size"].as_u64().unwrap() >= 30 * 1024 * 1024);
+    let csv = attachments
+        .iter()
+        .find(|a| a["filename"] == "receipt.csv")
+        .unwrap();
+    assert!(csv["blob"].is_string(), "{csv}");
+}

@@ -67,6 +67,38 @@ impl EmailHeaders {
     }
 }
 
+/// What the relay learned about a customer message that came by e-mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailDetails {
+    /// The whole text when the entry's body shows it trimmed (the quoted
+    /// earlier conversation cut off).
+    pub full_body: Option<String>,
+    /// The mail had an HTML part (shown as text).
+    pub had_html: bool,
+    /// Machine-made mail (`auto-reply`, `bounce`, `bulk`): it reopens
+    /// nothing and gets no acknowledgement.
+    pub automatic: Option<String>,
+    /// Problems found while reading the mail; it is kept all the same.
+    pub warnings: Vec<String>,
+    /// Its attachments.
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// One attachment of an e-mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    /// File name, when it has one.
+    pub filename: Option<String>,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Where the relay keeps it (a content hash); none when not kept.
+    pub blob: Option<String>,
+    /// Why it was not kept (e.g. over the size limit).
+    pub rejected: Option<String>,
+}
+
 /// Delivery of a reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -103,6 +135,9 @@ pub struct Entry {
     pub headers: EmailHeaders,
     /// Delivery state, for replies only.
     pub delivery: Option<Delivery>,
+    /// E-mail details, for customer messages that came by mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailDetails>,
 }
 
 /// A field that two or more agents changed concurrently; Automerge picked
@@ -245,12 +280,33 @@ struct EntryData<'a> {
     seen_entry: Option<&'a EntryId>,
     headers: &'a EmailHeaders,
     delivery: Option<DeliveryState>,
+    email: Option<&'a EmailDetails>,
 }
 
 impl ConversationDoc {
     /// Opens a conversation with its first customer message. When an agent
     /// logs it (a call, say), the acting agent is recorded as `logged_by`.
     pub fn create(actor: ActorId, ctx: &Ctx, new: NewConversation) -> Result<(Self, EntryId)> {
+        Self::create_inner(actor, ctx, new, None)
+    }
+
+    /// Opens a conversation from an incoming e-mail. Machine-made mail
+    /// (auto-replies, bounces, bulk) opens it closed: it needs no answer.
+    pub fn create_from_email(
+        actor: ActorId,
+        ctx: &Ctx,
+        new: NewConversation,
+        email: &EmailDetails,
+    ) -> Result<(Self, EntryId)> {
+        Self::create_inner(actor, ctx, new, Some(email))
+    }
+
+    fn create_inner(
+        actor: ActorId,
+        ctx: &Ctx,
+        new: NewConversation,
+        email: Option<&EmailDetails>,
+    ) -> Result<(Self, EntryId)> {
         let subject = new.subject.trim();
         if subject.is_empty() {
             return Err(CoreError::EmptyField("subject"));
@@ -262,7 +318,13 @@ impl ConversationDoc {
         doc.put(ROOT, "subject", subject)?;
         doc.put(ROOT, "channel", new.channel.as_str())?;
         doc.put(ROOT, "customer_id", new.customer.as_str())?;
-        doc.put(ROOT, "status", Status::Open.as_str())?;
+        let automatic = email.is_some_and(|e| e.automatic.is_some());
+        let status = if automatic {
+            Status::Closed
+        } else {
+            Status::Open
+        };
+        doc.put(ROOT, "status", status.as_str())?;
         doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
         doc.put(ROOT, "assignee", ScalarValue::Null)?;
         doc.put(ROOT, "priority", new.priority.as_str())?;
@@ -286,6 +348,7 @@ impl ConversationDoc {
                 seen_entry: None,
                 headers: &new.headers,
                 delivery: None,
+                email,
             },
         )?;
         if logged_by.is_some() {
@@ -324,10 +387,53 @@ impl ConversationDoc {
                     seen_entry: None,
                     headers,
                     delivery: None,
+                    email: None,
                 },
             )?;
             let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
             if status != Status::Open {
+                doc.put(ROOT, "status", Status::Open.as_str())?;
+                doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
+            }
+            Ok(entry)
+        })
+    }
+
+    /// Adds a customer message that came by e-mail, with what the relay
+    /// learned about it. Like [`ConversationDoc::add_customer_message`], it
+    /// reopens the conversation — unless the mail is machine-made.
+    pub fn add_email(
+        &mut self,
+        ctx: &Ctx,
+        body: &str,
+        received_at: Timestamp,
+        headers: &EmailHeaders,
+        email: &EmailDetails,
+    ) -> Result<EntryId> {
+        let body = non_empty_body(body)?;
+        change(&mut self.doc, ctx, "customer e-mail", |doc| {
+            let customer = required_str(doc, &ROOT, "customer_id")?;
+            let entry = EntryId::random();
+            let answers = last_entry_of(doc, &[EntryKind::Reply])?;
+            push_entry(
+                doc,
+                &EntryData {
+                    id: &entry,
+                    kind: EntryKind::CustomerMessage,
+                    author: &customer,
+                    logged_by: None,
+                    body,
+                    created_at: received_at,
+                    answers: answers.as_ref(),
+                    mentions: &[],
+                    seen_entry: None,
+                    headers,
+                    delivery: None,
+                    email: Some(email),
+                },
+            )?;
+            let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
+            if status != Status::Open && email.automatic.is_none() {
                 doc.put(ROOT, "status", Status::Open.as_str())?;
                 doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
             }
@@ -380,6 +486,7 @@ impl ConversationDoc {
                     seen_entry: seen.as_ref(),
                     headers: &EmailHeaders::default(),
                     delivery: Some(DeliveryState::Queued),
+                    email: None,
                 },
             )?;
             put_seen(doc, &ctx.agent, ctx.now)?;
@@ -406,6 +513,7 @@ impl ConversationDoc {
                     seen_entry: None,
                     headers: &EmailHeaders::default(),
                     delivery: None,
+                    email: None,
                 },
             )?;
             Ok(entry)
@@ -625,6 +733,40 @@ fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
         let d = doc.put_object(&m, "delivery", ObjType::Map)?;
         write_delivery(doc, &d, state, None, e.created_at)?;
     }
+    if let Some(email) = e.email {
+        write_email(doc, &m, email)?;
+    }
+    Ok(())
+}
+
+fn write_email(doc: &mut AutoCommit, entry: &ObjId, email: &EmailDetails) -> Result<()> {
+    let m = doc.put_object(entry, "email", ObjType::Map)?;
+    if let Some(full) = &email.full_body {
+        doc.put(&m, "full_body", full.as_str())?;
+    }
+    doc.put(&m, "had_html", email.had_html)?;
+    if let Some(kind) = &email.automatic {
+        doc.put(&m, "automatic", kind.as_str())?;
+    }
+    let w = doc.put_object(&m, "warnings", ObjType::List)?;
+    for (i, warning) in email.warnings.iter().enumerate() {
+        doc.insert(&w, i, warning.as_str())?;
+    }
+    let list = doc.put_object(&m, "attachments", ObjType::List)?;
+    for (i, a) in email.attachments.iter().enumerate() {
+        let o = doc.insert_object(&list, i, ObjType::Map)?;
+        if let Some(name) = &a.filename {
+            doc.put(&o, "filename", name.as_str())?;
+        }
+        doc.put(&o, "content_type", a.content_type.as_str())?;
+        doc.put(&o, "size", a.size as i64)?;
+        if let Some(blob) = &a.blob {
+            doc.put(&o, "blob", blob.as_str())?;
+        }
+        if let Some(reason) = &a.rejected {
+            doc.put(&o, "rejected", reason.as_str())?;
+        }
+    }
     Ok(())
 }
 
@@ -643,6 +785,26 @@ fn read_entry(e: Node<'_>) -> Option<Entry> {
             reason: del.str("reason"),
             updated_at: Timestamp(del.int("updated_at").unwrap_or(0)),
         })
+    });
+    let email = e.map("email").map(|m| EmailDetails {
+        full_body: m.str("full_body"),
+        had_html: m.bool("had_html").unwrap_or(false),
+        automatic: m.str("automatic"),
+        warnings: m.list("warnings").map(strs).unwrap_or_default(),
+        attachments: m
+            .list("attachments")
+            .map(|l| {
+                maps(l)
+                    .map(|a| AttachmentInfo {
+                        filename: a.str("filename"),
+                        content_type: a.str("content_type").unwrap_or_default(),
+                        size: a.int("size").unwrap_or(0).max(0) as u64,
+                        blob: a.str("blob"),
+                        rejected: a.str("rejected"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     });
     Some(Entry {
         id: EntryId::parse(&e.str("id")?).ok()?,
@@ -664,6 +826,7 @@ fn read_entry(e: Node<'_>) -> Option<Entry> {
         seen_entry: e.str("seen_entry").and_then(|a| EntryId::parse(&a).ok()),
         headers,
         delivery,
+        email,
     })
 }
 
@@ -776,6 +939,83 @@ mod tests {
         ConversationDoc::create(ActorId::random(), &at("relay", 1_000), new)
             .unwrap()
             .0
+    }
+
+    #[test]
+    fn email_details_round_trip_and_machine_mail_reopens_nothing() {
+        let details = EmailDetails {
+            full_body: Some("Any news?\n> earlier".into()),
+            had_html: true,
+            automatic: None,
+            warnings: vec!["unknown charset x-42".into()],
+            attachments: vec![AttachmentInfo {
+                filename: Some("photo.jpg".into()),
+                content_type: "image/jpeg".into(),
+                size: 31_457_280,
+                blob: None,
+                rejected: Some("over the 25 MiB limit".into()),
+            }],
+        };
+        let mut c = new_conv();
+        let relay = at("relay", 3_000);
+        c.set_status(
+            &relay,
+            StatusChange {
+                status: Status::Closed,
+                until: None,
+            },
+        )
+        .unwrap();
+        let auto = EmailDetails {
+            automatic: Some("auto-reply".into()),
+            ..Default::default()
+        };
+        c.add_email(
+            &relay,
+            "I am out of office",
+            Timestamp(3_100),
+            &Default::default(),
+            &auto,
+        )
+        .unwrap();
+        assert_eq!(
+            c.view().unwrap().status,
+            Status::Closed,
+            "auto-replies reopen nothing"
+        );
+        let id = c
+            .add_email(
+                &relay,
+                "Any news?",
+                Timestamp(3_200),
+                &Default::default(),
+                &details,
+            )
+            .unwrap();
+        let v = c.view().unwrap();
+        assert_eq!(v.status, Status::Open, "the customer is waiting again");
+        assert_eq!(v.entry(&id).unwrap().email.as_ref(), Some(&details));
+        assert_eq!(v.entries[0].email, None);
+
+        let new = NewConversation {
+            id: ConversationId::random(),
+            subject: "Undelivered Mail Returned to Sender".into(),
+            channel: Channel::Email,
+            customer: CustomerId::parse("daemon").unwrap(),
+            body: "This is the mail system".into(),
+            received_at: Timestamp(4_000),
+            headers: Default::default(),
+            priority: Priority::Normal,
+        };
+        let bounce = EmailDetails {
+            automatic: Some("bounce".into()),
+            ..Default::default()
+        };
+        let (b, _) =
+            ConversationDoc::create_from_email(ActorId::random(), &relay, new, &bounce).unwrap();
+        let v = b.view().unwrap();
+        assert_eq!(v.status, Status::Closed, "machine mail needs no answer");
+        assert_eq!(v.entries[0].email.as_ref(), Some(&bounce));
     }
 
     #[test]

@@ -49,6 +49,14 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// A boolean field.
+    pub(crate) fn bool(&self, key: &str) -> Option<bool> {
+        match self.value(key)? {
+            Value::Scalar(ScalarValue::Boolean(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// A nested map.
     pub(crate) fn map(&self, key: &str) -> Option<Node<'a>> {
         match self.value(key)? {

@@ -29,8 +29,8 @@ mod workflow;
 
 pub use agent_private::{AgentPrivate, AgentPrivateDoc};
 pub use conversation::{
-    Conversation, ConversationDoc, Delivery, EmailHeaders, Entry, EntryKind, FieldConflict,
-    NewConversation,
+    AttachmentInfo, Conversation, ConversationDoc, Delivery, EmailDetails, EmailHeaders, Entry,
+    EntryKind, FieldConflict, NewConversation,
 };
 pub use ctx::Ctx;
 pub use customer::{Customer, CustomerDoc, CustomerPatch, NewCustomer};

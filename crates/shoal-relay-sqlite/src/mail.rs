@@ -78,6 +78,14 @@ CREATE TABLE outbox_cursors (
     team_id TEXT PRIMARY KEY,
     seq     INTEGER NOT NULL
 );
+-- Attachments of incoming mail, by content hash.
+CREATE TABLE mail_blobs (
+    team_id      TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    data         BLOB NOT NULL,
+    PRIMARY KEY (team_id, hash)
+);
 CREATE TABLE mail_subjects (
     team_id         TEXT NOT NULL,
     customer_id     TEXT NOT NULL,
@@ -495,6 +503,29 @@ impl MailStore for SqliteStore {
 
     fn outbox_item(&self, entry_id: &str) -> Result<Option<OutboxItem>> {
         outbox_item(&*self.conn()?, entry_id)
+    }
+
+    fn put_blob(&self, team_id: &str, hash: &str, content_type: &str, data: &[u8]) -> Result<()> {
+        let conn = self.conn()?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO mail_blobs (team_id, hash, content_type, data) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![team_id, hash, content_type, data]))
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    fn blob(&self, team_id: &str, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let conn = self.conn()?;
+        conn.prepare_cached(
+            "SELECT content_type, data FROM mail_blobs WHERE team_id = ?1 AND hash = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row([team_id, hash], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)
     }
 
     fn customer_by_address(&self, team_id: &str, address: &str) -> Result<Option<String>> {

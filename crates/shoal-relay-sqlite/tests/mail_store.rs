@@ -74,7 +74,10 @@ fn mailboxes_are_added_listed_and_removed() {
         .add_mailbox(&new_mailbox("mb4", TEAM_B, "sales@northwind.example"), T0)
         .unwrap();
     assert_eq!(store.mailboxes(None).unwrap().len(), 2);
-    assert_eq!(store.mailboxes(Some(TEAM_A)).unwrap(), std::slice::from_ref(&added));
+    assert_eq!(
+        store.mailboxes(Some(TEAM_A)).unwrap(),
+        std::slice::from_ref(&added)
+    );
     assert_eq!(
         store.mailbox_secrets("mb1").unwrap(),
         (b"sealed-imap".to_vec(), b"sealed-smtp".to_vec())
@@ -139,7 +142,10 @@ fn ingest_intents_and_threading_lookups() {
         .find_ingest("mb1", 7, 2, Some("other@x"))
         .unwrap()
         .is_none());
-    assert_eq!(store.unfinished_ingests("mb1").unwrap(), std::slice::from_ref(&first));
+    assert_eq!(
+        store.unfinished_ingests("mb1").unwrap(),
+        std::slice::from_ref(&first)
+    );
     store.finish_ingest("mb1", 7, 1).unwrap();
     assert!(store.unfinished_ingests("mb1").unwrap().is_empty());
     assert!(store.find_ingest("mb1", 7, 1, None).unwrap().unwrap().done);

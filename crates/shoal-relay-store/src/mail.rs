@@ -273,6 +273,11 @@ pub trait MailStore: Send + Sync + 'static {
     /// One item.
     fn outbox_item(&self, entry_id: &str) -> Result<Option<OutboxItem>>;
 
+    /// Keeps an attachment's bytes under its content hash (once per team).
+    fn put_blob(&self, team_id: &str, hash: &str, content_type: &str, data: &[u8]) -> Result<()>;
+    /// An attachment's content type and bytes.
+    fn blob(&self, team_id: &str, hash: &str) -> Result<Option<(String, Vec<u8>)>>;
+
     /// The customer who writes from `address` (case-insensitive).
     fn customer_by_address(&self, team_id: &str, address: &str) -> Result<Option<String>>;
     /// The newest conversation of `customer_id` whose normalized subject is

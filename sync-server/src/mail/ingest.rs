@@ -16,8 +16,8 @@ use anyhow::{anyhow, Context, Result};
 use automerge::AutoCommit;
 use futures_util::TryStreamExt;
 use shoal_core::{
-    Channel, ConversationDoc, ConversationId, Ctx, CustomerDoc, CustomerId, Document, EmailHeaders,
-    NewConversation, NewCustomer, Priority, Timestamp,
+    AttachmentInfo, Channel, ConversationDoc, ConversationId, Ctx, CustomerDoc, CustomerId,
+    Document, EmailDetails, EmailHeaders, NewConversation, NewCustomer, Priority, Timestamp,
 };
 use shoal_mail::{IncomingMail, Limits};
 use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, TlsMode};
@@ -323,6 +323,7 @@ async fn apply(
         Ok(())
     })
     .await?;
+    let details = store_attachments(relay, team, mail).await?;
     let body = if mail.body.trim().is_empty() {
         "(no text)".to_owned()
     } else {
@@ -335,7 +336,7 @@ async fn apply(
     };
     change_doc(relay, team, &format!("conv/{conversation}"), |doc| {
         if doc.get_heads().is_empty() {
-            let (created, _) = ConversationDoc::create(
+            let (created, _) = ConversationDoc::create_from_email(
                 actor.clone(),
                 &ctx,
                 NewConversation {
@@ -348,6 +349,7 @@ async fn apply(
                     headers,
                     priority: Priority::Normal,
                 },
+                &details,
             )?;
             doc.merge(&mut created.into_automerge())?;
             return Ok(());
@@ -359,7 +361,7 @@ async fn apply(
             .iter()
             .any(|e| e.headers.message_id == message_id);
         if !present {
-            conv.add_customer_message(&ctx, &body, received, &headers)?;
+            conv.add_email(&ctx, &body, received, &headers, &details)?;
         }
         *doc = conv.into_automerge();
         Ok(())
@@ -410,4 +412,57 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, shoal_relay_store::StoreError> + Send + 'static,
 ) -> Result<T> {
     Ok(tokio::task::spawn_blocking(f).await??)
+}
+
+/// What the documents record about the mail; attachments within the limits
+/// are kept in the relay's store under their SHA-256.
+async fn store_attachments(
+    relay: &Arc<Relay>,
+    team: &str,
+    mail: &IncomingMail,
+) -> Result<EmailDetails> {
+    use sha2::{Digest, Sha256};
+    let mut attachments = Vec::with_capacity(mail.attachments.len());
+    for a in &mail.attachments {
+        let blob = match &a.data {
+            Some(data) => {
+                let hash: String = Sha256::digest(data)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let (store, t, h, ct, d) = (
+                    relay.mail.clone(),
+                    team.to_owned(),
+                    hash.clone(),
+                    a.content_type.clone(),
+                    data.clone(),
+                );
+                blocking(move || store.put_blob(&t, &h, &ct, &d)).await?;
+                Some(hash)
+            }
+            None => None,
+        };
+        attachments.push(AttachmentInfo {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size as u64,
+            blob,
+            rejected: a.rejected.clone(),
+        });
+    }
+    let full_body = (mail.full_body.trim() != mail.body.trim()).then(|| mail.full_body.clone());
+    Ok(EmailDetails {
+        full_body,
+        had_html: mail.had_html,
+        automatic: mail.auto.map(|k| {
+            match k {
+                shoal_mail::AutoKind::AutoReply => "auto-reply",
+                shoal_mail::AutoKind::Bounce => "bounce",
+                shoal_mail::AutoKind::Bulk => "bulk",
+            }
+            .to_owned()
+        }),
+        warnings: mail.warnings.clone(),
+        attachments,
+    })
 }
