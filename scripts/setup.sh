@@ -7,9 +7,11 @@ set -euo pipefail
 # Debian packages the build needs (a C compiler for the bundled SQLite).
 SHOAL_APT_PACKAGES=(build-essential pkg-config)
 # Real mail servers for the end-to-end tests (tests/src/mail.rs): dovecot for
-# IMAP + LMTP, OpenSMTPD for SMTP. The tests run them as plain processes from
+# IMAP + LMTP and for SMTP over TLS (submission; Debian 12's OpenSMTPD cannot
+# do server TLS with OpenSSL 3), OpenSMTPD for plain SMTP, openssl for the
+# test certificates. The tests run them as plain processes from
 # generated configs; the system services these packages enable are not used.
-SHOAL_MAIL_APT_PACKAGES=(dovecot-imapd dovecot-lmtpd opensmtpd)
+SHOAL_MAIL_APT_PACKAGES=(dovecot-imapd dovecot-lmtpd dovecot-submissiond opensmtpd openssl)
 MIN_RUST="1.90"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -66,7 +66,7 @@ enum Command {
     /// Connect mailboxes (IMAP in, SMTP out) to teams. See docs/email.md.
     Mailbox {
         #[command(subcommand)]
-        command: MailboxCommand,
+        command: Box<MailboxCommand>,
     },
 }
 
@@ -105,6 +105,9 @@ enum MailboxCommand {
         /// IMAP login (default: the address).
         #[arg(long)]
         imap_user: Option<String>,
+        /// PEM file of extra certificate authorities to trust for IMAP.
+        #[arg(long)]
+        imap_ca_file: Option<PathBuf>,
         /// SMTP host.
         #[arg(long, required_unless_present = "config")]
         smtp_host: Option<String>,
@@ -117,6 +120,9 @@ enum MailboxCommand {
         /// SMTP login (default: the IMAP login).
         #[arg(long)]
         smtp_user: Option<String>,
+        /// PEM file of extra certificate authorities to trust for SMTP.
+        #[arg(long)]
+        smtp_ca_file: Option<PathBuf>,
         /// Environment variable holding the password.
         #[arg(long, group = "password")]
         password_env: Option<String>,
@@ -340,7 +346,7 @@ fn run() -> Result<()> {
                 }
             }
         }
-        Command::Mailbox { command } => mailbox_command(&cli.data, command)?,
+        Command::Mailbox { command } => mailbox_command(&cli.data, *command)?,
     }
     Ok(())
 }
@@ -359,8 +365,8 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
                 team: file.team.clone(),
                 address: file.address.clone(),
                 display_name: file.display_name.clone(),
-                imap: file.imap.server(Protocol::Imap, &file.address),
-                smtp: file.smtp.server(Protocol::Smtp, &file.address),
+                imap: file.imap.server(Protocol::Imap, &file.address, &path),
+                smtp: file.smtp.server(Protocol::Smtp, &file.address, &path),
                 imap_password: file.imap.password("imap", &path)?.read()?,
                 smtp_password: file.smtp.password("smtp", &path)?.read()?,
             };
@@ -374,10 +380,12 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
             imap_port,
             imap_tls,
             imap_user,
+            imap_ca_file,
             smtp_host,
             smtp_port,
             smtp_tls,
             smtp_user,
+            smtp_ca_file,
             password_env,
             password_file,
             password_stdin,
@@ -409,12 +417,14 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
                     port: imap_port.unwrap_or(default_port(Protocol::Imap, imap_tls)),
                     tls: imap_tls,
                     user: imap_user.clone(),
+                    ca_file: absolute(imap_ca_file)?,
                 },
                 smtp: ServerConfig {
                     host: smtp_host.unwrap_or_default(),
                     port: smtp_port.unwrap_or(default_port(Protocol::Smtp, smtp_tls)),
                     tls: smtp_tls,
                     user: smtp_user.unwrap_or(imap_user),
+                    ca_file: absolute(smtp_ca_file)?,
                 },
                 imap_password,
                 smtp_password,
@@ -457,6 +467,19 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
         }
     }
     Ok(())
+}
+
+/// A CA file as the relay will find it later, whatever its working directory.
+fn absolute(file: Option<PathBuf>) -> Result<Option<String>> {
+    match file {
+        Some(f) => Ok(Some(
+            std::fs::canonicalize(&f)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+                .display()
+                .to_string(),
+        )),
+        None => Ok(None),
+    }
 }
 
 fn report_mailbox(m: &shoal_relay_store::MailboxRecord, json: bool) -> Result<()> {

@@ -1,27 +1,61 @@
 //! Real mail servers on 127.0.0.1 for end-to-end tests: Debian's dovecot
-//! (IMAP + LMTP) and OpenSMTPD (SMTP), each run as a plain foreground process
-//! (`dovecot -F -c CONFIG`, `smtpd -d -f CONFIG`) from configs generated in a
-//! fresh temporary directory, on loopback ports picked at run time.
+//! (IMAP + LMTP, and SMTP submission with TLS and AUTH) and OpenSMTPD (plain
+//! SMTP), each run as a plain foreground process (`dovecot -F -c CONFIG`,
+//! `smtpd -d -f CONFIG`) from configs generated in a fresh temporary
+//! directory, on loopback ports picked at run time.
 //!
 //! ```text
-//!   SMTP client ──▶ smtpd 127.0.0.1:smtp_port ──LMTP──▶ dovecot 127.0.0.1:lmtp_port
-//!                                                        │ maildir  <tmp>/mail/ADDRESS/Maildir
-//!   IMAP client ◀───────────────── dovecot 127.0.0.1:imap_port
+//!   SMTP client ───────────────────────────▶ smtpd :smtp_port ──LMTP──▶ dovecot :lmtp_port
+//!                                             ▲ (relay)                        │
+//!   SMTP client ─TLS+AUTH─▶ dovecot submission┘                                ▼ maildir
+//!                           :smtps_port, :submission_port      <tmp>/mail/ADDRESS/Maildir
+//!   IMAP client ◀──────────────────────────── dovecot :imap_port (STARTTLS), :imaps_port
 //! ```
 //!
 //! smtpd accepts mail for the test domains (`shoal.test`, `example.test`, and
 //! any other domain given to [`MailServers::add_user`]) and only for known
 //! users; everything else is refused at `RCPT TO`, so nothing ever leaves the
 //! machine. Users log in with their full address and a plaintext password
-//! (see [`Credentials`]); IMAP has no TLS and allows plaintext auth; IDLE works
-//! (dovecot's default), with new mail noticed within about a second.
+//! (see [`Credentials`]); IDLE works (dovecot's default), with new mail
+//! noticed within about a second.
+//!
+//! # Ports and TLS
+//! | port | protocol | TLS | auth |
+//! |------|----------|-----|------|
+//! | [`imap_port`](MailServers::imap_port) | IMAP | STARTTLS offered, not required | plaintext LOGIN allowed without TLS |
+//! | [`imaps_port`](MailServers::imaps_port) | IMAP | implicit TLS | LOGIN |
+//! | [`smtp_port`](MailServers::smtp_port) | SMTP | none (no STARTTLS) | none |
+//! | [`smtps_port`](MailServers::smtps_port) | SMTP | implicit TLS | AUTH PLAIN/LOGIN required |
+//! | [`submission_port`](MailServers::submission_port) | SMTP | STARTTLS offered | AUTH PLAIN/LOGIN required (dovecot also takes it without STARTTLS from 127.0.0.1: check [`smtp_logins`](MailServers::smtp_logins)) |
+//! | [`lmtp_port`](MailServers::lmtp_port) | LMTP | none | none |
+//!
+//! SMTP AUTH takes the same login and password as IMAP. Every instance makes
+//! a throwaway CA ([`MailServers::ca_cert_path`], what a client must trust)
+//! and a server certificate signed by it for `localhost` and `127.0.0.1`
+//! ([`TLS_HOSTNAME`]), with the `openssl` CLI; all TLS ports present it.
+//!
+//! # SMTP with TLS: dovecot's submission service, not smtpd
+//! OpenSMTPD 6.8.0p2 as Debian 12 builds it (against OpenSSL 3) fails every
+//! server-side TLS handshake, with RSA and ECDSA keys alike ("EVP lib",
+//! "missing private key": its privilege-separated key signer sets its key
+//! handle on a copy of the key under OpenSSL 3; OpenSMTPD issues #1171,
+//! #1239, fixed in 7.x). So the SMTPS and submission ports belong to a second
+//! dovecot instance running only its submission service
+//! (`dovecot-submissiond`): it authenticates against the same passwd-file
+//! and relays every accepted message, in the same session, to smtpd's plain
+//! port, so recipients are accepted or refused exactly as on
+//! [`MailServers::smtp_port`]. It counts as part of "SMTP":
+//! [`MailServers::stop_smtp`] and [`MailServers::start_smtp`] stop and start
+//! it with smtpd. Without `dovecot-submissiond` everything else works and
+//! [`MailServers::smtps_port`] and [`MailServers::submission_port`] panic.
 //!
 //! # Requirements
 //! - root: smtpd refuses to start otherwise, and dovecot needs it to switch to
 //!   the mail uid;
-//! - Debian's `dovecot-imapd dovecot-lmtpd opensmtpd` (`scripts/setup.sh`
-//!   installs them; tested with dovecot 2.3.19.1 and OpenSMTPD 6.8.0p2 of
-//!   Debian 12);
+//! - Debian's `dovecot-imapd dovecot-lmtpd opensmtpd openssl`, and
+//!   `dovecot-submissiond` for SMTPS and submission (`scripts/setup.sh`
+//!   installs them; tested with dovecot 2.3.19.1, OpenSMTPD 6.8.0p2 and
+//!   OpenSSL 3.0 of Debian 12);
 //! - no system OpenSMTPD running (see below).
 //!
 //! # One smtpd per machine at a time
@@ -74,11 +108,18 @@ pub const BOB: &str = "bob@example.test";
 pub const DEFAULT_USERS: [&str; 3] = [SUPPORT, ALICE, BOB];
 /// The machine-wide lock file that serializes smtpd instances.
 pub const SMTPD_LOCK: &str = "/run/shoal-e2e-smtpd.lock";
+/// The DNS name in the servers' certificate (besides the IP address
+/// 127.0.0.1): the name a TLS client connecting to 127.0.0.1 may verify.
+pub const TLS_HOSTNAME: &str = "localhost";
 
 const DOVECOT: &str = "/usr/sbin/dovecot";
 const SMTPD: &str = "/usr/sbin/smtpd";
 const SMTPCTL: &str = "/usr/sbin/smtpctl";
-const PACKAGES: &str = "dovecot-imapd dovecot-lmtpd opensmtpd (scripts/setup.sh)";
+const OPENSSL: &str = "/usr/bin/openssl";
+/// Dovecot's submission service (package `dovecot-submissiond`).
+const SUBMISSION: &str = "/usr/lib/dovecot/submission";
+const PACKAGES: &str =
+    "dovecot-imapd dovecot-lmtpd dovecot-submissiond opensmtpd openssl (scripts/setup.sh)";
 const BASE_DOMAINS: [&str; 2] = ["shoal.test", "example.test"];
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,21 +139,40 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// A running dovecot (IMAP + LMTP) and OpenSMTPD (SMTP) pair with its own
-/// users and maildirs; see the [module docs](self).
+/// A successful SMTP AUTH on the SMTPS or submission port (see
+/// [`MailServers::smtp_logins`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpLogin {
+    /// The login (the user's address).
+    pub user: String,
+    /// The SASL mechanism: `PLAIN` or `LOGIN`.
+    pub method: String,
+    /// Whether the session was TLS (SMTPS, or after STARTTLS).
+    pub tls: bool,
+}
+
+/// Running dovecot (IMAP + LMTP), OpenSMTPD (plain SMTP) and dovecot's
+/// submission service (SMTPS, submission) with their own users and
+/// maildirs; see the [module docs](self).
 pub struct MailServers {
     dir: tempfile::TempDir,
     id: String,
     mail_uid: u32,
     mail_gid: u32,
     imap_port: u16,
+    imaps_port: u16,
     lmtp_port: u16,
     smtp_port: u16,
+    smtps_port: u16,
+    submission_port: u16,
     users: Mutex<Vec<Credentials>>,
     dovecot: Option<Server>,
-    smtpd: Mutex<Option<Server>>,
-    smtpd_starts: AtomicU32,
+    smtp: Mutex<Option<SmtpServers>>,
+    smtp_starts: AtomicU32,
+    /// Whether dovecot's submission service is installed.
+    has_submission: bool,
     startup: Duration,
+    ca_cert: PathBuf,
     // Declared last: released only after both servers are stopped in `drop`.
     _smtpd_lock: File,
 }
@@ -158,15 +218,21 @@ impl MailServers {
             mail_uid,
             mail_gid,
             imap_port: 0,
+            imaps_port: 0,
             lmtp_port: 0,
             smtp_port: 0,
+            smtps_port: 0,
+            submission_port: 0,
             users: Mutex::new(users),
             dovecot: None,
-            smtpd: Mutex::new(None),
-            smtpd_starts: AtomicU32::new(0),
+            smtp: Mutex::new(None),
+            smtp_starts: AtomicU32::new(0),
+            has_submission: Path::new(SUBMISSION).exists(),
             startup: Duration::ZERO,
+            ca_cert: PathBuf::new(),
             _smtpd_lock: lock,
         };
+        servers.ca_cert = servers.tls_dir().join("ca.pem");
         let maildir_root = servers.dir.path().join("mail");
         fs::create_dir(&maildir_root).expect("create maildir root");
         fs::set_permissions(&maildir_root, fs::Permissions::from_mode(0o700))
@@ -178,35 +244,40 @@ impl MailServers {
         servers.write_user_tables();
 
         let started = Instant::now();
+        make_tls_files(&servers.tls_dir());
         for attempt in 1..=START_ATTEMPTS {
-            let [imap, lmtp, smtp] = free_ports();
+            let [imap, imaps, lmtp, smtp, smtps, submission] = free_ports();
             servers.imap_port = imap;
+            servers.imaps_port = imaps;
             servers.lmtp_port = lmtp;
             servers.smtp_port = smtp;
+            servers.smtps_port = smtps;
+            servers.submission_port = submission;
             servers.write_configs();
             let mut dovecot = servers.spawn_dovecot(attempt);
-            let mut smtpd = servers.spawn_smtpd();
+            let mut smtp_servers = servers.spawn_smtp();
             let token = servers.token();
+            // Dovecot binds all its listeners before it serves any, so a
+            // plain greeting also means the implicit-TLS ports listen.
             let dovecot_ready = wait_ready(&mut dovecot, imap, "* OK", &token, b"a LOGOUT\r\n")
                 .and_then(|()| wait_ready(&mut dovecot, lmtp, "220", &token, b"QUIT\r\n"));
-            let smtpd_ready = wait_ready(&mut smtpd, smtp, "220", &token, b"QUIT\r\n");
-            if dovecot_ready.is_ok() && smtpd_ready.is_ok() {
+            let smtp_ready = servers.wait_smtp_ready(&mut smtp_servers);
+            if dovecot_ready.is_ok() && smtp_ready.is_ok() {
                 servers.dovecot = Some(dovecot);
-                *servers.smtpd.get_mut().unwrap() = Some(smtpd);
+                *servers.smtp.get_mut().unwrap() = Some(smtp_servers);
                 servers.startup = started.elapsed();
                 return servers;
             }
             let report = format!(
-                "dovecot: {}\n--- dovecot log ({}) ---\n{}\nsmtpd: {}\n--- smtpd log ({}) ---\n{}",
+                "dovecot: {}\n--- dovecot log ({}) ---\n{}\nsmtp: {}\n{}",
                 status_text(&dovecot_ready),
                 dovecot.log.display(),
                 dovecot.log_text(),
-                status_text(&smtpd_ready),
-                smtpd.log.display(),
-                smtpd.log_text(),
+                status_text(&smtp_ready),
+                smtp_servers.logs(),
             );
             dovecot.stop();
-            smtpd.stop();
+            smtp_servers.stop();
             // Another process may have taken a port between our probe and the
             // server's bind: pick new ports and try again.
             if attempt < START_ATTEMPTS && report.contains("Address already in use") {
@@ -219,27 +290,70 @@ impl MailServers {
                 ""
             };
             panic!(
-                "mail servers failed to start (imap {imap}, lmtp {lmtp}, smtp {smtp}, \
+                "mail servers failed to start (imap {imap}, imaps {imaps}, lmtp {lmtp}, \
+                 smtp {smtp}, smtps {smtps}, submission {submission}, \
                  attempt {attempt}):\n{report}{hint}"
             );
         }
         unreachable!("the last attempt returns or panics")
     }
 
-    /// How long starting both servers took (after the smtpd lock was taken).
+    /// How long making the certificates and starting the servers took (after
+    /// the smtpd lock was taken).
     pub fn startup_time(&self) -> Duration {
         self.startup
     }
 
-    /// The IMAP port on 127.0.0.1 (no TLS, plaintext LOGIN/AUTHENTICATE PLAIN).
+    /// The IMAP port on 127.0.0.1: plaintext LOGIN/AUTHENTICATE PLAIN work
+    /// without TLS; STARTTLS is offered (not required).
     pub fn imap_port(&self) -> u16 {
         self.imap_port
+    }
+
+    /// The IMAPS port on 127.0.0.1 (implicit TLS; see
+    /// [`MailServers::ca_cert_path`]).
+    pub fn imaps_port(&self) -> u16 {
+        self.imaps_port
     }
 
     /// The SMTP port on 127.0.0.1 (no TLS, no auth). It stays the same across
     /// [`MailServers::stop_smtp`] and [`MailServers::start_smtp`].
     pub fn smtp_port(&self) -> u16 {
         self.smtp_port
+    }
+
+    /// The SMTPS port on 127.0.0.1: implicit TLS, and AUTH (PLAIN or LOGIN,
+    /// with a user's IMAP login and password) required before `MAIL FROM`.
+    /// Accepts the same recipients as [`MailServers::smtp_port`] (see the
+    /// [module docs](self#smtp-with-tls-dovecots-submission-service-not-smtpd)).
+    /// Stable across [`MailServers::stop_smtp`] and
+    /// [`MailServers::start_smtp`]. Panics if `dovecot-submissiond` is not
+    /// installed.
+    pub fn smtps_port(&self) -> u16 {
+        self.require_submission();
+        self.smtps_port
+    }
+
+    /// The submission port on 127.0.0.1: STARTTLS offered, AUTH as on
+    /// [`MailServers::smtps_port`] required. Dovecot counts a connection from
+    /// 127.0.0.1 to 127.0.0.1 as secure and takes AUTH even without
+    /// STARTTLS; [`MailServers::smtp_logins`] tells whether a client used
+    /// it. Stable across [`MailServers::stop_smtp`] and
+    /// [`MailServers::start_smtp`]. Panics if `dovecot-submissiond` is not
+    /// installed.
+    pub fn submission_port(&self) -> u16 {
+        self.require_submission();
+        self.submission_port
+    }
+
+    /// The PEM certificate of this instance's throwaway CA: the only trust
+    /// anchor a TLS client needs for [`MailServers::imaps_port`],
+    /// [`MailServers::smtps_port`], [`MailServers::submission_port`] and
+    /// STARTTLS on [`MailServers::imap_port`]. The servers' certificate
+    /// (`tls/server.pem` next to it, signed by this CA) names
+    /// [`TLS_HOSTNAME`] and the IP address 127.0.0.1.
+    pub fn ca_cert_path(&self) -> &Path {
+        &self.ca_cert
     }
 
     /// Dovecot's LMTP port on 127.0.0.1 (what smtpd delivers to).
@@ -284,7 +398,7 @@ impl MailServers {
         }
         self.create_maildir(&address);
         self.write_user_tables();
-        if self.smtpd_slot().is_some() {
+        if self.smtp_slot().is_some() {
             for table in ["testdomains", "vusers"] {
                 let out = Command::new(SMTPCTL)
                     .args(["update", "table", table])
@@ -302,59 +416,52 @@ impl MailServers {
         (c.login, c.password)
     }
 
-    /// Stops smtpd (the SMTP port then refuses connections) and waits until
-    /// its port is closed. Does nothing if it is already stopped.
+    /// Stops smtpd and dovecot's submission service (the SMTP, SMTPS and
+    /// submission ports then refuse connections) and waits until those ports
+    /// are closed. Does nothing if they are already stopped.
     pub fn stop_smtp(&self) {
-        let Some(smtpd) = self.smtpd_slot().take() else {
+        let Some(smtp) = self.smtp_slot().take() else {
             return;
         };
-        smtpd.stop();
+        smtp.stop();
         let deadline = Instant::now() + READY_TIMEOUT;
-        while TcpStream::connect_timeout(&loopback(self.smtp_port), Duration::from_millis(200))
-            .is_ok()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "SMTP port {} still accepts connections after smtpd stopped",
-                self.smtp_port
-            );
-            std::thread::sleep(Duration::from_millis(10));
+        for port in self.smtp_ports() {
+            while TcpStream::connect_timeout(&loopback(port), Duration::from_millis(200)).is_ok() {
+                assert!(
+                    Instant::now() < deadline,
+                    "port {port} still accepts connections after SMTP stopped"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
 
-    /// Starts smtpd again on the same port and waits until it accepts
-    /// connections. Does nothing if it is running. Panics with its log if it
-    /// fails to start.
+    /// Starts smtpd and dovecot's submission service again on the same ports
+    /// (SMTP, SMTPS, submission) and waits until they accept connections.
+    /// Does nothing if they are running. Panics with their logs if they fail
+    /// to start.
     pub fn start_smtp(&self) {
-        let mut slot = self.smtpd_slot();
+        let mut slot = self.smtp_slot();
         if slot.is_some() {
             return;
         }
         self.write_configs();
-        let mut smtpd = self.spawn_smtpd();
-        if let Err(e) = wait_ready(
-            &mut smtpd,
-            self.smtp_port,
-            "220",
-            &self.token(),
-            b"QUIT\r\n",
-        ) {
-            let log = smtpd.log_text();
-            let path = smtpd.log.clone();
-            smtpd.stop();
+        let mut smtp = self.spawn_smtp();
+        if let Err(e) = self.wait_smtp_ready(&mut smtp) {
+            let logs = smtp.logs();
+            smtp.stop();
             panic!(
-                "smtpd failed to restart on port {}: {e}\n--- smtpd log ({}) ---\n{log}",
-                self.smtp_port,
-                path.display()
+                "SMTP failed to restart on ports {:?}: {e}\n{logs}",
+                self.smtp_ports()
             );
         }
-        *slot = Some(smtpd);
+        *slot = Some(smtp);
     }
 
-    /// Whether smtpd is running (between [`MailServers::stop_smtp`] and
-    /// [`MailServers::start_smtp`] it is not).
+    /// Whether SMTP (smtpd and the submission service) is running (between
+    /// [`MailServers::stop_smtp`] and [`MailServers::start_smtp`] it is not).
     pub fn smtp_running(&self) -> bool {
-        self.smtpd_slot().is_some()
+        self.smtp_slot().is_some()
     }
 
     /// Puts the raw RFC 822 message `raw` straight into `to`'s INBOX over
@@ -429,9 +536,9 @@ impl MailServers {
             if Instant::now() >= deadline {
                 panic!(
                     "{address} has {} message(s) after {timeout:?}, expected {n}\n\
-                     --- smtpd log ---\n{}\n--- dovecot log ---\n{}",
+                     --- SMTP logs ---\n{}\n--- dovecot log ---\n{}",
                     messages.len(),
-                    self.smtpd_log(),
+                    self.smtp_log(),
                     self.dovecot_log()
                 );
             }
@@ -446,23 +553,107 @@ impl MailServers {
 
     /// smtpd's log so far, across restarts.
     pub fn smtpd_log(&self) -> String {
+        self.logs_of("smtpd")
+    }
+
+    /// The log of dovecot's submission service (SMTPS and submission ports)
+    /// so far, across restarts.
+    pub fn submission_log(&self) -> String {
+        self.logs_of("submission")
+    }
+
+    /// The successful SMTP AUTH logins so far (SMTPS and submission ports,
+    /// across restarts), oldest first, read from the submission service's
+    /// log. Dovecot counts a connection from 127.0.0.1 to 127.0.0.1 as
+    /// secure and so accepts AUTH on the submission port even without
+    /// STARTTLS: a test that wants a client to have used STARTTLS checks
+    /// [`SmtpLogin::tls`] here.
+    pub fn smtp_logins(&self) -> Vec<SmtpLogin> {
+        self.submission_log()
+            .lines()
+            .filter_map(|line| {
+                let rest = line.split_once("submission-login: Info: Login: ")?.1;
+                let fields: Vec<&str> = rest.split(", ").collect();
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find_map(|f| f.strip_prefix(name))
+                        .unwrap_or_default()
+                };
+                Some(SmtpLogin {
+                    user: field("user=<").trim_end_matches('>').to_string(),
+                    method: field("method=").to_string(),
+                    tls: fields.contains(&"TLS"),
+                })
+            })
+            .collect()
+    }
+
+    /// smtpd's and the submission service's logs.
+    fn smtp_log(&self) -> String {
+        format!(
+            "--- smtpd ---\n{}\n--- submission ---\n{}",
+            self.smtpd_log(),
+            self.submission_log()
+        )
+    }
+
+    fn logs_of(&self, name: &str) -> String {
         let mut out = String::new();
-        for n in 1..=self.smtpd_starts.load(Ordering::Relaxed) {
-            let path = self.dir.path().join(format!("smtpd.{n}.log"));
-            out.push_str(&format!("[{}]\n", path.display()));
-            out.push_str(&read_lossy(&path));
+        for n in 1..=self.smtp_starts.load(Ordering::Relaxed) {
+            let path = self.dir.path().join(format!("{name}.{n}.log"));
+            if path.exists() {
+                out.push_str(&format!("[{}]\n", path.display()));
+                out.push_str(&read_lossy(&path));
+            }
         }
         out
     }
 
-    /// The running smtpd, if any (usable even after a panic elsewhere).
-    fn smtpd_slot(&self) -> MutexGuard<'_, Option<Server>> {
-        self.smtpd.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The running SMTP servers, if any (usable even after a panic
+    /// elsewhere).
+    fn smtp_slot(&self) -> MutexGuard<'_, Option<SmtpServers>> {
+        self.smtp.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn require_submission(&self) {
+        assert!(
+            self.has_submission,
+            "{SUBMISSION} is missing: SMTPS and submission need dovecot's submission \
+             service; install {PACKAGES}"
+        );
     }
 
     /// A string unique to this instance, in every server's greeting.
     fn token(&self) -> String {
         format!("shoal-e2e-{}", self.id)
+    }
+
+    /// Where the CA and the server certificate live.
+    fn tls_dir(&self) -> PathBuf {
+        self.dir.path().join("tls")
+    }
+
+    /// The SMTP side's TCP ports: plain SMTP (smtpd), and SMTPS and
+    /// submission (dovecot's submission service, if installed).
+    fn smtp_ports(&self) -> Vec<u16> {
+        let mut ports = vec![self.smtp_port];
+        if self.has_submission {
+            ports.extend([self.smtps_port, self.submission_port]);
+        }
+        ports
+    }
+
+    /// Waits for the plain greetings of smtpd and of the submission port
+    /// (it greets before STARTTLS). Dovecot binds all its listeners before
+    /// serving any, so the SMTPS port then listens too.
+    fn wait_smtp_ready(&self, smtp: &mut SmtpServers) -> Result<(), String> {
+        let token = self.token();
+        wait_ready(&mut smtp.smtpd, self.smtp_port, "220", &token, b"QUIT\r\n")?;
+        if let Some(submission) = smtp.submission.as_mut() {
+            wait_ready(submission, self.submission_port, "220", &token, b"QUIT\r\n")?;
+        }
+        Ok(())
     }
 
     fn home(&self, address: &str) -> PathBuf {
@@ -529,29 +720,113 @@ impl MailServers {
     fn write_configs(&self) {
         let dir = self.dir.path().display().to_string();
         let (id, token) = (&self.id, self.token());
-        let (uid, gid) = (self.mail_uid, self.mail_gid);
-        let (imap, lmtp, smtp) = (self.imap_port, self.lmtp_port, self.smtp_port);
+        let (imap, imaps, lmtp) = (self.imap_port, self.imaps_port, self.lmtp_port);
+        let (smtp, smtps, submission) = (self.smtp_port, self.smtps_port, self.submission_port);
+        let common = self.dovecot_common();
         // Nested blocks each on their own lines: dovecot's parser wants that.
         let dovecot = format!(
             "# Generated by shoal-e2e (tests/src/mail.rs); read with dovecot -F -c.
 instance_name = shoal-e2e-{id}
 base_dir = {dir}/run
 state_dir = {dir}/state
-listen = 127.0.0.1
 protocols = imap lmtp
+# Dovecot 2.3 (Debian 12) spelling; 2.4 renamed it auth_allow_cleartext.
+# Plaintext LOGIN stays allowed on the plain IMAP port (which offers
+# STARTTLS, as ssl = yes).
+disable_plaintext_auth = no
+ssl = yes
+{common}
+# IDLE: notice new mail within a second even without inotify.
+mailbox_idle_check_interval = 1 secs
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+}}
+"
+        );
+        write_atomic(&self.dir.path().join("dovecot.conf"), &dovecot);
+        // The SMTP side's TLS (see the module docs): an instance of its own,
+        // stopped and started with smtpd.
+        let submission = format!(
+            "# Generated by shoal-e2e (tests/src/mail.rs); read with dovecot -F -c.
+instance_name = shoal-e2e-{id}-submission
+base_dir = {dir}/run-submission
+state_dir = {dir}/state-submission
+protocols = submission
+hostname = {token}.submission.shoal.test
+# Submission always requires AUTH before MAIL FROM. These would also
+# require TLS for it, but dovecot counts connections from 127.0.0.1 to
+# 127.0.0.1 as secure, so on the submission port AUTH works without
+# STARTTLS too (MailServers::smtp_logins tells).
+disable_plaintext_auth = yes
+ssl = required
+{common}
+# Every accepted message goes on to smtpd's plain port, recipient by
+# recipient within the client's session, so smtpd decides who is known.
+submission_relay_host = 127.0.0.1
+submission_relay_port = {smtp}
+submission_relay_ssl = no
+service submission-login {{
+  inet_listener submission {{
+    address = 127.0.0.1
+    port = {submission}
+  }}
+  inet_listener submissions {{
+    address = 127.0.0.1
+    port = {smtps}
+    ssl = yes
+  }}
+}}
+"
+        );
+        write_atomic(&self.dir.path().join("submission.conf"), &submission);
+        let smtpd = format!(
+            "# Generated by shoal-e2e (tests/src/mail.rs); read with smtpd -d -f.
+# No TLS here (see the module docs): dovecot's submission service has the
+# SMTPS and submission ports and relays to this one.
+table testdomains file:{dir}/smtpd-domains
+table vusers file:{dir}/smtpd-vusers
+table vbase file:{dir}/smtpd-userbase
+listen on 127.0.0.1 port {smtp} hostname \"{token}.smtpd.shoal.test\"
+action \"dovecot\" lmtp \"127.0.0.1:{lmtp}\" rcpt-to virtual <vusers> userbase <vbase>
+match from any for domain <testdomains> action \"dovecot\"
+"
+        );
+        write_atomic(&self.dir.path().join("smtpd.conf"), &smtpd);
+    }
+
+    /// The settings both dovecot instances share: logging, TLS files,
+    /// users, uids.
+    fn dovecot_common(&self) -> String {
+        let dir = self.dir.path().display().to_string();
+        let tls = self.tls_dir().display().to_string();
+        let token = self.token();
+        let (uid, gid) = (self.mail_uid, self.mail_gid);
+        format!(
+            "listen = 127.0.0.1
 login_greeting = {token} ready.
 log_path = /dev/stderr
-# Dovecot 2.3 (Debian 12) spelling; 2.4 renamed it auth_allow_cleartext.
-disable_plaintext_auth = no
-ssl = no
+ssl_cert = <{tls}/server.pem
+ssl_key = <{tls}/server.key
 auth_mechanisms = plain login
 # Tests may try wrong passwords: answer failures at once and keep no
 # per-IP penalty (it would delay later logins from 127.0.0.1 by 2-15 s).
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 mail_fsync = never
-# IDLE: notice new mail within a second even without inotify.
-mailbox_idle_check_interval = 1 secs
 first_valid_uid = {uid}
 last_valid_uid = {uid}
 first_valid_gid = {gid}
@@ -568,36 +843,8 @@ service anvil {{
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {imap}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service lmtp {{
-  inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {lmtp}
-  }}
-}}
-"
-        );
-        write_atomic(&self.dir.path().join("dovecot.conf"), &dovecot);
-        let smtpd = format!(
-            "# Generated by shoal-e2e (tests/src/mail.rs); read with smtpd -d -f.
-table testdomains file:{dir}/smtpd-domains
-table vusers file:{dir}/smtpd-vusers
-table vbase file:{dir}/smtpd-userbase
-listen on 127.0.0.1 port {smtp} hostname \"{token}.smtpd.shoal.test\"
-action \"dovecot\" lmtp \"127.0.0.1:{lmtp}\" rcpt-to virtual <vusers> userbase <vbase>
-match from any for domain <testdomains> action \"dovecot\"
-"
-        );
-        write_atomic(&self.dir.path().join("smtpd.conf"), &smtpd);
+}}"
+        )
     }
 
     fn spawn_dovecot(&self, attempt: u32) -> Server {
@@ -613,23 +860,69 @@ match from any for domain <testdomains> action \"dovecot\"
         Server::spawn("dovecot", cmd, log)
     }
 
-    fn spawn_smtpd(&self) -> Server {
-        let n = self.smtpd_starts.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Starts smtpd and (if installed) dovecot's submission service; each
+    /// start logs to files of its own (`smtpd.N.log`, `submission.N.log`).
+    fn spawn_smtp(&self) -> SmtpServers {
+        let dir = self.dir.path();
+        let n = self.smtp_starts.fetch_add(1, Ordering::Relaxed) + 1;
         let mut cmd = Command::new(SMTPD);
         cmd.args(["-d", "-B", "queue=ram", "-f"])
-            .arg(self.dir.path().join("smtpd.conf"));
-        Server::spawn("smtpd", cmd, self.dir.path().join(format!("smtpd.{n}.log")))
+            .arg(dir.join("smtpd.conf"));
+        let smtpd = Server::spawn("smtpd", cmd, dir.join(format!("smtpd.{n}.log")));
+        let submission = self.has_submission.then(|| {
+            let mut cmd = Command::new(DOVECOT);
+            cmd.arg("-F").arg("-c").arg(dir.join("submission.conf"));
+            Server::spawn(
+                "dovecot submission",
+                cmd,
+                dir.join(format!("submission.{n}.log")),
+            )
+        });
+        SmtpServers { smtpd, submission }
     }
 }
 
 impl Drop for MailServers {
     fn drop(&mut self) {
-        if let Some(smtpd) = self.smtpd_slot().take() {
-            smtpd.stop();
+        if let Some(smtp) = self.smtp_slot().take() {
+            smtp.stop();
         }
         if let Some(dovecot) = self.dovecot.take() {
             dovecot.stop();
         }
+    }
+}
+
+/// The SMTP side: smtpd (plain SMTP) and dovecot's submission service
+/// (SMTPS, submission; `None` if not installed), stopped and started
+/// together.
+struct SmtpServers {
+    smtpd: Server,
+    submission: Option<Server>,
+}
+
+impl SmtpServers {
+    fn stop(self) {
+        if let Some(submission) = self.submission {
+            submission.stop();
+        }
+        self.smtpd.stop();
+    }
+
+    fn logs(&self) -> String {
+        let mut out = format!(
+            "--- smtpd log ({}) ---\n{}",
+            self.smtpd.log.display(),
+            self.smtpd.log_text()
+        );
+        if let Some(submission) = &self.submission {
+            out.push_str(&format!(
+                "\n--- submission log ({}) ---\n{}",
+                submission.log.display(),
+                submission.log_text()
+            ));
+        }
+        out
     }
 }
 
@@ -748,7 +1041,7 @@ fn preflight() {
         unsafe { libc::geteuid() } == 0,
         "MailServers needs root: OpenSMTPD refuses to run otherwise"
     );
-    for bin in [DOVECOT, SMTPD, SMTPCTL] {
+    for bin in [DOVECOT, SMTPD, SMTPCTL, OPENSSL] {
         assert!(
             Path::new(bin).exists(),
             "{bin} is missing: install {PACKAGES}"
@@ -803,13 +1096,93 @@ fn system_user(name: &str) -> (u32, u32) {
     }
 }
 
-/// Three distinct free ports on 127.0.0.1 (held together while picking).
-fn free_ports() -> [u16; 3] {
-    let listeners: Vec<TcpListener> = (0..3)
+/// `N` distinct free ports on 127.0.0.1 (held together while picking).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
         .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port"))
         .collect();
-    let port = |i: usize| listeners[i].local_addr().unwrap().port();
-    [port(0), port(1), port(2)]
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
+}
+
+/// The extensions of the throwaway CA and the server certificate, in an
+/// `openssl` config of our own (the system's `openssl.cnf` would add its
+/// defaults). webpki (rustls) wants a real CA — `CA:TRUE` and `keyCertSign`,
+/// not the leaf itself as trust anchor — and a leaf that is no CA, names the
+/// server in subjectAltName (the CN is ignored) and allows `serverAuth`.
+const OPENSSL_CNF: &str = "# Generated by shoal-e2e (tests/src/mail.rs).
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+";
+
+/// Makes `dir` with a throwaway CA (`ca.pem`, `ca.key`) and a certificate
+/// for [`TLS_HOSTNAME`] and 127.0.0.1 signed by it (`server.pem`,
+/// `server.key`): ECDSA P-256 keys, valid for a week; three `openssl` runs,
+/// some 30 ms.
+fn make_tls_files(dir: &Path) {
+    fs::create_dir(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    let cnf = dir.join("openssl.cnf");
+    fs::write(&cnf, OPENSSL_CNF).unwrap_or_else(|e| panic!("write {}: {e}", cnf.display()));
+    let subject_ca = "/O=shoal-e2e/CN=Shoal e2e throwaway CA";
+    let subject_server = format!("/O=shoal-e2e/CN={TLS_HOSTNAME}");
+    #[rustfmt::skip]
+    let steps: [(&str, &[&str]); 3] = [
+        ("CA", &[
+            "req", "-config", "openssl.cnf", "-x509", "-sha256", "-days", "7",
+            "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc",
+            "-keyout", "ca.key", "-out", "ca.pem",
+            "-subj", subject_ca, "-extensions", "ca_ext",
+        ]),
+        ("server key", &[
+            "req", "-config", "openssl.cnf", "-new",
+            "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", &subject_server,
+        ]),
+        // A fresh CA per instance: a fixed serial is unique under it.
+        ("server certificate", &[
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-set_serial", "2", "-sha256", "-days", "7",
+            "-extfile", "openssl.cnf", "-extensions", "server_ext", "-out", "server.pem",
+        ]),
+    ];
+    for (what, args) in steps {
+        run_openssl(dir, what, args);
+    }
+    for key in ["ca.key", "server.key"] {
+        fs::set_permissions(dir.join(key), fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("chmod {key}: {e}"));
+    }
+}
+
+/// Runs `openssl ARGS` in `dir` with no system config.
+fn run_openssl(dir: &Path, what: &str, args: &[&str]) {
+    let out = Command::new(OPENSSL)
+        .args(args)
+        .current_dir(dir)
+        .env("OPENSSL_CONF", "/dev/null")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {OPENSSL} (install {PACKAGES}): {e}"));
+    assert!(
+        out.status.success(),
+        "openssl failed to make the {what} in {}: {}\n{}",
+        dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn loopback(port: u16) -> SocketAddr {

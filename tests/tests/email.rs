@@ -530,3 +530,117 @@ fn difficult_mail_is_kept_with_warnings_and_machine_mail_reopens_nothing() {
         .unwrap();
     assert!(csv["blob"].is_string(), "{csv}");
 }
+
+/// A relay whose mailbox talks TLS to the servers, trusting the test CA.
+fn setup_tls(mail: &MailServers, imap: (&str, u16), smtp: (&str, u16)) -> (Relay, Client) {
+    setup_tls_trusting(mail, imap, smtp, true)
+}
+
+fn setup_tls_trusting(
+    mail: &MailServers,
+    imap: (&str, u16),
+    smtp: (&str, u16),
+    trust_test_ca: bool,
+) -> (Relay, Client) {
+    let relay = Relay::start_with(&FAST);
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let creds = mail.credentials(SUPPORT);
+    let password = relay.data().join("mail.pass");
+    std::fs::write(&password, &creds.password).unwrap();
+    let ca = mail.ca_cert_path().to_str().unwrap().to_owned();
+    let (imap_port, smtp_port) = (imap.1.to_string(), smtp.1.to_string());
+    let mut args = vec![
+        "mailbox",
+        "add",
+        "--team",
+        "Northwind",
+        "--address",
+        SUPPORT,
+        "--imap-host",
+        "localhost",
+        "--imap-port",
+        &imap_port,
+        "--imap-tls",
+        imap.0,
+        "--imap-user",
+        &creds.login,
+        "--smtp-host",
+        "localhost",
+        "--smtp-port",
+        &smtp_port,
+        "--smtp-tls",
+        smtp.0,
+        "--password-file",
+        password.to_str().unwrap(),
+    ];
+    if trust_test_ca {
+        args.extend(["--imap-ca-file", &ca, "--smtp-ca-file", &ca]);
+    }
+    relay.admin(&args);
+    let ana = Client::new();
+    ana.login(&relay, &token);
+    (relay, ana)
+}
+
+fn round_trip(mail: &MailServers, ana: &Client) {
+    let conversation = first_conversation(mail, ana);
+    ana.ok(&["reply", &conversation, "--body", "Answered over TLS."]);
+    ana.sync();
+    let received = mail.wait_for_messages(ALICE, 1, WAIT);
+    assert!(String::from_utf8_lossy(&received[0]).contains("Answered over TLS."));
+    assert!(eventually(WAIT, || {
+        ana.sync();
+        delivery_of(ana, &conversation, 1)["state"] == "sent"
+    }));
+}
+
+#[test]
+fn imaps_and_smtp_starttls_with_a_private_ca() {
+    let mail = MailServers::start();
+    let (_relay, ana) = setup_tls(
+        &mail,
+        ("tls", mail.imaps_port()),
+        ("starttls", mail.submission_port()),
+    );
+    round_trip(&mail, &ana);
+    // The submission port would take AUTH in the clear from loopback: make
+    // sure the relay did upgrade first.
+    let logins = mail.smtp_logins();
+    assert!(
+        !logins.is_empty() && logins.iter().all(|l| l.tls),
+        "{logins:?}"
+    );
+}
+
+#[test]
+fn imap_starttls_and_smtps_with_a_private_ca() {
+    let mail = MailServers::start();
+    let (_relay, ana) = setup_tls(
+        &mail,
+        ("starttls", mail.imap_port()),
+        ("tls", mail.smtps_port()),
+    );
+    round_trip(&mail, &ana);
+}
+
+#[test]
+fn a_server_whose_certificate_does_not_verify_gets_nothing() {
+    let mail = MailServers::start();
+    let (_relay, ana) = setup_tls_trusting(
+        &mail,
+        ("tls", mail.imaps_port()),
+        ("tls", mail.smtps_port()),
+        false,
+    );
+    mail.deliver(
+        &customer_mail("secret-1@example.test", "Secret", "", "Hello"),
+        SUPPORT,
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    ana.sync();
+    assert!(
+        ana.inbox().is_empty(),
+        "the relay read mail from a server it cannot verify"
+    );
+}

@@ -22,7 +22,7 @@ use shoal_relay_store::{
 };
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// How long a statement waits for another process's lock on the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,7 +30,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prefix of private documents, listed in the feed only for their agent.
 const PRIVATE_PREFIX: &str = "agent/";
 
-const SCHEMA_V1: &str = "
+pub(crate) const SCHEMA_V1: &str = "
 CREATE TABLE teams (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -256,6 +256,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     if version < 2 {
         tx.execute_batch(mail::SCHEMA_V2).map_err(backend)?;
+    }
+    if version < 3 {
+        tx.execute_batch(mail::SCHEMA_V3).map_err(backend)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -78,14 +78,6 @@ CREATE TABLE outbox_cursors (
     team_id TEXT PRIMARY KEY,
     seq     INTEGER NOT NULL
 );
--- Attachments of incoming mail, by content hash.
-CREATE TABLE mail_blobs (
-    team_id      TEXT NOT NULL,
-    hash         TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    data         BLOB NOT NULL,
-    PRIMARY KEY (team_id, hash)
-);
 CREATE TABLE mail_subjects (
     team_id         TEXT NOT NULL,
     customer_id     TEXT NOT NULL,
@@ -95,8 +87,24 @@ CREATE TABLE mail_subjects (
 );
 ";
 
+/// Schema 3: attachments of incoming mail, and per-server CA files.
+pub(crate) const SCHEMA_V3: &str = "
+ALTER TABLE mailboxes ADD COLUMN imap_ca_file TEXT NULL;
+ALTER TABLE mailboxes ADD COLUMN smtp_ca_file TEXT NULL;
+
+-- Attachments of incoming mail, by content hash.
+CREATE TABLE mail_blobs (
+    team_id      TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    data         BLOB NOT NULL,
+    PRIMARY KEY (team_id, hash)
+);
+";
+
 const MAILBOX_COLUMNS: &str = "id, team_id, address, display_name, imap_host, imap_port, \
-    imap_tls, imap_user, smtp_host, smtp_port, smtp_tls, smtp_user, created_at";
+    imap_tls, imap_user, smtp_host, smtp_port, smtp_tls, smtp_user, created_at, imap_ca_file, \
+    smtp_ca_file";
 
 fn mailbox_from_row(row: &Row<'_>) -> rusqlite::Result<MailboxRecord> {
     let tls = |i: usize| -> rusqlite::Result<shoal_relay_store::TlsMode> {
@@ -115,12 +123,14 @@ fn mailbox_from_row(row: &Row<'_>) -> rusqlite::Result<MailboxRecord> {
             port: row.get(5)?,
             tls: tls(6)?,
             user: row.get(7)?,
+            ca_file: row.get(13)?,
         },
         smtp: ServerConfig {
             host: row.get(8)?,
             port: row.get(9)?,
             tls: tls(10)?,
             user: row.get(11)?,
+            ca_file: row.get(14)?,
         },
         created_at: row.get(12)?,
     })
@@ -199,8 +209,8 @@ impl MailStore for SqliteStore {
         conn.prepare_cached(
             "INSERT INTO mailboxes (id, team_id, address, display_name, imap_host, imap_port, \
              imap_tls, imap_user, imap_secret, smtp_host, smtp_port, smtp_tls, smtp_user, \
-             smtp_secret, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             smtp_secret, created_at, imap_ca_file, smtp_ca_file) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -218,7 +228,9 @@ impl MailStore for SqliteStore {
                 m.smtp.tls.as_str(),
                 m.smtp.user,
                 m.smtp_secret,
-                now
+                now,
+                m.imap.ca_file,
+                m.smtp.ca_file
             ])
         })
         .map_err(backend)?;
@@ -556,5 +568,39 @@ impl MailStore for SqliteStore {
                 .optional()
         })
         .map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_relay_store::{RelayStore, TlsMode};
+
+    #[test]
+    fn a_schema_2_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(crate::SCHEMA_V1).unwrap();
+            conn.execute_batch(SCHEMA_V2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO teams VALUES ('t1', 'Support', 0);
+                 INSERT INTO mailboxes (id, team_id, address, imap_host, imap_port, imap_tls,
+                     imap_user, imap_secret, smtp_host, smtp_port, smtp_tls, smtp_user,
+                     smtp_secret, created_at)
+                 VALUES ('m1', 't1', 'a@b.example', 'imap', 993, 'tls', 'u', x'00', 'smtp',
+                     465, 'tls', 'u', x'00', 0);",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let mailboxes = store.mailboxes(None).unwrap();
+        assert_eq!(mailboxes.len(), 1);
+        assert_eq!(mailboxes[0].imap.tls, TlsMode::Tls);
+        assert_eq!(mailboxes[0].imap.ca_file, None);
+        store.put_blob("t1", "h", "text/plain", b"x").unwrap();
+        assert_eq!(store.teams().unwrap().len(), 1);
     }
 }

@@ -17,6 +17,7 @@ fn server(host: &str, port: u16) -> ServerConfig {
         port,
         tls: TlsMode::Tls,
         user: "support@northwind.example".into(),
+        ca_file: Some("/etc/shoal/ca.pem".into()),
     }
 }
 

@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub tls: TlsMode,
     /// Login.
     pub user: String,
+    /// A PEM file of certificate authorities to trust besides the usual
+    /// public ones (a private CA, or a test server's).
+    pub ca_file: Option<String>,
 }
 
 /// A mailbox connected to a team: where customers write, and how the relay

@@ -64,6 +64,8 @@ pub struct ServerFile {
     pub password_env: Option<String>,
     /// File holding the password (trailing newline ignored).
     pub password_file: Option<PathBuf>,
+    /// PEM file of extra certificate authorities to trust (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_tls() -> TlsMode {
@@ -141,12 +143,16 @@ impl std::fmt::Display for PasswordSource {
 
 impl ServerFile {
     /// The server settings, with defaults filled in.
-    pub fn server(&self, protocol: Protocol, address: &str) -> ServerConfig {
+    pub fn server(&self, protocol: Protocol, address: &str, path: &Path) -> ServerConfig {
         ServerConfig {
             host: self.host.clone(),
             port: self.port.unwrap_or(default_port(protocol, self.tls)),
             tls: self.tls,
             user: self.user.clone().unwrap_or_else(|| address.to_owned()),
+            ca_file: self
+                .ca_file
+                .as_ref()
+                .map(|f| relative_to(path, f).display().to_string()),
         }
     }
 
@@ -154,20 +160,22 @@ impl ServerFile {
     pub fn password(&self, section: &str, path: &Path) -> Result<PasswordSource, ConfigError> {
         match (&self.password_env, &self.password_file) {
             (Some(var), None) => Ok(PasswordSource::Env(var.clone())),
-            (None, Some(file)) => {
-                // Relative to the settings file, like people expect.
-                let file = if file.is_relative() {
-                    path.parent().unwrap_or(Path::new(".")).join(file)
-                } else {
-                    file.clone()
-                };
-                Ok(PasswordSource::File(file))
-            }
+            (None, Some(file)) => Ok(PasswordSource::File(relative_to(path, file))),
             _ => Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 message: format!("[{section}] needs exactly one of password_env or password_file"),
             }),
         }
+    }
+}
+
+/// `file` as named in the settings file at `settings`: relative paths are
+/// relative to the settings file, like people expect.
+fn relative_to(settings: &Path, file: &Path) -> PathBuf {
+    if file.is_relative() {
+        settings.parent().unwrap_or(Path::new(".")).join(file)
+    } else {
+        file.to_owned()
     }
 }
 
@@ -219,10 +227,10 @@ password_env = "NORTHWIND_SMTP"
         )
         .unwrap();
         let f = MailboxFile::read(&path).unwrap();
-        let imap = f.imap.server(Protocol::Imap, &f.address);
+        let imap = f.imap.server(Protocol::Imap, &f.address, &path);
         assert_eq!((imap.port, imap.tls), (993, TlsMode::Tls));
         assert_eq!(imap.user, "support@northwind.example");
-        let smtp = f.smtp.server(Protocol::Smtp, &f.address);
+        let smtp = f.smtp.server(Protocol::Smtp, &f.address, &path);
         assert_eq!(
             (smtp.port, smtp.user.as_str()),
             (587, "relay@northwind.example")

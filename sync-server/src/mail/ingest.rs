@@ -23,13 +23,21 @@ use shoal_mail::{IncomingMail, Limits};
 use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, TlsMode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// How long one IDLE waits before re-issuing it (servers drop IDLE after 30
 /// minutes; RFC 2177 recommends re-issuing before).
 const IDLE_FOR: Duration = Duration::from_secs(25 * 60);
 
-type ImapSession = async_imap::Session<TcpStream>;
+/// A mail connection, plain or TLS.
+pub(crate) trait MailStream:
+    AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug
+{
+}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> MailStream for T {}
+
+type ImapSession = async_imap::Session<Box<dyn MailStream>>;
 
 /// Reads one mailbox until the relay stops; reconnects with backoff.
 pub async fn run(relay: Arc<Relay>, mailbox: MailboxRecord, password: String) {
@@ -57,26 +65,41 @@ pub async fn run(relay: Arc<Relay>, mailbox: MailboxRecord, password: String) {
 
 async fn connect(mailbox: &MailboxRecord, password: &str) -> Result<ImapSession> {
     let imap = &mailbox.imap;
-    if imap.tls != TlsMode::None {
-        // TLS arrives with the next increment of the email channel.
-        return Err(anyhow!(
-            "IMAP with {} is not supported yet; use tls = \"none\" on a trusted network",
-            imap.tls
-        ));
-    }
     let tcp = TcpStream::connect((imap.host.as_str(), imap.port))
         .await
         .with_context(|| format!("connecting to {}:{}", imap.host, imap.port))?;
-    let mut client = async_imap::Client::new(tcp);
+    let ca = imap.ca_file.as_deref();
+    let client: async_imap::Client<Box<dyn MailStream>> = match imap.tls {
+        TlsMode::None => greeted(Box::new(tcp)).await?,
+        TlsMode::Tls => greeted(Box::new(super::tls::connect(tcp, &imap.host, ca).await?)).await?,
+        TlsMode::Starttls => {
+            let mut plain = greeted(Box::new(tcp) as Box<dyn MailStream>).await?;
+            plain
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .context("STARTTLS (does the server offer it?)")?;
+            let stream = plain.into_inner();
+            // No greeting after STARTTLS: the session goes on encrypted.
+            async_imap::Client::new(
+                Box::new(super::tls::connect(stream, &imap.host, ca).await?) as Box<dyn MailStream>
+            )
+        }
+    };
+    client
+        .login(&imap.user, password)
+        .await
+        .map_err(|(e, _)| anyhow!("IMAP login as {} refused: {e}", imap.user))
+}
+
+/// A client that has read the server's greeting.
+async fn greeted(stream: Box<dyn MailStream>) -> Result<async_imap::Client<Box<dyn MailStream>>> {
+    let mut client = async_imap::Client::new(stream);
     client
         .read_response()
         .await
         .context("reading the IMAP greeting")?
         .ok_or_else(|| anyhow!("the IMAP server closed the connection"))?;
-    client
-        .login(&imap.user, password)
-        .await
-        .map_err(|(e, _)| anyhow!("IMAP login as {} refused: {e}", imap.user))
+    Ok(client)
 }
 
 async fn session(relay: &Arc<Relay>, mailbox: &MailboxRecord, password: &str) -> Result<()> {

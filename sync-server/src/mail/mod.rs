@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod outbox;
 pub mod secrets;
 mod threading;
+mod tls;
 
 use crate::server::Relay;
 use std::collections::HashMap;

@@ -21,6 +21,7 @@ use crate::server::Relay;
 use anyhow::{Context, Result};
 use automerge::AutoCommit;
 use lettre::address::Envelope;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use shoal_core::{
     AgentId, Conversation, ConversationDoc, Ctx, CustomerDoc, DeliveryState, Document, EntryId,
@@ -381,17 +382,27 @@ async fn smtp_send(
 ) -> Result<(), SendError> {
     let smtp = &mailbox.smtp;
     let transient = |e: String| SendError::Transient(e);
-    let builder = match smtp.tls {
-        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-        other => {
-            return Err(SendError::Transient(format!(
-                "SMTP with {other} is not supported yet"
-            )))
+    let tls = |host: &str| -> Result<TlsParameters, SendError> {
+        let mut params = TlsParameters::builder(host.to_owned());
+        if let Some(file) = &smtp.ca_file {
+            let pem = std::fs::read(file)
+                .map_err(|e| transient(format!("reading CA file {file}: {e}")))?;
+            let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                .map_err(|e| transient(format!("CA file {file}: {e}")))?;
+            params = params.add_root_certificate(cert);
         }
+        params
+            .build_rustls()
+            .map_err(|e| transient(format!("TLS settings: {e}")))
     };
-    let mut builder = builder
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
         .port(smtp.port)
         .timeout(Some(Duration::from_secs(60)));
+    let mut builder = match smtp.tls {
+        TlsMode::None => builder,
+        TlsMode::Tls => builder.tls(Tls::Wrapper(tls(&smtp.host)?)),
+        TlsMode::Starttls => builder.tls(Tls::Required(tls(&smtp.host)?)),
+    };
     // Plain connections are for trusted relays on loopback or a private
     // network; credentials go only over TLS.
     if smtp.tls != TlsMode::None {
