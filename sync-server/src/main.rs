@@ -52,6 +52,9 @@ enum Command {
         /// Seconds between checks for new mail on servers without IMAP IDLE.
         #[arg(long, default_value_t = 30)]
         mail_poll_secs: u64,
+        /// Poll for new mail even when the server offers IMAP IDLE.
+        #[arg(long)]
+        mail_no_idle: bool,
     },
     /// Manage teams.
     Team {
@@ -244,6 +247,7 @@ fn run() -> Result<()> {
             undo_send_secs,
             mail_retry_secs,
             mail_poll_secs,
+            mail_no_idle,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -258,6 +262,7 @@ fn run() -> Result<()> {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),
                 poll_every: std::time::Duration::from_secs(mail_poll_secs),
+                no_idle: mail_no_idle,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -644,3 +644,83 @@ fn a_server_whose_certificate_does_not_verify_gets_nothing() {
         "the relay read mail from a server it cannot verify"
     );
 }
+
+#[test]
+fn mail_is_polled_when_idle_is_not_used() {
+    let mail = MailServers::start();
+    let (_relay, ana) = setup_with(&mail, &["--mail-no-idle", "--mail-poll-secs", "1"]);
+    first_conversation(&mail, &ana);
+    mail.deliver(
+        &customer_mail("poll-2@example.test", "Second question", "", "Hello again"),
+        SUPPORT,
+    );
+    synced_until(&ana, |rows| rows.len() == 2);
+}
+
+#[test]
+fn a_refused_recipient_fails_the_reply_with_the_server_reason() {
+    let mail = MailServers::start();
+    let (_relay, ana) = setup_with(&mail, &FAST);
+    // The sender's address has no mailbox: the server refuses the reply.
+    mail.deliver(
+        format!(
+            "From: Ghost <ghost@example.test>\r\nTo: {SUPPORT}\r\nSubject: Boo\r\n\
+             Message-ID: <ghost-1@example.test>\r\n\r\nHello from nowhere\r\n"
+        )
+        .as_bytes(),
+        SUPPORT,
+    );
+    let rows = synced_until(&ana, |rows| rows.len() == 1);
+    let id = rows[0]["conversation_id"].as_str().unwrap().to_owned();
+    ana.ok(&["show", &id]);
+    ana.ok(&["reply", &id, "--body", "Who are you?"]);
+    ana.sync();
+    let mut delivery = Value::Null;
+    assert!(
+        eventually(WAIT, || {
+            ana.sync();
+            delivery = delivery_of(&ana, &id, 1);
+            delivery["state"] == "failed"
+        }),
+        "{delivery}"
+    );
+    let reason = delivery["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("ghost@example.test") || reason.contains("5"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_reply_is_not_sent_when_the_customer_changed_meanwhile() {
+    let mail = MailServers::start();
+    let (_relay, ana) = setup_with(&mail, &["--undo-send-secs", "4"]);
+    let conversation = first_conversation(&mail, &ana);
+    ana.ok(&[
+        "customer",
+        "new",
+        "--name",
+        "Bob Stone",
+        "--email",
+        "bob@example.test",
+    ]);
+    ana.ok(&["reply", &conversation, "--body", "Your order details: …"]);
+    ana.sync();
+    // Within the undo window, someone notices it is Bob's conversation.
+    ana.ok(&["customer", "link", &conversation, "bob@example.test"]);
+    ana.sync();
+    let mut delivery = Value::Null;
+    assert!(
+        eventually(WAIT, || {
+            ana.sync();
+            delivery = delivery_of(&ana, &conversation, 1);
+            delivery["state"] == "failed"
+        }),
+        "{delivery}"
+    );
+    assert!(delivery["reason"]
+        .as_str()
+        .unwrap()
+        .contains("customer changed"));
+    assert!(mail.messages(ALICE).is_empty() && mail.messages("bob@example.test").is_empty());
+}

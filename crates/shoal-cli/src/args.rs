@@ -527,6 +527,23 @@ pub enum CustomerCommand {
     Edit(CustomerEditArgs),
     /// Change a customer's notes (collaborative: concurrent edits both survive)
     Note(CustomerNoteArgs),
+    /// Attach a conversation to this customer instead (e.g. they wrote from
+    /// a second address); a reply still waiting is then not sent
+    Link(CustomerLinkArgs),
+}
+
+/// `shoal customer link`.
+#[derive(Debug, Args)]
+pub struct CustomerLinkArgs {
+    /// Conversation id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "CONV")]
+    pub conversation: String,
+    /// Customer id (or a unique prefix of 4+ characters), e-mail or exact name
+    #[arg(value_name = "CUSTOMER")]
+    pub customer: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `shoal customer show`.

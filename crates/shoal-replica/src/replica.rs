@@ -702,6 +702,20 @@ impl Replica {
         Ok(reply.id)
     }
 
+    /// Attaches a conversation to another customer (the sender turned out
+    /// to be someone else, or wrote from a second address). A reply queued
+    /// for the previous customer is then not sent (the outbox checks).
+    pub fn set_conversation_customer(
+        &mut self,
+        id: &ConversationId,
+        customer: &CustomerId,
+    ) -> Result<()> {
+        self.customer(customer)?;
+        self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
+            c.set_customer(ctx, customer)
+        })
+    }
+
     /// Adds tags.
     pub fn tag(&mut self, id: &ConversationId, tags: &[String]) -> Result<()> {
         self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {

@@ -104,11 +104,12 @@ async fn greeted(stream: Box<dyn MailStream>) -> Result<async_imap::Client<Box<d
 
 async fn session(relay: &Arc<Relay>, mailbox: &MailboxRecord, password: &str) -> Result<()> {
     let mut imap = connect(mailbox, password).await?;
-    let idle = imap
-        .capabilities()
-        .await
-        .map(|c| c.has_str("IDLE"))
-        .unwrap_or(false);
+    let idle = !relay.mail_settings.no_idle
+        && imap
+            .capabilities()
+            .await
+            .map(|c| c.has_str("IDLE"))
+            .unwrap_or(false);
     tracing::info!(mailbox = %mailbox.address, idle, "reading mail");
     let mut recovered = false;
     loop {

@@ -23,6 +23,9 @@ pub struct MailSettings {
     pub retry_base: Duration,
     /// How often a server without IMAP IDLE is asked for new mail.
     pub poll_every: Duration,
+    /// Poll even when the server offers IDLE (for servers whose IDLE is
+    /// unreliable).
+    pub no_idle: bool,
 }
 
 impl Default for MailSettings {
@@ -31,6 +34,7 @@ impl Default for MailSettings {
             undo_window: shoal_core::UNDO_SEND_WINDOW,
             retry_base: Duration::from_secs(60),
             poll_every: Duration::from_secs(30),
+            no_idle: false,
         }
     }
 }

@@ -251,3 +251,32 @@ pub fn note(home: &Path, args: CustomerNoteArgs, out: &mut dyn Write) -> Result<
     )?;
     Ok(())
 }
+
+/// What `customer link --json` prints.
+#[derive(Serialize)]
+struct Linked {
+    conversation_id: String,
+    customer_id: String,
+}
+
+/// `shoal customer link`.
+pub fn link(home: &Path, args: crate::args::CustomerLinkArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let conversation = super::resolve_conversation(&replica, &args.conversation)?;
+    let customer = replica.resolve_customer(&args.customer)?;
+    replica
+        .set_conversation_customer(&conversation, &customer)
+        .context("cannot change the conversation's customer")?;
+    if args.json {
+        return print_json(
+            out,
+            &Linked {
+                conversation_id: conversation.to_string(),
+                customer_id: customer.to_string(),
+            },
+        );
+    }
+    let name = replica.customer(&customer)?.name;
+    writeln!(out, "The conversation now belongs to {name}")?;
+    Ok(())
+}

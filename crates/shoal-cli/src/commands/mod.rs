@@ -78,6 +78,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             CustomerCommand::New(a) => customer::new(home, a, out),
             CustomerCommand::Edit(a) => customer::edit(home, a, out),
             CustomerCommand::Note(a) => customer::note(home, a, out),
+            CustomerCommand::Link(a) => customer::link(home, a, out),
         },
         Command::Search(a) => search::run(home, a, out),
         Command::Export(a) => backup::export(home, a, out),
