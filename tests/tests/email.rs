@@ -78,7 +78,25 @@ fn show(ana: &Client, conversation: &str) -> Value {
 #[test]
 fn customer_mail_becomes_a_conversation_and_answers_thread_into_it() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup(&mail);
+    let (relay, ana) = setup(&mail);
+    // The password is nowhere in the relay's database files.
+    let password = mail.credentials(SUPPORT).password;
+    for entry in std::fs::read_dir(relay.data()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("relay.sqlite3") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(password.len())
+                    .any(|w| w == password.as_bytes()),
+                "{} holds the mailbox password",
+                path.display()
+            );
+        }
+    }
+    let ben_token = relay.agent("Northwind", "Ben", "ben@northwind.example");
+    let ben = Client::new();
+    ben.login(&relay, &ben_token);
 
     mail.deliver(
         &customer_mail(
@@ -90,6 +108,10 @@ fn customer_mail_becomes_a_conversation_and_answers_thread_into_it() {
         SUPPORT,
     );
     let rows = synced_until(&ana, |rows| rows.len() == 1);
+    // Every agent's replica gets it.
+    synced_until(&ben, |rows| {
+        rows.len() == 1 && rows[0]["subject"] == "Kettle arrived broken"
+    });
     let row = &rows[0];
     assert_eq!(row["subject"], "Kettle arrived broken");
     assert_eq!(row["customer_email"], ALICE);
