@@ -12,7 +12,7 @@ use crate::committer::Committer;
 use crate::doc_cache::DocEntry;
 use crate::hub::{ConnId, Hub, Outgoing, Peer};
 use crate::metrics::Metrics;
-use automerge::sync::SyncDoc;
+use automerge::sync::{self, SyncDoc};
 use automerge::ChangeHash;
 use shoal_protocol::RelayMessage;
 use shoal_relay_store::{AppendItem, NewChange, StoreError};
@@ -53,6 +53,11 @@ fn deliver(peer: &Peer, message: RelayMessage) {
 
 /// Sends what is new in `doc_id` to every other connection of the team that
 /// is syncing it (has a sync state in `entry`) and may see it.
+///
+/// Connections in the same sync state get the same message: Automerge's
+/// `generate_sync_message` depends only on the document and the state, so
+/// it runs once per distinct state, not once per connection (with many
+/// agents viewing one conversation, they are usually all in step).
 pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin: ConnId) {
     let syncing: Vec<ConnId> = entry
         .peers
@@ -60,6 +65,8 @@ pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin
         .copied()
         .filter(|c| *c != origin)
         .collect();
+    // (state before, message, state after) per distinct state seen.
+    let mut seen: Vec<(sync::State, Option<Vec<u8>>, sync::State)> = Vec::new();
     for conn in syncing {
         let Some(peer) = hub.peer(team, conn) else {
             continue;
@@ -70,8 +77,23 @@ pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin
         let Some(state) = entry.peers.get_mut(&conn) else {
             continue;
         };
-        if let Some(m) = entry.doc.sync().generate_sync_message(state) {
-            let data = m.encode();
+        let data = match seen.iter().find(|(before, _, _)| before == state) {
+            Some((_, data, after)) => {
+                *state = after.clone();
+                data.clone()
+            }
+            None => {
+                let before = state.clone();
+                let data = entry
+                    .doc
+                    .sync()
+                    .generate_sync_message(state)
+                    .map(|m| m.encode());
+                seen.push((before, data.clone(), state.clone()));
+                data
+            }
+        };
+        if let Some(data) = data {
             deliver(
                 &peer,
                 RelayMessage::Sync {
