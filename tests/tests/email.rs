@@ -239,6 +239,18 @@ fn delivery_of(ana: &Client, conversation: &str, entry: usize) -> Value {
     show(ana, conversation)["conversation"]["entries"][entry]["delivery"].clone()
 }
 
+/// Syncs until the delivery of entry `entry` is in `state`; returns it.
+fn delivery_becomes(ana: &Client, conversation: &str, entry: usize, state: &str) -> Value {
+    let mut delivery = Value::Null;
+    let reached = eventually(WAIT, || {
+        ana.sync();
+        delivery = delivery_of(ana, conversation, entry);
+        delivery["state"] == state
+    });
+    assert!(reached, "delivery never became {state}: {delivery}");
+    delivery
+}
+
 fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     raw.lines()
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))
@@ -274,10 +286,7 @@ fn a_reply_reaches_the_customer_threaded_and_its_state_flows_back() {
     );
     assert!(raw.contains("text/plain") && raw.contains("text/html"));
     assert!(raw.contains("A new lid is on its way."));
-    assert!(eventually(WAIT, || {
-        ana.sync();
-        delivery_of(&ana, &conversation, 1)["state"] == "sent"
-    }));
+    delivery_becomes(&ana, &conversation, 1, "sent");
 
     // The customer answers our reply, referencing only it: same conversation.
     let our_id = header(&raw, "Message-ID")
@@ -349,10 +358,7 @@ fn replies_wait_while_the_smtp_server_is_down_then_go_out_once() {
     mail.start_smtp();
     let received = mail.wait_for_messages(ALICE, 1, Duration::from_secs(30));
     assert!(String::from_utf8_lossy(&received[0]).contains("server is down"));
-    assert!(eventually(WAIT, || {
-        ana.sync();
-        delivery_of(&ana, &conversation, 1)["state"] == "sent"
-    }));
+    delivery_becomes(&ana, &conversation, 1, "sent");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(mail.messages(ALICE).len(), 1);
 }
@@ -611,10 +617,7 @@ fn round_trip(mail: &MailServers, ana: &Client) {
     ana.sync();
     let received = mail.wait_for_messages(ALICE, 1, WAIT);
     assert!(String::from_utf8_lossy(&received[0]).contains("Answered over TLS."));
-    assert!(eventually(WAIT, || {
-        ana.sync();
-        delivery_of(ana, &conversation, 1)["state"] == "sent"
-    }));
+    delivery_becomes(ana, &conversation, 1, "sent");
 }
 
 #[test]
@@ -697,15 +700,7 @@ fn a_refused_recipient_fails_the_reply_with_the_server_reason() {
     ana.ok(&["show", &id]);
     ana.ok(&["reply", &id, "--body", "Who are you?"]);
     ana.sync();
-    let mut delivery = Value::Null;
-    assert!(
-        eventually(WAIT, || {
-            ana.sync();
-            delivery = delivery_of(&ana, &id, 1);
-            delivery["state"] == "failed"
-        }),
-        "{delivery}"
-    );
+    let delivery = delivery_becomes(&ana, &id, 1, "failed");
     let reason = delivery["reason"].as_str().unwrap();
     assert!(
         reason.contains("ghost@example.test") || reason.contains("5"),
@@ -731,15 +726,7 @@ fn a_reply_is_not_sent_when_the_customer_changed_meanwhile() {
     // Within the undo window, someone notices it is Bob's conversation.
     ana.ok(&["customer", "link", &conversation, "bob@example.test"]);
     ana.sync();
-    let mut delivery = Value::Null;
-    assert!(
-        eventually(WAIT, || {
-            ana.sync();
-            delivery = delivery_of(&ana, &conversation, 1);
-            delivery["state"] == "failed"
-        }),
-        "{delivery}"
-    );
+    let delivery = delivery_becomes(&ana, &conversation, 1, "failed");
     assert!(delivery["reason"]
         .as_str()
         .unwrap()

@@ -368,35 +368,7 @@ impl ConversationDoc {
         received_at: Timestamp,
         headers: &EmailHeaders,
     ) -> Result<EntryId> {
-        let body = non_empty_body(body)?;
-        change(&mut self.doc, ctx, "customer message", |doc| {
-            let customer = required_str(doc, &ROOT, "customer_id")?;
-            let entry = EntryId::random();
-            let answers = last_entry_of(doc, &[EntryKind::Reply])?;
-            push_entry(
-                doc,
-                &EntryData {
-                    id: &entry,
-                    kind: EntryKind::CustomerMessage,
-                    author: &customer,
-                    logged_by: None,
-                    body,
-                    created_at: received_at,
-                    answers: answers.as_ref(),
-                    mentions: &[],
-                    seen_entry: None,
-                    headers,
-                    delivery: None,
-                    email: None,
-                },
-            )?;
-            let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
-            if status != Status::Open {
-                doc.put(ROOT, "status", Status::Open.as_str())?;
-                doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
-            }
-            Ok(entry)
-        })
+        self.push_customer_message(ctx, body, received_at, headers, None)
     }
 
     /// Adds a customer message that came by e-mail, with what the relay
@@ -410,8 +382,24 @@ impl ConversationDoc {
         headers: &EmailHeaders,
         email: &EmailDetails,
     ) -> Result<EntryId> {
+        self.push_customer_message(ctx, body, received_at, headers, Some(email))
+    }
+
+    fn push_customer_message(
+        &mut self,
+        ctx: &Ctx,
+        body: &str,
+        received_at: Timestamp,
+        headers: &EmailHeaders,
+        email: Option<&EmailDetails>,
+    ) -> Result<EntryId> {
         let body = non_empty_body(body)?;
-        change(&mut self.doc, ctx, "customer e-mail", |doc| {
+        let what = if email.is_some() {
+            "customer e-mail"
+        } else {
+            "customer message"
+        };
+        change(&mut self.doc, ctx, what, |doc| {
             let customer = required_str(doc, &ROOT, "customer_id")?;
             let entry = EntryId::random();
             let answers = last_entry_of(doc, &[EntryKind::Reply])?;
@@ -429,11 +417,12 @@ impl ConversationDoc {
                     seen_entry: None,
                     headers,
                     delivery: None,
-                    email: Some(email),
+                    email,
                 },
             )?;
+            let automatic = email.is_some_and(|e| e.automatic.is_some());
             let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
-            if status != Status::Open && email.automatic.is_none() {
+            if status != Status::Open && !automatic {
                 doc.put(ROOT, "status", Status::Open.as_str())?;
                 doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
             }
