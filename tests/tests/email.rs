@@ -262,12 +262,13 @@ fn a_reply_reaches_the_customer_threaded_and_its_state_flows_back() {
     let mail = MailServers::start();
     let (_relay, ana) = setup_with(&mail, &FAST);
     let conversation = first_conversation(&mail, &ana);
-    ana.ok(&[
+    let said = ana.ok(&[
         "reply",
         &conversation,
         "--body",
         "Sorry about that! A new lid is on its way.",
     ]);
+    assert!(said.contains("shoal unsend"), "{said}");
     ana.sync();
     let received = mail.wait_for_messages(ALICE, 1, WAIT);
     let raw = String::from_utf8_lossy(&received[0]).into_owned();
@@ -557,6 +558,20 @@ fn difficult_mail_is_kept_with_warnings_and_machine_mail_reopens_nothing() {
         .find(|a| a["filename"] == "receipt.csv")
         .unwrap();
     assert!(csv["blob"].is_string(), "{csv}");
+    // And people see it in `shoal show`.
+    let text = ana.ok(&["show", &video]);
+    assert!(
+        text.contains("attachment: kettle.mp4 (video/mp4, 31.5 MB) — not kept"),
+        "{text}"
+    );
+    assert!(text.contains("attachment: receipt.csv"), "{text}");
+    let text = ana.ok(&["show", &odd]);
+    assert!(
+        text.contains("  ! ") && text.contains("x-unknown-42"),
+        "{text}"
+    );
+    let text = ana.ok(&["show", &kettle]);
+    assert!(text.contains("automatic (auto-reply)"), "{text}");
 }
 
 /// A relay whose mailbox talks TLS to the servers, trusting the test CA.

@@ -8,6 +8,15 @@ use std::io::{self, Write};
 /// is accepted back.
 pub const SHORT_ID: usize = 8;
 
+/// A size as people read it: `1234` → `1.2 KB`.
+pub fn bytes(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
 /// The first [`SHORT_ID`] characters of an id.
 pub fn short_id(id: &str) -> &str {
     id.get(..SHORT_ID).unwrap_or(id)

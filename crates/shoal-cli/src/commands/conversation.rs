@@ -107,7 +107,8 @@ pub fn show(home: &Path, args: ShowArgs, out: &mut dyn Write) -> Result<()> {
         };
         print_json(out, &shown)?;
     } else {
-        write_conversation(out, &conv, customer.as_ref(), &team, now)?;
+        let has_relay = replica.relay_url()?.is_some();
+        write_conversation(out, &conv, customer.as_ref(), &team, now, has_relay)?;
     }
     out.flush()?;
     if !args.no_mark_seen {
@@ -140,6 +141,7 @@ fn write_conversation(
     customer: Option<&Customer>,
     team: &Team,
     now: Timestamp,
+    has_relay: bool,
 ) -> Result<()> {
     writeln!(out, "{}", render::one_line(&conv.subject))?;
     writeln!(out, "  id        {}", conv.id)?;
@@ -183,9 +185,31 @@ fn write_conversation(
     }
     for entry in &conv.entries {
         writeln!(out)?;
-        writeln!(out, "── {}", entry_heading(entry, customer, team, now))?;
+        writeln!(
+            out,
+            "── {}",
+            entry_heading(entry, customer, team, now, has_relay)
+        )?;
         for line in entry.body.lines() {
             writeln!(out, "{line}")?;
+        }
+        if let Some(email) = &entry.email {
+            for warning in &email.warnings {
+                writeln!(out, "  ! {warning}")?;
+            }
+            for a in &email.attachments {
+                let name = a.filename.as_deref().unwrap_or("(unnamed)");
+                let kept = match &a.rejected {
+                    Some(reason) => format!(" — not kept: {reason}"),
+                    None => String::new(),
+                };
+                writeln!(
+                    out,
+                    "  attachment: {name} ({}, {}){kept}",
+                    a.content_type,
+                    render::bytes(a.size)
+                )?;
+            }
         }
     }
     Ok(())
@@ -197,6 +221,7 @@ fn entry_heading(
     customer: Option<&Customer>,
     team: &Team,
     now: Timestamp,
+    has_relay: bool,
 ) -> String {
     let kind = match entry.kind {
         EntryKind::CustomerMessage => "customer message",
@@ -211,12 +236,19 @@ fn entry_heading(
     if let Some(d) = &entry.delivery {
         let mut state = d.state.to_string();
         if d.state == DeliveryState::Queued {
-            state.push_str(" (no relay configured)");
+            state.push_str(if has_relay {
+                " (the relay sends it)"
+            } else {
+                " (no relay configured)"
+            });
         }
         if let Some(reason) = &d.reason {
             state.push_str(&format!(": {reason}"));
         }
         parts.push(state);
+    }
+    if let Some(kind) = entry.email.as_ref().and_then(|e| e.automatic.as_deref()) {
+        parts.push(format!("automatic ({kind})"));
     }
     if !entry.mentions.is_empty() {
         let names: Vec<String> = entry
@@ -257,7 +289,7 @@ struct Replied {
     conversation_id: String,
     entry_id: String,
     delivery: DeliveryState,
-    /// The relay that will deliver it; none exists in this build.
+    /// The relay that will deliver it, if one is configured.
     relay: Option<String>,
 }
 
@@ -303,6 +335,7 @@ pub fn reply(home: &Path, args: ReplyArgs, out: &mut dyn Write) -> Result<()> {
         .entry(&entry)
         .and_then(|e| e.delivery.as_ref())
         .map_or(DeliveryState::Queued, |d| d.state);
+    let relay = replica.relay_url()?;
     if args.json {
         return print_json(
             out,
@@ -310,13 +343,18 @@ pub fn reply(home: &Path, args: ReplyArgs, out: &mut dyn Write) -> Result<()> {
                 conversation_id: id.to_string(),
                 entry_id: entry.to_string(),
                 delivery,
-                relay: None,
+                relay,
             },
         );
     }
-    let state = match delivery {
-        DeliveryState::Queued => "queued (no relay configured)".to_owned(),
-        other => other.to_string(),
+    let state = match (delivery, &relay) {
+        (DeliveryState::Queued, None) => "queued (no relay configured)".to_owned(),
+        (DeliveryState::Queued, Some(_)) => format!(
+            "queued: sync to hand it to the relay, which sends it after {} s \
+             (`shoal unsend {short}` withdraws it until then)",
+            shoal_core::UNDO_SEND_WINDOW.as_secs()
+        ),
+        (other, _) => other.to_string(),
     };
     writeln!(out, "Reply {entry} {state}")?;
     Ok(())

@@ -127,19 +127,10 @@ fn describe(out: &mut dyn Write, r: &SyncReport) -> Result<()> {
         r.created,
         r.updated,
         r.cursor,
-        human_bytes(r.bytes_sent),
-        human_bytes(r.bytes_received)
+        crate::render::bytes(r.bytes_sent),
+        crate::render::bytes(r.bytes_received)
     )?;
     Ok(())
-}
-
-/// `1234` → `1.2 KB`: sizes as people read them.
-fn human_bytes(n: u64) -> String {
-    match n {
-        0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
-        _ => format!("{:.1} MB", n as f64 / 1e6),
-    }
 }
 
 /// Runs `shoal sync` (once, or continuously with `--watch`).
