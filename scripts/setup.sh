@@ -66,9 +66,19 @@ check_rust() {
     fi
 }
 
+# The tests run their own smtpd; OpenSMTPD allows one per machine (fixed
+# control socket), so a system service started by the package blocks them.
+check_mail_services() {
+    if [ -S /run/smtpd.sock ] && pgrep -x smtpd >/dev/null 2>&1 && ! pgrep -f "smtpd -d -f" >/dev/null 2>&1; then
+        echo "warning: a system OpenSMTPD is running; the e-mail tests need to run their own." >&2
+        echo "         stop it for the tests: systemctl stop opensmtpd (or: smtpctl stop)" >&2
+    fi
+}
+
 shoal_setup() {
     apt_install "${SHOAL_APT_PACKAGES[@]}"
     apt_install "${SHOAL_MAIL_APT_PACKAGES[@]}"
+    check_mail_services
     check_rust
 }
 
