@@ -157,15 +157,13 @@ async fn read_conversation(
     team: &str,
     doc_id: &str,
 ) -> Result<Option<Conversation>> {
-    let entry = relay.cache.get(team, doc_id).await?;
-    let mut guard = entry.lock().await;
-    if guard.doc.get_heads().is_empty() {
-        return Ok(None);
+    match read_doc(relay, team, doc_id).await? {
+        Some(doc) => Ok(Some(ConversationDoc::from_automerge(doc)?.view()?)),
+        None => Ok(None),
     }
-    let doc = ConversationDoc::from_automerge(guard.doc.clone())?;
-    Ok(Some(doc.view()?))
 }
 
+/// A copy of a stored document, `None` when the team has no such document.
 async fn read_doc(relay: &Relay, team: &str, doc_id: &str) -> Result<Option<AutoCommit>> {
     let entry = relay.cache.get(team, doc_id).await?;
     let mut guard = entry.lock().await;
