@@ -1,0 +1,208 @@
+// TypeScript mirrors of the data the shell returns (docs/desktop.md). Field names are
+// snake_case, as serde writes them; times are Unix milliseconds.
+
+/** The inbox views of the sidebar. */
+export type View = 'mine' | 'unassigned' | 'open' | 'pending' | 'snoozed' | 'closed' | 'all';
+
+/** Every view, in sidebar order. */
+export const VIEWS: readonly View[] = [
+  'mine',
+  'unassigned',
+  'open',
+  'pending',
+  'snoozed',
+  'closed',
+  'all',
+];
+
+export type Status = 'open' | 'pending' | 'snoozed' | 'closed';
+export type Priority = 'low' | 'normal' | 'high' | 'urgent';
+export type DeliveryState = 'draft' | 'queued' | 'sent' | 'held' | 'failed' | 'cancelled';
+/** `data-kind` of an entry. */
+export type EntryKind = 'customer' | 'reply' | 'note';
+
+/** `app_state`: where the app stands. */
+export interface AppState {
+  /** A replica exists; otherwise onboarding comes first. */
+  ready: boolean;
+  home?: string;
+  team_id?: string | null;
+  team_name?: string | null;
+  agent_id?: string | null;
+  agent_name?: string | null;
+  agent_email?: string | null;
+  relay_url?: string | null;
+  /** The replica has a relay but no token was found in the keyring: `sign_in`. */
+  needs_sign_in?: boolean;
+  /** The sync indicator's first state. */
+  sync?: SyncStatusView;
+}
+
+/** One row of the inbox (shoal-replica `InboxRow`). */
+export interface InboxRow {
+  conversation_id: string;
+  subject: string;
+  customer_id: string;
+  customer_name: string | null;
+  customer_email: string | null;
+  channel: string;
+  status: Status;
+  snooze_until: number | null;
+  assignee: string | null;
+  priority: Priority | string;
+  tags: string[];
+  created_at: number;
+  last_activity: number;
+  entry_count: number;
+  unread: boolean;
+  preview: string;
+  has_conflict: boolean;
+}
+
+/** `inbox`: one page of a view. */
+export interface InboxPage {
+  rows: InboxRow[];
+  total: number;
+}
+
+export type InboxCounts = Record<View, number>;
+
+/** One entry of a conversation (shoal-app `EntryView`). */
+export interface EntryView {
+  id: string;
+  kind: EntryKind;
+  author_id: string;
+  author_name: string;
+  body: string;
+  created_at: number;
+  /** Replies only. */
+  delivery_state: DeliveryState | null;
+  delivery_reason: string | null;
+  /** My queued replies: until when `unsend` can withdraw them. */
+  unsend_until: number | null;
+  mentions: string[];
+  logged_by: string | null;
+  /** Newer than the newest entry I have seen. */
+  unseen: boolean;
+}
+
+/** A field two agents changed concurrently (shoal-core `FieldConflict`). */
+export interface FieldConflict {
+  field: string;
+  values: string[];
+}
+
+/** `conversation` / `open_conversation` (shoal-app `ConversationView`). */
+export interface ConversationView {
+  id: string;
+  subject: string;
+  channel: string;
+  customer_id: string;
+  customer_name: string | null;
+  customer_email?: string | null;
+  status: Status;
+  snooze_until: number | null;
+  assignee: string | null;
+  assignee_name?: string | null;
+  priority: Priority | string;
+  tags: string[];
+  created_at: number;
+  entries: EntryView[];
+  conflicts: FieldConflict[];
+  /** When the team's next answer is due by the SLA (optional: shown when the engine sends it). */
+  reply_due?: number | null;
+}
+
+/** `customer`: profile, collaborative notes and every conversation of the customer. */
+export interface CustomerView {
+  id: string;
+  name: string;
+  emails: string[];
+  company: string | null;
+  tier: string | null;
+  notes: string;
+  created_at: number;
+  conversations: InboxRow[];
+}
+
+export interface AgentView {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  availability: string;
+  me?: boolean;
+}
+
+/** `team`: agents and tags. */
+export interface TeamView {
+  id?: string;
+  name?: string;
+  agents: AgentView[];
+  tags: string[];
+  /** My agent id. */
+  me?: string;
+}
+
+export interface TemplateView {
+  name: string;
+  body: string;
+}
+
+/** A search result (shoal-replica `SearchHit`). */
+export interface SearchHit {
+  kind: 'conversation' | 'customer' | 'team' | 'agent-private';
+  id: string;
+  title: string;
+  snippet: string;
+  last_activity: number | null;
+  status: string | null;
+  customer_name: string | null;
+}
+
+export type PresenceState = 'viewing' | 'composing';
+
+/** Another agent's live presence. */
+export interface PresenceView {
+  agent_id: string;
+  agent_name: string;
+  conversation_id: string;
+  state: PresenceState;
+}
+
+export interface Settings {
+  notifications: boolean;
+  available: boolean;
+}
+
+export type SyncState = 'local' | 'offline' | 'syncing' | 'online';
+
+/** `sync-status` event payload. */
+export interface SyncStatusView {
+  state: SyncState;
+  waiting: number;
+  pending: number;
+  reason?: string | null;
+  retry_in_ms?: number | null;
+  token_store: string;
+}
+
+/** `replica-changed` event payload. */
+export interface ReplicaChanged {
+  conversations: string[];
+  customers: string[];
+  team: boolean;
+  local: boolean;
+}
+
+/** `focus-conversation` event payload. */
+export interface FocusConversation {
+  conversation_id: string;
+}
+
+/** How a command fails. */
+export interface AppError {
+  kind: string;
+  message: string;
+  unseen?: EntryView[];
+}

@@ -1,0 +1,143 @@
+// How things are said on screen: presence, conflicts, relative times, "reply due", sync status.
+import type { FieldConflict, PresenceView, SyncStatusView } from './types';
+
+/** "Ana", "Ana and Ben", "Ana, Ben and Cy". */
+export function joinNames(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * Presence in one conversation, without me: "Ben is replying · Ana is viewing". Composing comes
+ * first because it is what risks a double answer. Empty string when nobody else is there.
+ */
+export function presenceText(all: PresenceView[], conversationId: string, me?: string | null) {
+  const here = all.filter((p) => p.conversation_id === conversationId && p.agent_id !== me);
+  const seen = new Set<string>();
+  const composing: string[] = [];
+  const viewing: string[] = [];
+  for (const p of here.filter((p) => p.state === 'composing')) {
+    if (!seen.has(p.agent_id)) composing.push(p.agent_name || p.agent_id);
+    seen.add(p.agent_id);
+  }
+  for (const p of here.filter((p) => p.state === 'viewing')) {
+    if (!seen.has(p.agent_id)) viewing.push(p.agent_name || p.agent_id);
+    seen.add(p.agent_id);
+  }
+  const parts: string[] = [];
+  if (composing.length)
+    parts.push(`${joinNames(composing)} ${composing.length > 1 ? 'are' : 'is'} replying`);
+  if (viewing.length)
+    parts.push(`${joinNames(viewing)} ${viewing.length > 1 ? 'are' : 'is'} viewing`);
+  return parts.join(' · ');
+}
+
+const FIELD_VERB: Record<string, string> = {
+  assignee: 'took this',
+  status: 'changed the status',
+  priority: 'changed the priority',
+};
+
+/**
+ * A concurrent-change conflict as a sentence: "Ana and Ben both took this while offline; Ana has
+ * it". `current` is the value Automerge kept; `name` turns agent ids into names.
+ */
+export function conflictText(
+  c: FieldConflict,
+  current: string | null,
+  name: (agentId: string) => string,
+): string {
+  const vals = c.values.filter((v) => v !== '');
+  if (c.field === 'assignee') {
+    const who = joinNames(vals.map(name));
+    const both = vals.length === 2 ? 'both ' : vals.length > 2 ? 'all ' : '';
+    const keeper = current ? `${name(current)} has it` : 'nobody has it';
+    return `${who} ${both}took this while offline; ${keeper}`;
+  }
+  const verb = FIELD_VERB[c.field] ?? `changed ${c.field}`;
+  const shown = c.values.map((v) => v || 'none').join(' / ');
+  return `The ${c.field} was set to ${shown} at the same time (${verb}); it is now ${current || 'none'}`;
+}
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+/** A short age for the list: "now", "5 min", "3 h", "Mon", "12 Mar", "12 Mar 2025". */
+export function relativeTime(ts: number, now: number): string {
+  const d = now - ts;
+  if (d < MIN) return 'now';
+  if (d < HOUR) return `${Math.floor(d / MIN)} min`;
+  if (d < DAY) return `${Math.floor(d / HOUR)} h`;
+  const date = new Date(ts);
+  const months = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
+  if (d < 6 * DAY) return 'Sun Mon Tue Wed Thu Fri Sat'.split(' ')[date.getDay()];
+  const sameYear = date.getFullYear() === new Date(now).getFullYear();
+  return `${date.getDate()} ${months[date.getMonth()]}${sameYear ? '' : ` ${date.getFullYear()}`}`;
+}
+
+function span(ms: number): string {
+  if (ms < HOUR) return `${Math.max(1, Math.round(ms / MIN))} min`;
+  if (ms < DAY) {
+    const h = Math.floor(ms / HOUR);
+    const m = Math.round((ms - h * HOUR) / MIN);
+    return m ? `${h} h ${m} min` : `${h} h`;
+  }
+  return `${Math.round(ms / DAY)} d`;
+}
+
+/** The SLA clock: "Reply due in 1 h 30 min" / "Reply overdue by 15 min"; tone for colour. */
+export function replyDue(due: number, now: number): { text: string; tone: 'ok' | 'soon' | 'late' } {
+  const d = due - now;
+  if (d < 0) return { text: `Reply overdue by ${span(-d)}`, tone: 'late' };
+  return { text: `Reply due in ${span(d)}`, tone: d < HOUR ? 'soon' : 'ok' };
+}
+
+/** Where the relay token is kept, in words. */
+export function tokenStoreText(store: string): string {
+  switch (store) {
+    case 'secret-service':
+      return 'System keyring (Secret Service)';
+    case 'keyutils':
+      return 'Kernel keyring (keyutils)';
+    case 'memory':
+      return 'Memory only, for this session: no keyring was found';
+    case 'none':
+    case '':
+      return 'No token';
+    default:
+      return store;
+  }
+}
+
+/** The sync indicator's words (a memory-only token is said, since it will not survive a restart). */
+export function syncText(s: SyncStatusView): { label: string; detail: string } {
+  const words = syncWords(s);
+  if (s.token_store === 'memory') words.detail += ' · token not saved (no keyring)';
+  return words;
+}
+
+function syncWords(s: SyncStatusView): { label: string; detail: string } {
+  const waiting =
+    s.waiting > 0 ? `${s.waiting} ${s.waiting === 1 ? 'change' : 'changes'} waiting` : '';
+  switch (s.state) {
+    case 'local':
+      return { label: 'Local only', detail: 'This workspace has no relay' };
+    case 'online':
+      return { label: 'Online', detail: waiting || 'Up to date' };
+    case 'syncing':
+      return {
+        label: 'Syncing',
+        detail:
+          [s.pending > 0 ? `${s.pending} to fetch` : '', waiting].filter(Boolean).join(' · ') ||
+          'Catching up',
+      };
+    case 'offline': {
+      const retry = s.retry_in_ms ? `retrying in ${Math.ceil(s.retry_in_ms / 1000)} s` : '';
+      return {
+        label: 'Offline',
+        detail: [waiting, s.reason ?? '', retry].filter(Boolean).join(' · '),
+      };
+    }
+  }
+}
