@@ -41,10 +41,16 @@ fn keyring_allowed() -> bool {
     std::env::var("SHOAL_KEYRING").map_or(true, |v| v != "off")
 }
 
+/// The kernel keyring entry, built explicitly: the workspace also enables
+/// keyring's Secret Service store (for the desktop), which would otherwise
+/// become `Entry::new`'s default and change where `shoal` keeps tokens.
 fn entry(agent_id: &str) -> Option<keyring::Entry> {
-    keyring_allowed()
-        .then(|| keyring::Entry::new(SERVICE, agent_id).ok())
-        .flatten()
+    if !keyring_allowed() {
+        return None;
+    }
+    let credential =
+        keyring::keyutils::KeyutilsCredential::new_with_target(None, SERVICE, agent_id).ok()?;
+    Some(keyring::Entry::new_with_credential(Box::new(credential)))
 }
 
 /// Stores the token of `agent_id`; returns where it went.

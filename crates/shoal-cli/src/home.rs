@@ -1,83 +1,18 @@
-//! Where the client keeps its replica.
+//! Where the client keeps its replica: the same rules as the desktop app
+//! (`shoal_app::home`), with errors as `anyhow` for the CLI.
 
-use anyhow::{bail, Context, Result};
-use std::ffi::OsString;
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-/// File name of the replica inside the home directory.
-pub const REPLICA_FILE: &str = "replica.sqlite3";
+pub use shoal_app::home::replica_path;
 
 /// The home directory: `--home`/`SHOAL_HOME` if given (clap reads the
-/// variable), else the XDG data directory. Made absolute so that what we
-/// print can be pasted anywhere.
+/// variable), else the XDG data directory, made absolute.
 pub fn resolve(explicit: Option<PathBuf>) -> Result<PathBuf> {
-    let home = match explicit.filter(|p| !p.as_os_str().is_empty()) {
-        Some(p) => p,
-        None => default_home(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))?,
-    };
-    Ok(std::path::absolute(&home).unwrap_or(home))
+    Ok(shoal_app::home::resolve(explicit)?)
 }
 
-/// `$XDG_DATA_HOME/shoal`, else `$HOME/.local/share/shoal`.
-pub fn default_home(xdg_data_home: Option<OsString>, home: Option<OsString>) -> Result<PathBuf> {
-    // The XDG spec says relative paths in $XDG_DATA_HOME are invalid and must be ignored.
-    if let Some(xdg) = xdg_data_home.map(PathBuf::from).filter(|p| p.is_absolute()) {
-        return Ok(xdg.join("shoal"));
-    }
-    if let Some(home) = home
-        .map(PathBuf::from)
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        return Ok(home.join(".local").join("share").join("shoal"));
-    }
-    bail!("cannot tell where to keep Shoal's data: pass --home DIR or set SHOAL_HOME")
-}
-
-/// The replica file inside `home`.
-pub fn replica_path(home: &Path) -> PathBuf {
-    home.join(REPLICA_FILE)
-}
-
-/// Creates `home` (and its parents). A new directory gets mode 0700 on unix:
-/// it holds every customer conversation of the team.
+/// Creates `home` (mode 0700 on unix).
 pub fn create(home: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(home)
-        .with_context(|| format!("cannot create the home directory {}", home.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_home_prefers_an_absolute_xdg_dir() {
-        let home = default_home(Some("/data".into()), Some("/home/ana".into())).unwrap();
-        assert_eq!(home, PathBuf::from("/data/shoal"));
-        let home = default_home(Some("relative".into()), Some("/home/ana".into())).unwrap();
-        assert_eq!(home, PathBuf::from("/home/ana/.local/share/shoal"));
-        let home = default_home(None, Some("/home/ana".into())).unwrap();
-        assert_eq!(home, PathBuf::from("/home/ana/.local/share/shoal"));
-        assert!(default_home(None, None).is_err());
-        assert!(default_home(Some("".into()), Some("".into())).is_err());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn created_home_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("a").join("shoal");
-        create(&home).unwrap();
-        let mode = std::fs::metadata(&home).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        create(&home).unwrap();
-    }
+    Ok(shoal_app::home::create(home)?)
 }

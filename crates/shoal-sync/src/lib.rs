@@ -15,7 +15,9 @@ mod session;
 pub use backoff::Backoff;
 pub use connection::{connect, Connection, Welcome};
 pub use error::SyncError;
-pub use session::{presence, sync_once, watch, PresenceInfo, SyncEvent, SyncReport, SyncStatus};
+pub use session::{
+    presence, sync_once, watch, PresenceInfo, SyncControl, SyncEvent, SyncReport, SyncStatus,
+};
 
 /// Where and as whom to sync.
 #[derive(Clone, Debug)]

@@ -9,6 +9,7 @@ use shoal_replica::{MergeOutcome, Replica, SyncState};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Silence after which unsettled documents start their exchange over.
@@ -392,20 +393,96 @@ pub async fn sync_once(
     }
 }
 
+/// How often a held presence announcement is repeated; the relay forgets it
+/// after its ttl unless refreshed.
+const PRESENCE_REFRESH: Duration = Duration::from_secs(3);
+
+/// Instructions to a running [`watch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncControl {
+    /// Announce this agent in a conversation (repeated every 3 s and after
+    /// each reconnect while set), or withdraw the announcement (`None`
+    /// sends `idle` for the conversation announced before).
+    Presence(Option<(String, PresenceState)>),
+    /// A local write happened: offer dirty documents now instead of at the
+    /// next poll.
+    PushNow,
+}
+
+/// What [`watch`] keeps across connections.
+struct Held {
+    control: Option<mpsc::UnboundedReceiver<SyncControl>>,
+    presence: Option<(String, PresenceState)>,
+}
+
+impl Held {
+    /// The next instruction; pending forever once every sender is gone.
+    async fn next(&mut self) -> SyncControl {
+        match &mut self.control {
+            Some(rx) => match rx.recv().await {
+                Some(c) => c,
+                None => {
+                    self.control = None;
+                    std::future::pending().await
+                }
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Records a presence change; returns the messages that announce it.
+    fn set_presence(&mut self, next: Option<(String, PresenceState)>) -> Vec<ClientMessage> {
+        let mut out = Vec::new();
+        if let Some((old, _)) = &self.presence {
+            if next.as_ref().map(|(c, _)| c) != Some(old) {
+                out.push(ClientMessage::Presence {
+                    conversation: old.clone(),
+                    state: PresenceState::Idle,
+                });
+            }
+        }
+        // `Idle` as the new state means "withdraw", like `None`.
+        let next = next.filter(|(_, s)| *s != PresenceState::Idle);
+        if let Some((conversation, state)) = &next {
+            out.push(ClientMessage::Presence {
+                conversation: conversation.clone(),
+                state: *state,
+            });
+        }
+        self.presence = next;
+        out
+    }
+
+    fn announcement(&self) -> Option<ClientMessage> {
+        self.presence
+            .as_ref()
+            .map(|(conversation, state)| ClientMessage::Presence {
+                conversation: conversation.clone(),
+                state: *state,
+            })
+    }
+}
+
 /// Stays connected, pushing local changes and applying the relay's, until
 /// `stop` completes; reconnects with jittered backoff after failures.
 /// Returns early only on permanent errors (token refused, wrong identity).
+/// `control` (optional) announces presence and asks for immediate pushes.
 pub async fn watch(
     replica: &mut Replica,
     cfg: &RelayConfig,
     on_event: &mut (dyn FnMut(SyncEvent) + Send),
+    control: Option<mpsc::UnboundedReceiver<SyncControl>>,
     stop: impl Future<Output = ()>,
 ) -> Result<(), SyncError> {
     tokio::pin!(stop);
     let mut backoff = Backoff::default();
+    let mut held = Held {
+        control,
+        presence: None,
+    };
     loop {
         let result = tokio::select! {
-            r = watch_connection(replica, cfg, on_event, &mut backoff) => r,
+            r = watch_connection(replica, cfg, on_event, &mut backoff, &mut held) => r,
             _ = &mut stop => return Ok(()),
         };
         let err = match result {
@@ -420,9 +497,18 @@ pub async fn watch(
                 retry_in_ms: delay.as_millis() as u64,
             },
         });
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = &mut stop => return Ok(()),
+        let wake = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake) => break,
+                _ = &mut stop => return Ok(()),
+                // Offline: remember presence for the next connection; nothing to push to.
+                c = held.next() => {
+                    if let SyncControl::Presence(p) = c {
+                        held.set_presence(p);
+                    }
+                }
+            }
         }
     }
 }
@@ -432,6 +518,7 @@ async fn watch_connection(
     cfg: &RelayConfig,
     on_event: &mut (dyn FnMut(SyncEvent) + Send),
     backoff: &mut Backoff,
+    held: &mut Held,
 ) -> Result<(), SyncError> {
     let mut session = Session::open(replica, cfg).await?;
     backoff.reset();
@@ -442,6 +529,9 @@ async fn watch_connection(
         status: last_status.clone(),
     });
     let mut poll = tokio::time::interval(LOCAL_POLL);
+    // The first tick is immediate: a presence held from before a reconnect
+    // is announced again at once.
+    let mut refresh = tokio::time::interval(PRESENCE_REFRESH);
     let mut last_progress = Instant::now();
     let mut events = Vec::new();
     loop {
@@ -462,6 +552,20 @@ async fn watch_connection(
                     last_progress = Instant::now();
                 }
             }
+            _ = refresh.tick() => {
+                if let Some(m) = held.announcement() {
+                    session.conn.send(&m).await?;
+                }
+            }
+            c = held.next() => match c {
+                SyncControl::PushNow => session.push_local().await?,
+                SyncControl::Presence(p) => {
+                    for m in held.set_presence(p) {
+                        session.conn.send(&m).await?;
+                    }
+                    refresh.reset();
+                }
+            },
         }
         for e in events.drain(..) {
             on_event(e);

@@ -180,8 +180,14 @@ pub fn sync(home: &Path, args: SyncArgs, out: &mut dyn Write) -> Result<()> {
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    rt.block_on(shoal_sync::watch(&mut replica, &cfg, &mut on_event, stop))
-        .context("sync stopped")?;
+    rt.block_on(shoal_sync::watch(
+        &mut replica,
+        &cfg,
+        &mut on_event,
+        None,
+        stop,
+    ))
+    .context("sync stopped")?;
     Ok(())
 }
 
