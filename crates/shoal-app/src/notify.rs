@@ -1,0 +1,440 @@
+//! Which changes deserve a desktop notification. Pure: the worker feeds it
+//! what a conversation looked like before and after a change from the relay.
+//!
+//! "New customer message" is decided by entry ids: for a conversation seen
+//! before, the customer messages whose ids were not known; for one known
+//! only from the inbox table at startup, those newer than its last activity
+//! then; for a conversation new to this replica, all of them. Changes made
+//! by this app's commands never get here, and customer messages I logged
+//! myself (on another device) never count.
+
+use serde::Serialize;
+use std::collections::{HashSet, VecDeque};
+
+/// What is known about a conversation before a change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Known {
+    /// Its assignee.
+    pub assignee: Option<String>,
+    /// Ids of its customer messages, once read; `None` when only the inbox
+    /// row was known (then `last_activity` is the baseline).
+    pub customer_entries: Option<HashSet<String>>,
+    /// Newest activity when last seen (ms).
+    pub last_activity: i64,
+}
+
+/// A customer message as the rules need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerMessage {
+    /// Entry id.
+    pub id: String,
+    /// Received at (ms).
+    pub created_at: i64,
+    /// Body.
+    pub body: String,
+    /// The agent who logged it by hand, if any.
+    pub logged_by: Option<String>,
+}
+
+/// A conversation after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationFacts {
+    /// Conversation id.
+    pub id: String,
+    /// Subject.
+    pub subject: String,
+    /// Customer name.
+    pub customer_name: String,
+    /// Assignee now.
+    pub assignee: Option<String>,
+    /// Every customer message.
+    pub customer_messages: Vec<CustomerMessage>,
+    /// Newest activity (ms).
+    pub last_activity: i64,
+}
+
+impl ConversationFacts {
+    /// What to remember for the next change.
+    pub fn known(&self) -> Known {
+        Known {
+            assignee: self.assignee.clone(),
+            customer_entries: Some(
+                self.customer_messages
+                    .iter()
+                    .map(|m| m.id.clone())
+                    .collect(),
+            ),
+            last_activity: self.last_activity,
+        }
+    }
+}
+
+/// Who I am and what I want.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Me {
+    /// My agent id.
+    pub agent_id: String,
+    /// Notifications are on.
+    pub enabled: bool,
+    /// I take new work (unassigned conversations notify).
+    pub available: bool,
+}
+
+/// A notification to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// First line.
+    pub summary: String,
+    /// Text.
+    pub body: String,
+    /// The conversation a click opens (none for a summary of several).
+    pub conversation_id: Option<String>,
+}
+
+fn first_line(text: &str, max: usize) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() <= max {
+        return line.to_owned();
+    }
+    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// The notification (at most one) that a remote change to a conversation
+/// deserves.
+pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Option<Notification> {
+    if !me.enabled {
+        return None;
+    }
+    let new: Vec<&CustomerMessage> = after
+        .customer_messages
+        .iter()
+        .filter(|m| m.logged_by.as_deref() != Some(me.agent_id.as_str()))
+        .filter(|m| match before {
+            None => true,
+            Some(Known {
+                customer_entries: Some(ids),
+                ..
+            }) => !ids.contains(&m.id),
+            Some(k) => m.created_at > k.last_activity,
+        })
+        .collect();
+    let mine = after.assignee.as_deref() == Some(me.agent_id.as_str());
+    if !new.is_empty() && (mine || (after.assignee.is_none() && me.available)) {
+        let last = new.iter().max_by_key(|m| m.created_at).expect("not empty");
+        let summary = if new.len() == 1 {
+            format!("{}: {}", after.customer_name, after.subject)
+        } else {
+            format!("{} new messages: {}", new.len(), after.subject)
+        };
+        return Some(Notification {
+            summary,
+            body: first_line(&last.body, 140),
+            conversation_id: Some(after.id.clone()),
+        });
+    }
+    let was_mine = before.is_some_and(|k| k.assignee.as_deref() == Some(me.agent_id.as_str()));
+    if mine && !was_mine {
+        return Some(Notification {
+            summary: "Assigned to you".to_owned(),
+            body: format!("{}: {}", after.customer_name, after.subject),
+            conversation_id: Some(after.id.clone()),
+        });
+    }
+    None
+}
+
+/// Limits notifications to `max` per `window_ms`; the rest are held and
+/// shown as one summary when the window allows ("5 new notifications"), so
+/// catching up after a night offline does not storm the desktop.
+#[derive(Debug)]
+pub struct Gate {
+    max: usize,
+    window_ms: i64,
+    sent: VecDeque<i64>,
+    held: Vec<Notification>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate::new(3, 10_000)
+    }
+}
+
+impl Gate {
+    /// At most `max` within `window_ms`.
+    pub fn new(max: usize, window_ms: i64) -> Self {
+        Gate {
+            max,
+            window_ms,
+            sent: VecDeque::new(),
+            held: Vec::new(),
+        }
+    }
+
+    fn expire(&mut self, now: i64) {
+        while self.sent.front().is_some_and(|t| now - t >= self.window_ms) {
+            self.sent.pop_front();
+        }
+    }
+
+    /// Offers new notifications; returns those to show now.
+    pub fn offer(&mut self, now: i64, items: Vec<Notification>) -> Vec<Notification> {
+        self.expire(now);
+        let mut out = Vec::new();
+        for n in items {
+            if self.held.is_empty() && self.sent.len() < self.max {
+                self.sent.push_back(now);
+                out.push(n);
+            } else {
+                self.held.push(n);
+            }
+        }
+        out
+    }
+
+    /// Call regularly: the summary of held notifications once the window allows.
+    pub fn tick(&mut self, now: i64) -> Option<Notification> {
+        self.expire(now);
+        if self.held.is_empty() || self.sent.len() >= self.max {
+            return None;
+        }
+        self.sent.push_back(now);
+        let held = std::mem::take(&mut self.held);
+        if held.len() == 1 {
+            return held.into_iter().next();
+        }
+        let conversations: HashSet<&str> = held
+            .iter()
+            .filter_map(|n| n.conversation_id.as_deref())
+            .collect();
+        Some(Notification {
+            summary: format!("{} new notifications", held.len()),
+            body: format!("in {} conversations", conversations.len()),
+            conversation_id: None,
+        })
+    }
+
+    /// Notifications waiting for the window.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me(available: bool) -> Me {
+        Me {
+            agent_id: "me".into(),
+            enabled: true,
+            available,
+        }
+    }
+
+    fn msg(id: &str, at: i64) -> CustomerMessage {
+        CustomerMessage {
+            id: id.into(),
+            created_at: at,
+            body: format!("body {id}"),
+            logged_by: None,
+        }
+    }
+
+    fn conv(assignee: Option<&str>, msgs: Vec<CustomerMessage>) -> ConversationFacts {
+        ConversationFacts {
+            id: "c1".into(),
+            subject: "Refund".into(),
+            customer_name: "Dana".into(),
+            assignee: assignee.map(Into::into),
+            last_activity: msgs.iter().map(|m| m.created_at).max().unwrap_or(0),
+            customer_messages: msgs,
+        }
+    }
+
+    fn known(assignee: Option<&str>, ids: &[&str]) -> Known {
+        Known {
+            assignee: assignee.map(Into::into),
+            customer_entries: Some(ids.iter().map(|s| s.to_string()).collect()),
+            last_activity: 0,
+        }
+    }
+
+    #[test]
+    fn rules_table() {
+        struct Case {
+            name: &'static str,
+            me: Me,
+            before: Option<Known>,
+            after: ConversationFacts,
+            expect: Option<&'static str>,
+        }
+        let off = Me {
+            enabled: false,
+            ..me(true)
+        };
+        let mut mine_logged = msg("m2", 20);
+        mine_logged.logged_by = Some("me".into());
+        let cases = vec![
+            Case {
+                name: "new message, assigned to me",
+                me: me(false),
+                before: Some(known(Some("me"), &["m1"])),
+                after: conv(Some("me"), vec![msg("m1", 10), msg("m2", 20)]),
+                expect: Some("Dana: Refund"),
+            },
+            Case {
+                name: "new message, unassigned, available",
+                me: me(true),
+                before: Some(known(None, &["m1"])),
+                after: conv(None, vec![msg("m1", 10), msg("m2", 20)]),
+                expect: Some("Dana: Refund"),
+            },
+            Case {
+                name: "new message, unassigned, not available",
+                me: me(false),
+                before: Some(known(None, &["m1"])),
+                after: conv(None, vec![msg("m1", 10), msg("m2", 20)]),
+                expect: None,
+            },
+            Case {
+                name: "new message, assigned to someone else",
+                me: me(true),
+                before: Some(known(Some("ben"), &["m1"])),
+                after: conv(Some("ben"), vec![msg("m1", 10), msg("m2", 20)]),
+                expect: None,
+            },
+            Case {
+                name: "no new message (a note or a status change)",
+                me: me(true),
+                before: Some(known(Some("me"), &["m1"])),
+                after: conv(Some("me"), vec![msg("m1", 10)]),
+                expect: None,
+            },
+            Case {
+                name: "a message merged in out of time order still counts",
+                me: me(true),
+                before: Some(known(Some("me"), &["m2"])),
+                after: conv(Some("me"), vec![msg("m1", 5), msg("m2", 20)]),
+                expect: Some("Dana: Refund"),
+            },
+            Case {
+                name: "two new messages make one notification",
+                me: me(true),
+                before: Some(known(Some("me"), &[])),
+                after: conv(Some("me"), vec![msg("m1", 10), msg("m2", 20)]),
+                expect: Some("2 new messages: Refund"),
+            },
+            Case {
+                name: "assigned to me by someone else",
+                me: me(false),
+                before: Some(known(Some("ben"), &["m1"])),
+                after: conv(Some("me"), vec![msg("m1", 10)]),
+                expect: Some("Assigned to you"),
+            },
+            Case {
+                name: "already mine: no assignment notice",
+                me: me(false),
+                before: Some(known(Some("me"), &["m1"])),
+                after: conv(Some("me"), vec![msg("m1", 10)]),
+                expect: None,
+            },
+            Case {
+                name: "a new conversation, unassigned, available",
+                me: me(true),
+                before: None,
+                after: conv(None, vec![msg("m1", 10)]),
+                expect: Some("Dana: Refund"),
+            },
+            Case {
+                name: "baseline from the inbox row: only newer messages",
+                me: me(true),
+                before: Some(Known {
+                    assignee: None,
+                    customer_entries: None,
+                    last_activity: 10,
+                }),
+                after: conv(None, vec![msg("m1", 10)]),
+                expect: None,
+            },
+            Case {
+                name: "baseline from the inbox row: a newer message",
+                me: me(true),
+                before: Some(Known {
+                    assignee: None,
+                    customer_entries: None,
+                    last_activity: 10,
+                }),
+                after: conv(None, vec![msg("m1", 10), msg("m2", 11)]),
+                expect: Some("Dana: Refund"),
+            },
+            Case {
+                name: "a message I logged myself on another device",
+                me: me(true),
+                before: Some(known(Some("me"), &["m1"])),
+                after: conv(Some("me"), vec![msg("m1", 10), mine_logged]),
+                expect: None,
+            },
+            Case {
+                name: "notifications off",
+                me: off,
+                before: Some(known(Some("me"), &["m1"])),
+                after: conv(Some("me"), vec![msg("m1", 10), msg("m2", 20)]),
+                expect: None,
+            },
+        ];
+        for c in cases {
+            let got = decide(&c.me, c.before.as_ref(), &c.after);
+            assert_eq!(
+                got.as_ref().map(|n| n.summary.as_str()),
+                c.expect,
+                "{}",
+                c.name
+            );
+            if let Some(n) = got {
+                assert_eq!(n.conversation_id.as_deref(), Some("c1"), "{}", c.name);
+            }
+        }
+    }
+
+    fn n(i: usize) -> Notification {
+        Notification {
+            summary: format!("n{i}"),
+            body: String::new(),
+            conversation_id: Some(format!("c{}", i % 2)),
+        }
+    }
+
+    #[test]
+    fn gate_coalesces_a_burst_into_one_summary() {
+        let mut gate = Gate::new(3, 10_000);
+        let shown = gate.offer(0, (0..8).map(n).collect());
+        assert_eq!(shown.len(), 3, "the first three go out");
+        assert_eq!(gate.held(), 5);
+        assert_eq!(gate.tick(5_000), None, "window still full");
+        let summary = gate.tick(10_000).expect("summary once the window frees");
+        assert_eq!(summary.summary, "5 new notifications");
+        assert_eq!(summary.body, "in 2 conversations");
+        assert_eq!(summary.conversation_id, None);
+        assert_eq!(gate.held(), 0);
+        assert_eq!(gate.tick(20_000), None);
+    }
+
+    #[test]
+    fn gate_passes_a_trickle() {
+        let mut gate = Gate::new(3, 10_000);
+        for i in 0..10 {
+            let shown = gate.offer(i as i64 * 4_000, vec![n(i)]);
+            assert_eq!(shown, vec![n(i)], "one every 4 s never waits");
+        }
+        // A single held notification goes out as itself, not as a summary.
+        let mut gate = Gate::new(1, 10_000);
+        assert_eq!(gate.offer(0, vec![n(0), n(1)]).len(), 1);
+        assert_eq!(gate.tick(10_000), Some(n(1)));
+    }
+}

@@ -1,0 +1,439 @@
+//! The engine's background threads: the event worker (coalesces
+//! `replica-changed`, runs the notification rules, keeps presence and the
+//! sync status) and the sync thread (shoal-sync's `watch` on its own
+//! replica handle and tokio runtime).
+
+use crate::engine::Shared;
+use crate::events::{AppEvent, ReplicaChanged};
+use crate::notify::{self, ConversationFacts, CustomerMessage, Gate, Known, Me};
+use crate::views::{PresenceView, SyncStatusView};
+use shoal_core::{ConversationId, DocId, DocKind, EntryKind};
+use shoal_protocol::PresenceState;
+use shoal_replica::{InboxQuery, InboxView, Replica};
+use shoal_sync::{PresenceInfo, RelayConfig, SyncControl, SyncEvent, SyncStatus};
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `replica-changed` at most this often.
+const COALESCE: Duration = Duration::from_millis(50);
+/// Housekeeping (presence expiry, held notifications).
+const TICK: Duration = Duration::from_millis(250);
+
+/// What the worker is told.
+pub(crate) enum Msg {
+    /// Documents changed; `local` = by this app's commands.
+    Changed { docs: Vec<DocId>, local: bool },
+    /// The sync engine's status.
+    Status(SyncStatus),
+    /// Sync stopped for good (token refused…).
+    Stopped(String),
+    /// Someone's presence.
+    Presence(PresenceInfo),
+    /// Recompute and emit the sync status (a token or relay appeared).
+    RefreshStatus,
+    /// (Re)load what is known about every conversation.
+    Baseline,
+    /// Stop the thread.
+    Shutdown,
+}
+
+#[derive(Default)]
+struct Pending {
+    conversations: BTreeSet<String>,
+    customers: BTreeSet<String>,
+    team: bool,
+    local: bool,
+    remote: bool,
+}
+
+struct LivePresence {
+    state: PresenceState,
+    until: Instant,
+}
+
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    rx: Receiver<Msg>,
+    pending: Pending,
+    last_emit: Option<Instant>,
+    known: HashMap<String, Known>,
+    gate: Gate,
+    presence: HashMap<(String, String), LivePresence>,
+    names: HashMap<String, String>,
+    /// Last sync state from the engine (None until connected once).
+    sync: Option<SyncStatus>,
+    stopped: Option<String>,
+    last_status: Option<SyncStatusView>,
+    /// A fresh replica is catching up: no notifications until online.
+    catching_up: bool,
+    epoch: Instant,
+}
+
+impl Worker {
+    pub(crate) fn spawn(shared: Arc<Shared>, rx: Receiver<Msg>, catching_up: bool) {
+        let mut w = Worker {
+            shared,
+            rx,
+            pending: Pending::default(),
+            last_emit: None,
+            known: HashMap::new(),
+            gate: Gate::default(),
+            presence: HashMap::new(),
+            names: HashMap::new(),
+            sync: None,
+            stopped: None,
+            last_status: None,
+            catching_up,
+            epoch: Instant::now(),
+        };
+        std::thread::Builder::new()
+            .name("shoal-events".into())
+            .spawn(move || w.run())
+            .expect("cannot start the event thread");
+    }
+
+    fn run(&mut self) {
+        self.load_baseline();
+        self.emit_status();
+        loop {
+            let due = match (self.has_pending(), self.last_emit) {
+                (true, Some(t)) => (t + COALESCE).saturating_duration_since(Instant::now()),
+                (true, None) => Duration::ZERO,
+                (false, _) => TICK,
+            };
+            match self.rx.recv_timeout(due.min(TICK)) {
+                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(m) => self.handle(m),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            let ready = self.last_emit.is_none_or(|t| t.elapsed() >= COALESCE);
+            if self.has_pending() && ready {
+                self.flush();
+            }
+            self.housekeeping();
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.pending.local || self.pending.remote
+    }
+
+    fn handle(&mut self, m: Msg) {
+        match m {
+            Msg::Changed { docs, local } => {
+                for d in docs {
+                    match d.kind() {
+                        DocKind::Conversation => {
+                            self.pending.conversations.insert(d.key().to_owned());
+                        }
+                        DocKind::Customer => {
+                            self.pending.customers.insert(d.key().to_owned());
+                        }
+                        DocKind::Team => {
+                            self.pending.team = true;
+                            self.names.clear();
+                        }
+                        DocKind::AgentPrivate => {}
+                    }
+                }
+                if local {
+                    self.pending.local = true;
+                } else {
+                    self.pending.remote = true;
+                }
+            }
+            Msg::Status(s) => {
+                if s == SyncStatus::Online && self.catching_up {
+                    self.catching_up = false;
+                    self.load_baseline();
+                }
+                self.stopped = None;
+                if matches!(s, SyncStatus::Offline { .. }) {
+                    // The relay forgets our connection; so do we for theirs.
+                    if !self.presence.is_empty() {
+                        self.presence.clear();
+                        self.emit_presence();
+                    }
+                }
+                self.sync = Some(s);
+                self.emit_status();
+            }
+            Msg::Stopped(reason) => {
+                self.stopped = Some(reason);
+                self.emit_status();
+            }
+            Msg::Presence(p) => {
+                let me = self.shared.me().map(|m| m.agent_id);
+                if me.as_deref() == Some(p.agent_id.as_str()) {
+                    return;
+                }
+                let key = (p.agent_id, p.conversation);
+                if p.state == PresenceState::Idle {
+                    self.presence.remove(&key);
+                } else {
+                    let until = Instant::now() + Duration::from_millis(p.ttl_ms as u64);
+                    self.presence.insert(
+                        key,
+                        LivePresence {
+                            state: p.state,
+                            until,
+                        },
+                    );
+                }
+                self.emit_presence();
+            }
+            Msg::RefreshStatus => self.emit_status(),
+            Msg::Baseline => self.load_baseline(),
+            Msg::Shutdown => {}
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.epoch.elapsed().as_millis() as i64
+    }
+
+    fn housekeeping(&mut self) {
+        let now = Instant::now();
+        let before = self.presence.len();
+        self.presence.retain(|_, p| p.until > now);
+        if self.presence.len() != before {
+            self.emit_presence();
+        }
+        if let Some(n) = self.gate.tick(self.now_ms()) {
+            self.shared.emit(AppEvent::Notify(n));
+        }
+    }
+
+    fn flush(&mut self) {
+        let p = std::mem::take(&mut self.pending);
+        self.last_emit = Some(Instant::now());
+        let event = ReplicaChanged {
+            conversations: p.conversations.iter().cloned().collect(),
+            customers: p.customers.iter().cloned().collect(),
+            team: p.team,
+            local: p.local && !p.remote,
+        };
+        self.shared.emit(AppEvent::ReplicaChanged(event));
+        if p.team {
+            self.emit_presence();
+        }
+        self.notice(&p.conversations, p.remote);
+        self.emit_status();
+    }
+
+    /// Updates what is known about changed conversations and, for changes
+    /// from the relay, runs the notification rules.
+    fn notice(&mut self, conversations: &BTreeSet<String>, remote: bool) {
+        if self.catching_up {
+            return;
+        }
+        let Some(me) = self.shared.me() else { return };
+        let mut decided = Vec::new();
+        for id in conversations {
+            let Some(facts) = self.shared.conversation_facts(id) else {
+                continue;
+            };
+            let before = self.known.insert(id.clone(), facts.known());
+            if remote {
+                // A local change to the same conversation in this batch still
+                // only counts what is new since we last knew it.
+                if let Some(n) = notify::decide(&me, before.as_ref(), &facts) {
+                    decided.push(n);
+                }
+            }
+        }
+        let now = self.now_ms();
+        for n in self.gate.offer(now, decided) {
+            self.shared.emit(AppEvent::Notify(n));
+        }
+    }
+
+    fn load_baseline(&mut self) {
+        let rows = self.shared.with_replica(|r| {
+            let q = InboxQuery {
+                limit: 10_000_000,
+                ..InboxQuery::view(InboxView::All)
+            };
+            r.inbox(&q).ok()
+        });
+        let Some(Some(rows)) = rows else { return };
+        self.known = rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.conversation_id,
+                    Known {
+                        assignee: r.assignee,
+                        customer_entries: None,
+                        last_activity: r.last_activity.as_millis(),
+                    },
+                )
+            })
+            .collect();
+    }
+
+    fn emit_status(&mut self) {
+        self.shared
+            .set_status(self.sync.clone(), self.stopped.clone());
+        let view = self.shared.current_status();
+        if self.last_status.as_ref() != Some(&view) {
+            self.last_status = Some(view.clone());
+            self.shared.emit(AppEvent::SyncStatus(view));
+        }
+    }
+
+    fn emit_presence(&mut self) {
+        if self
+            .presence
+            .keys()
+            .any(|(a, _)| !self.names.contains_key(a))
+        {
+            if let Some(Some(team)) = self.shared.with_replica(|r| r.team().ok()) {
+                self.names = team
+                    .agents
+                    .iter()
+                    .map(|a| (a.id.to_string(), a.name.clone()))
+                    .collect();
+            }
+        }
+        let mut list: Vec<PresenceView> = self
+            .presence
+            .iter()
+            .map(|((agent, conv), p)| PresenceView {
+                agent_id: agent.clone(),
+                agent_name: self
+                    .names
+                    .get(agent)
+                    .cloned()
+                    .unwrap_or_else(|| agent.clone()),
+                conversation_id: conv.clone(),
+                state: match p.state {
+                    PresenceState::Composing => "composing",
+                    _ => "viewing",
+                }
+                .to_owned(),
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            (&a.conversation_id, &a.agent_id).cmp(&(&b.conversation_id, &b.agent_id))
+        });
+        self.shared.set_presence(list.clone());
+        self.shared.emit(AppEvent::Presence(list));
+    }
+}
+
+/// The facts the notification rules need, read from a replica.
+pub(crate) fn facts(r: &Replica, id: &str) -> Option<ConversationFacts> {
+    let cid = ConversationId::parse(id).ok()?;
+    let conv = r.conversation(&cid).ok()?;
+    let customer_name = r
+        .customer(&conv.customer_id)
+        .map(|c| c.name)
+        .unwrap_or_else(|_| "A customer".to_owned());
+    Some(ConversationFacts {
+        id: id.to_owned(),
+        subject: conv.subject.clone(),
+        customer_name,
+        assignee: conv.assignee.as_ref().map(|a| a.to_string()),
+        last_activity: conv.last_activity().as_millis(),
+        customer_messages: conv
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::CustomerMessage)
+            .map(|e| CustomerMessage {
+                id: e.id.to_string(),
+                created_at: e.created_at.as_millis(),
+                body: e.body.clone(),
+                logged_by: e.logged_by.as_ref().map(|a| a.to_string()),
+            })
+            .collect(),
+    })
+}
+
+/// A running sync thread.
+pub(crate) struct SyncHandle {
+    pub(crate) control: tokio::sync::mpsc::UnboundedSender<SyncControl>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SyncHandle {
+    /// Starts `watch` on a new replica handle for `path`.
+    pub(crate) fn start(path: PathBuf, cfg: RelayConfig, events: Sender<Msg>) -> SyncHandle {
+        let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("shoal-sync".into())
+            .spawn(move || {
+                let result = (|| -> Result<(), String> {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    let mut replica = Replica::open(&path).map_err(|e| e.to_string())?;
+                    let tx = events.clone();
+                    let mut on_event = move |e: SyncEvent| {
+                        let m = match e {
+                            SyncEvent::Status { status } => Msg::Status(status),
+                            SyncEvent::Received { doc } => match DocId::parse(&doc) {
+                                Ok(d) => Msg::Changed {
+                                    docs: vec![d],
+                                    local: false,
+                                },
+                                Err(_) => return,
+                            },
+                            SyncEvent::Presence { presence } => Msg::Presence(presence),
+                            SyncEvent::Warning { message } => {
+                                tracing::warn!("relay: {message}");
+                                return;
+                            }
+                        };
+                        let _ = tx.send(m);
+                    };
+                    let stop = async {
+                        let _ = stop_rx.await;
+                    };
+                    rt.block_on(shoal_sync::watch(
+                        &mut replica,
+                        &cfg,
+                        &mut on_event,
+                        Some(control_rx),
+                        stop,
+                    ))
+                    .map_err(|e| e.to_string())
+                })();
+                if let Err(reason) = result {
+                    tracing::warn!("sync stopped: {reason}");
+                    let _ = events.send(Msg::Stopped(reason));
+                }
+            })
+            .expect("cannot start the sync thread");
+        SyncHandle {
+            control,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the thread and waits for it.
+    pub(crate) fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `me` for the notification rules.
+pub(crate) fn me_of(agent_id: &str, settings: crate::Settings) -> Me {
+    Me {
+        agent_id: agent_id.to_owned(),
+        enabled: settings.notifications,
+        available: settings.available,
+    }
+}

@@ -1,0 +1,437 @@
+//! Every command on a real SQLite replica in a temporary home, with a
+//! second replica handle on the same file standing in for another process
+//! (the `shoal` CLI or the mail ingester) that brings customer messages.
+
+use shoal_app::{AppEvent, ChannelSink, Engine, ErrorKind, Settings};
+use shoal_core::{Channel, ConversationId, EmailHeaders, Priority};
+use shoal_replica::{NewConversationInput, Replica};
+use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn engine(home: &Path) -> (Engine, Receiver<AppEvent>) {
+    let (sink, rx) = ChannelSink::new();
+    (Engine::open(home, Arc::new(sink)).unwrap(), rx)
+}
+
+fn local(home: &Path) -> (Engine, Receiver<AppEvent>) {
+    let (e, rx) = engine(home);
+    e.start_local("Northwind", "Ana Lopez", "ana@northwind.example")
+        .unwrap();
+    (e, rx)
+}
+
+/// Another process on the same replica file.
+fn other(home: &Path) -> Replica {
+    Replica::open(&home.join("replica.sqlite3")).unwrap()
+}
+
+fn new_conversation(r: &mut Replica, email: &str, subject: &str, body: &str) -> String {
+    let customer = r.find_or_create_customer(email, None).unwrap();
+    let (id, _) = r
+        .new_conversation(NewConversationInput {
+            subject: subject.into(),
+            channel: Channel::Email,
+            customer,
+            body: body.into(),
+            priority: Priority::Normal,
+            received_at: None,
+            headers: EmailHeaders::default(),
+        })
+        .unwrap();
+    id.to_string()
+}
+
+fn customer_writes(r: &mut Replica, conv: &str, body: &str) {
+    let id = ConversationId::parse(conv).unwrap();
+    r.add_customer_message(&id, body, None, &EmailHeaders::default())
+        .unwrap();
+}
+
+/// Waits for an event matching `f`.
+fn wait_for(rx: &Receiver<AppEvent>, what: &str, f: impl Fn(&AppEvent) -> bool) -> AppEvent {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if let Ok(e) = rx.recv_timeout(left) {
+            if f(&e) {
+                return e;
+            }
+        }
+    }
+    panic!("no {what} event within 10 s");
+}
+
+fn drain(rx: &Receiver<AppEvent>) {
+    std::thread::sleep(Duration::from_millis(150));
+    while rx.try_recv().is_ok() {}
+}
+
+#[test]
+fn before_onboarding_commands_say_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, rx) = engine(&dir.path().join("home"));
+    let state = e.app_state();
+    assert!(!state.ready);
+    assert_eq!(e.inbox("all", 0, 10).unwrap_err().kind, ErrorKind::NotReady);
+    // The first sync-status says "local": no relay.
+    let s = wait_for(&rx, "sync-status", |e| matches!(e, AppEvent::SyncStatus(_)));
+    let AppEvent::SyncStatus(s) = s else {
+        unreachable!()
+    };
+    assert_eq!(s.state, "local");
+    // Bad onboarding input is refused without creating anything.
+    let err = e.start_local("Team", "Ana", "not-an-address").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert!(!dir.path().join("home/replica.sqlite3").exists());
+    let json = serde_json::to_value(&err).unwrap();
+    assert_eq!(json["kind"], "invalid");
+    assert!(json.get("unseen").is_none());
+}
+
+#[test]
+fn start_local_then_inbox_pages_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, _rx) = local(home);
+    let state = e.app_state();
+    assert!(state.ready);
+    assert_eq!(state.team_name.as_deref(), Some("Northwind"));
+    assert_eq!(state.agent_name.as_deref(), Some("Ana Lopez"));
+    assert_eq!(state.sync.state, "local");
+    assert_eq!(
+        e.start_local("Again", "Ana", "a@b.example")
+            .unwrap_err()
+            .kind,
+        ErrorKind::AlreadySetUp
+    );
+
+    let mut r = other(home);
+    for i in 0..7 {
+        new_conversation(
+            &mut r,
+            &format!("c{i}@acme.example"),
+            &format!("Q{i}"),
+            "Hello",
+        );
+    }
+    let page = e.inbox("all", 0, 3).unwrap();
+    assert_eq!((page.rows.len(), page.total), (3, 7));
+    let last = e.inbox("open", 6, 3).unwrap();
+    assert_eq!((last.rows.len(), last.total), (1, 7));
+    // Pages do not overlap and cover everything, newest first.
+    let all: Vec<String> = (0..3)
+        .flat_map(|p| e.inbox("unassigned", p * 3, 3).unwrap().rows)
+        .map(|r| r.conversation_id)
+        .collect();
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 7);
+    assert_eq!(e.inbox_counts().unwrap()["mine"], 0);
+    assert_eq!(e.inbox_counts().unwrap()["open"], 7);
+    assert_eq!(
+        e.inbox("everything", 0, 3).unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+    // The JSON shape the UI reads.
+    let v = serde_json::to_value(&page).unwrap();
+    assert!(v["rows"][0]["conversation_id"].is_string());
+    assert_eq!(v["total"], 7);
+}
+
+#[test]
+fn open_reply_send_guard_note_and_unsend() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, _rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(
+        &mut r,
+        "maria@acme.example",
+        "Charged twice",
+        "I see two charges.",
+    );
+
+    // Never opened: the guard lists the customer's message.
+    let err = e.reply(&c, "Refunded.", false).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::SendGuard);
+    let unseen = err.unseen.as_ref().unwrap();
+    assert_eq!(unseen.len(), 1);
+    assert_eq!(unseen[0].kind, "customer");
+    assert_eq!(unseen[0].body, "I see two charges.");
+    let json = serde_json::to_value(&err).unwrap();
+    assert_eq!(json["kind"], "send-guard");
+    assert_eq!(json["unseen"][0]["body"], "I see two charges.");
+
+    // Opening marks it seen: the row is read and the reply goes out.
+    assert!(e.inbox("all", 0, 1).unwrap().rows[0].unread);
+    let view = e.open_conversation(&c).unwrap();
+    assert_eq!(view.subject, "Charged twice");
+    assert_eq!(view.customer_name.as_deref(), Some("maria"));
+    assert!(!view.entries[0].unseen);
+    assert!(!e.inbox("all", 0, 1).unwrap().rows[0].unread);
+    let sent = e.reply(&c, "Refunded.", false).unwrap();
+
+    // A new customer message arrives from elsewhere: guarded again.
+    std::thread::sleep(Duration::from_millis(5));
+    customer_writes(&mut r, &c, "Also, the invoice is wrong.");
+    let err = e.reply(&c, "Done.", false).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::SendGuard);
+    assert_eq!(err.unseen.unwrap()[0].body, "Also, the invoice is wrong.");
+    e.reply(&c, "Done.", true).unwrap();
+
+    let view = e.conversation(&c).unwrap();
+    let kinds: Vec<&str> = view.entries.iter().map(|x| x.kind.as_str()).collect();
+    assert_eq!(kinds, ["customer", "reply", "customer", "reply"]);
+    let mine = view.entries.iter().find(|x| x.id == sent.entry_id).unwrap();
+    assert_eq!(mine.delivery_state.as_deref(), Some("queued"));
+    assert!(mine.unsend_until.is_some());
+    assert_eq!(mine.author_name, "Ana Lopez");
+
+    // Unsend within the window.
+    e.unsend(&c, &sent.entry_id).unwrap();
+    let view = e.conversation(&c).unwrap();
+    let withdrawn = view.entries.iter().find(|x| x.id == sent.entry_id).unwrap();
+    assert_eq!(withdrawn.delivery_state.as_deref(), Some("cancelled"));
+    assert!(e.unsend(&c, &sent.entry_id).is_err(), "only once");
+
+    // Notes never trip the guard and are not replies.
+    let n = e.note(&c, "Checked with @ana").unwrap();
+    let view = e.conversation(&c).unwrap();
+    let note = view.entries.iter().find(|x| x.id == n.entry_id).unwrap();
+    assert_eq!(note.kind, "note");
+    assert_eq!(e.note(&c, "  ").unwrap_err().kind, ErrorKind::Invalid);
+    assert_eq!(e.reply(&c, "", true).unwrap_err().kind, ErrorKind::Invalid);
+    assert_eq!(
+        e.conversation("no such id!").unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+    let missing = ConversationId::random().to_string();
+    assert_eq!(
+        e.conversation(&missing).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn assign_take_status_and_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, _rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(&mut r, "maria@acme.example", "Login", "Cannot log in.");
+    let me = e.app_state().agent_id.unwrap();
+
+    e.take(&c).unwrap();
+    let v = e.conversation(&c).unwrap();
+    assert_eq!(v.assignee.as_deref(), Some(me.as_str()));
+    assert_eq!(v.assignee_name.as_deref(), Some("Ana Lopez"));
+    assert_eq!(e.inbox("mine", 0, 10).unwrap().total, 1);
+    e.assign(&c, None).unwrap();
+    assert_eq!(e.conversation(&c).unwrap().assignee, None);
+    e.assign(&c, Some(&me)).unwrap();
+    let stranger = "a".repeat(26);
+    assert!(e.assign(&c, Some(&stranger)).is_err());
+
+    // Snooze needs a time in the future.
+    assert_eq!(
+        e.set_status(&c, "snoozed", None).unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+    assert_eq!(
+        e.set_status(&c, "snoozed", Some(1_000)).unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+    let until = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    e.set_status(&c, "snoozed", Some(until)).unwrap();
+    let v = e.conversation(&c).unwrap();
+    assert_eq!(
+        (v.status.as_str(), v.snooze_until),
+        ("snoozed", Some(until))
+    );
+    assert_eq!(e.inbox("snoozed", 0, 10).unwrap().total, 1);
+    e.set_status(&c, "pending", None).unwrap();
+    assert_eq!(e.conversation(&c).unwrap().status, "pending");
+    assert_eq!(
+        e.set_status(&c, "done", None).unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+    e.set_status(&c, "closed", None).unwrap();
+    assert_eq!(e.reply(&c, "Hi", true).unwrap_err().kind, ErrorKind::Closed);
+    e.set_status(&c, "open", None).unwrap();
+
+    e.tag(&c, "billing").unwrap();
+    e.tag(&c, "urgent").unwrap();
+    assert_eq!(e.conversation(&c).unwrap().tags, ["billing", "urgent"]);
+    e.untag(&c, "billing").unwrap();
+    assert_eq!(e.conversation(&c).unwrap().tags, ["urgent"]);
+    assert_eq!(e.tag(&c, " ").unwrap_err().kind, ErrorKind::Invalid);
+}
+
+#[test]
+fn customer_notes_splice_in_utf16_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, _rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(&mut r, "maria@acme.example", "Hello", "Hi");
+    let cust = e.conversation(&c).unwrap().customer_id;
+
+    e.splice_customer_notes(&cust, 0, 0, "VIP 😀 call").unwrap();
+    // In UTF-16 the emoji is 2 units: "call" starts at 7, not 6.
+    e.splice_customer_notes(&cust, 7, 4, "mail").unwrap();
+    assert_eq!(e.customer(&cust).unwrap().notes, "VIP 😀 mail");
+    // Deleting the emoji takes 2 units.
+    e.splice_customer_notes(&cust, 4, 2, "🎉").unwrap();
+    assert_eq!(e.customer(&cust).unwrap().notes, "VIP 🎉 mail");
+    // Inside a surrogate pair or past the end: refused, nothing changes.
+    let err = e.splice_customer_notes(&cust, 5, 0, "x").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert!(e.splice_customer_notes(&cust, 99, 0, "x").is_err());
+    let v = e.customer(&cust).unwrap();
+    assert_eq!(v.notes, "VIP 🎉 mail");
+    assert_eq!(v.emails, ["maria@acme.example"]);
+    assert_eq!(v.conversations.len(), 1);
+    assert_eq!(v.conversations[0].conversation_id, c);
+}
+
+#[test]
+fn templates_expand_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, _rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(
+        &mut r,
+        "maria@acme.example",
+        "Refund request",
+        "Please refund order 4471",
+    );
+
+    assert!(e.templates().unwrap().is_empty());
+    e.set_template(
+        "thanks",
+        "Hi {customer.first_name}, thanks! {agent.first_name}",
+    )
+    .unwrap();
+    e.set_template("bye", "Bye").unwrap();
+    let names: Vec<String> = e.templates().unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["bye", "thanks"]);
+    assert_eq!(
+        e.expand_template(&c, "thanks").unwrap(),
+        "Hi maria, thanks! Ana"
+    );
+    assert_eq!(
+        e.expand_template(&c, "nope").unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    e.remove_template("bye").unwrap();
+    assert_eq!(
+        e.remove_template("bye").unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(e.templates().unwrap().len(), 1);
+
+    // As you type: "ref" finds "Refund".
+    let hits = e.search("ref").unwrap();
+    assert!(hits.iter().any(|h| h.id == c), "{hits:?}");
+    assert!(e.search("4471").unwrap().iter().any(|h| h.id == c));
+    assert!(e.search("zebra").unwrap().is_empty());
+    assert!(e.search("  ").unwrap().is_empty());
+
+    let team = e.team().unwrap();
+    assert_eq!(team.name, "Northwind");
+    assert_eq!(team.agents.len(), 1);
+    assert!(team.agents[0].me);
+}
+
+#[test]
+fn settings_persist_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    {
+        let (e, _rx) = local(home);
+        assert_eq!(e.settings(), Settings::default());
+        e.set_settings(Settings {
+            notifications: false,
+            available: true,
+        })
+        .unwrap();
+    }
+    let (e, _rx) = engine(home);
+    assert!(!e.settings().notifications);
+    assert!(e.app_state().ready, "the replica is found again");
+}
+
+#[test]
+fn local_writes_emit_coalesced_replica_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(&mut r, "maria@acme.example", "Hello", "Hi");
+    drain(&rx);
+
+    e.tag(&c, "one").unwrap();
+    let ev = wait_for(&rx, "replica-changed", |e| {
+        matches!(e, AppEvent::ReplicaChanged(_))
+    });
+    let AppEvent::ReplicaChanged(ch) = ev else {
+        unreachable!()
+    };
+    assert_eq!(ch.conversations, std::slice::from_ref(&c));
+    assert!(ch.local);
+    assert!(!ch.team);
+    let payload = serde_json::to_value(AppEvent::ReplicaChanged(ch)).unwrap();
+    assert_eq!(payload["conversations"][0], c.as_str());
+
+    // A burst of writes: far fewer events than writes, at least 50 ms apart.
+    drain(&rx);
+    for i in 0..30 {
+        e.tag(&c, &format!("t{i}")).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut times = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if matches!(ev, AppEvent::ReplicaChanged(_)) {
+            times.push(Instant::now());
+        }
+    }
+    assert!(!times.is_empty());
+    assert!(times.len() < 30, "{} events for 30 writes", times.len());
+
+    // Timing through a channel: measure emission spacing with a timestamping sink.
+    struct Stamps(std::sync::Mutex<Vec<Instant>>);
+    impl shoal_app::EventSink for Stamps {
+        fn emit(&self, e: AppEvent) {
+            if matches!(e, AppEvent::ReplicaChanged(_)) {
+                self.0.lock().unwrap().push(Instant::now());
+            }
+        }
+    }
+    drop(e);
+    let stamps = Arc::new(Stamps(std::sync::Mutex::new(Vec::new())));
+    let e = Engine::open(home, stamps.clone()).unwrap();
+    let deadline = Instant::now() + Duration::from_millis(400);
+    let mut writes = 0;
+    while Instant::now() < deadline {
+        e.tag(&c, &format!("u{writes}")).unwrap();
+        writes += 1;
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let stamps = stamps.0.lock().unwrap().clone();
+    assert!(stamps.len() >= 2, "{} events", stamps.len());
+    assert!(
+        stamps.len() < writes,
+        "{} events for {writes} writes",
+        stamps.len()
+    );
+    for w in stamps.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(45),
+            "events {:?} apart",
+            w[1] - w[0]
+        );
+    }
+}
