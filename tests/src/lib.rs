@@ -4,7 +4,9 @@
 //! target directory (`cargo build --workspace --bins` builds them; the test
 //! script does so before running tests).
 
+pub mod desktop;
 pub mod mail;
+pub mod webdriver;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,662 @@
+//! The real desktop app (`shoal-desktop`) in a real window under Xvfb,
+//! driven through tauri-driver + WebKitWebDriver, against a real relay and a
+//! second agent using the real `shoal` CLI. Elements are found only by the
+//! `data-testid`s and data attributes of docs/desktop.md.
+//!
+//! The desktops run one at a time (a file lock, see `shoal_e2e::desktop`).
+
+use serde_json::Value;
+use shoal_e2e::desktop::{
+    add_agent, conversation, files_containing, row, tid, App, Desktop, RelayAgent, SYNC, UI,
+};
+use shoal_e2e::webdriver::{keys, Session};
+use shoal_e2e::{eventually, Client, Relay};
+use std::path::Path;
+use std::time::Duration;
+
+/// A relay with a team of two: Ana uses the window, Ben the CLI.
+struct Team {
+    relay: Relay,
+    ana: RelayAgent,
+    ben: RelayAgent,
+    cli: Client,
+}
+
+fn team() -> Team {
+    let relay = Relay::start();
+    let team = relay.team("Northwind Support");
+    let ana = add_agent(&relay, &team, "Ana Lima", "ana@northwind.example");
+    let ben = add_agent(&relay, &team, "Ben Okafor", "ben@northwind.example");
+    let cli = Client::new();
+    cli.login(&relay, &ben.token);
+    cli.sync();
+    Team {
+        relay,
+        ana,
+        ben,
+        cli,
+    }
+}
+
+/// Launches the app on an empty home, joins as Ana and shows every
+/// conversation (the "all" view, where rows stay whatever their status).
+fn joined<'d>(desktop: &'d Desktop, t: &Team, home: &Path) -> App<'d> {
+    let app = desktop.launch(home);
+    app.join(&t.relay, &t.ana.token);
+    app.click(&tid("view-all"), UI);
+    app
+}
+
+/// Ben opens a conversation through the CLI and pushes it to the relay.
+fn cli_conversation(t: &Team, customer: &str, subject: &str, body: &str) -> String {
+    let id = t.cli.new_conversation(customer, subject, body);
+    t.cli.sync();
+    id
+}
+
+/// The conversation as Ben's replica has it after a sync.
+fn cli_show(t: &Team, id: &str) -> Value {
+    t.cli.sync();
+    t.cli.json(&["show", id, "--no-mark-seen"])["conversation"].clone()
+}
+
+/// Waits until Ben's replica, synced, satisfies `check`; panics with the
+/// last state otherwise.
+#[track_caller]
+fn cli_eventually(t: &Team, id: &str, what: &str, check: impl Fn(&Value) -> bool) {
+    let mut last = Value::Null;
+    let ok = eventually(SYNC, || {
+        last = cli_show(t, id);
+        check(&last)
+    });
+    assert!(ok, "the CLI agent never saw {what}; last state: {last:#}");
+}
+
+fn entry_bodies(conv: &Value) -> Vec<String> {
+    conv["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["body"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// "Ben" of "Ben Okafor": how presence names an agent.
+fn first_name(a: &RelayAgent) -> &str {
+    a.name.split(' ').next().unwrap_or(&a.name)
+}
+
+/// Puts the keyboard focus on the row of `id` (by clicking it, which also
+/// opens it), out of any text field, so that shortcuts apply to it.
+fn focus_row(app: &App, id: &str) {
+    app.open(id);
+}
+
+/// Waits for an entry of `kind` whose text contains `text`.
+#[track_caller]
+fn wait_entry(app: &App, kind: &str, text: &str) {
+    let css = format!("[data-testid=\"entry\"][data-kind=\"{kind}\"]");
+    app.wait_until(
+        &format!("a {kind} entry containing {text:?}"),
+        UI,
+        |s: &Session| {
+            for e in s.find_all(&css)? {
+                if e.content()?.contains(text) {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        },
+    );
+}
+
+/// Writes `body` in the composer (opened with `key`: r reply, n note) and
+/// sends it with Ctrl+Enter.
+#[track_caller]
+fn compose_and_send(app: &App, key: &str, mode: &str, body: &str) {
+    app.press(key).expect("press composer key");
+    app.wait_attr(&tid("composer"), "data-mode", mode, UI);
+    app.type_into(&tid("composer-input"), body, UI);
+    app.press(&format!("{}{}", keys::CONTROL, keys::ENTER))
+        .expect("press Ctrl+Enter");
+}
+
+/// The number of waiting changes the sync indicator's text states, if any
+/// ("3 changes waiting", "1 waiting", …).
+fn waiting_count(text: &str) -> Option<u64> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words.iter().enumerate().find_map(|(i, w)| {
+        let n: u64 = w.parse().ok()?;
+        let follows = words[i + 1..]
+            .iter()
+            .take(3)
+            .any(|x| x.starts_with("change") || x.starts_with("wait") || x.starts_with("unsent"));
+        follows.then_some(n)
+    })
+}
+
+/// Reads `data-conversation-id` of the row with `aria-selected="true"`.
+fn selected_row(s: &Session) -> Option<String> {
+    s.find("[data-testid=\"inbox-row\"][aria-selected=\"true\"]")
+        .ok()
+        .flatten()
+        .and_then(|e| e.attr("data-conversation-id").ok().flatten())
+}
+
+#[test]
+fn waiting_count_reads_the_indicator_text() {
+    assert_eq!(
+        waiting_count("Offline 3 changes waiting · retrying in 8 s"),
+        Some(3)
+    );
+    assert_eq!(
+        waiting_count("Offline 1 change waiting · os error 111"),
+        Some(1)
+    );
+    assert_eq!(waiting_count("Online Up to date"), None);
+    assert_eq!(
+        waiting_count("cannot reach (os error 111) · retrying in 8 s"),
+        None
+    );
+}
+
+// 1. Onboarding into a relay; the token lives only in the keyring; a
+//    restart comes back online without asking.
+#[test]
+fn onboarding_keeps_the_token_in_the_keyring_and_restarts_online() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = desktop.launch(home.path());
+    app.wait_for(&tid("onboarding"), UI);
+    app.join(&t.relay, &t.ana.token);
+
+    let stored =
+        desktop.secret_lookup(&[("service", "shoal-relay-token"), ("username", &t.ana.id)]);
+    assert_eq!(
+        stored.as_deref().map(str::trim),
+        Some(t.ana.token.as_str()),
+        "the Secret Service holds Ana's token under service shoal-relay-token, user {}",
+        t.ana.id
+    );
+    let leaks = files_containing(home.path(), &t.ana.token);
+    assert!(
+        leaks.is_empty(),
+        "the token is in the app's home: {leaks:?}"
+    );
+    // WebKit's storage, settings and caches live under the private HOME.
+    let leaks = files_containing(&desktop.home(), &t.ana.token);
+    assert!(leaks.is_empty(), "the token is in a file: {leaks:?}");
+    assert!(
+        !app.log().contains(&t.ana.token),
+        "the app logged the token"
+    );
+    assert!(
+        home.path().join("replica.sqlite3").exists(),
+        "the replica lives in SHOAL_HOME"
+    );
+    app.quit();
+
+    // Same home, new process: straight to the inbox, online.
+    let app = desktop.launch(home.path());
+    app.wait_for(&tid("inbox-list"), SYNC);
+    app.wait_attr(&tid("sync-indicator"), "data-state", "online", SYNC);
+    assert!(
+        app.find(&tid("onboarding")).unwrap().is_none(),
+        "the restarted app asked to join again"
+    );
+    let leaks = files_containing(home.path(), &t.ana.token);
+    assert!(
+        leaks.is_empty(),
+        "the token is in the app's home: {leaks:?}"
+    );
+}
+
+// 2 + 3. A conversation from the CLI agent shows up live; a reply written in
+//        the window reaches the CLI agent.
+#[test]
+fn cli_conversation_appears_live_and_a_window_reply_reaches_the_cli() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+
+    let id = cli_conversation(
+        &t,
+        "maria@acme.example",
+        "Charged twice for order 1042",
+        "I see two charges on my card.",
+    );
+    app.wait_for(&row(&id), SYNC);
+    let text = app.text_of(&row(&id)).unwrap().unwrap_or_default();
+    assert!(
+        text.contains("Charged twice for order 1042"),
+        "the row shows the subject: {text:?}"
+    );
+
+    focus_row(&app, &id);
+    wait_entry(&app, "customer", "I see two charges on my card.");
+    let reply = "Refunded the duplicate charge, sorry about that!";
+    compose_and_send(&app, "r", "reply", reply);
+    wait_entry(&app, "reply", reply);
+
+    cli_eventually(&t, &id, "the window's reply", |c| {
+        entry_bodies(c).iter().any(|b| b == reply)
+    });
+    let conv = cli_show(&t, &id);
+    let entry = conv["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["body"] == reply)
+        .unwrap();
+    assert_eq!(entry["kind"], "reply");
+    assert_eq!(entry["author"], t.ana.id.as_str(), "written by Ana");
+}
+
+// 4. Presence: the CLI agent composing shows in the conversation and goes
+//    away when the CLI stops.
+#[test]
+fn presence_banner_shows_the_cli_agent_replying() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    let id = cli_conversation(
+        &t,
+        "olga@acme.example",
+        "Cannot log in",
+        "Password reset fails.",
+    );
+    focus_row(&app, &id);
+    assert!(
+        app.text_of(&tid("presence-banner"))
+            .unwrap()
+            .map(|b| !b.contains(first_name(&t.ben)))
+            .unwrap_or(true),
+        "no banner about Ben before he starts"
+    );
+
+    let mut presence = t.cli.spawn_quiet(&[
+        "presence",
+        "--conversation",
+        &id,
+        "--state",
+        "composing",
+        "--hold",
+        "15",
+    ]);
+    let banner = app.wait_until("the presence banner naming Ben", SYNC, |s| {
+        Ok(s.text_of(&tid("presence-banner"))?
+            .filter(|b| b.contains(first_name(&t.ben))))
+    });
+    let lower = banner.to_lowercase();
+    assert!(
+        lower.contains("replying") || lower.contains("composing"),
+        "the banner says Ben is replying: {banner:?}"
+    );
+    let in_row = format!("{} [data-testid=\"row-presence\"]", row(&id));
+    app.wait_until("Ben's presence in the row", UI, |s| {
+        Ok(s.text_of(&in_row)?
+            .filter(|p| p.contains(first_name(&t.ben))))
+    });
+
+    let _ = presence.kill();
+    let _ = presence.wait();
+    // Announcements expire about 10 s after the last refresh.
+    app.wait_until("the banner about Ben to go away", SYNC, |s| {
+        let banner = s.text_of(&tid("presence-banner"))?;
+        Ok(banner
+            .map(|b| !b.contains(first_name(&t.ben)))
+            .unwrap_or(true)
+            .then_some(()))
+    });
+}
+
+// 5. Offline: everything keeps working in the window, the waiting count
+//    shows, and the changes reach the CLI agent once the relay is back.
+#[test]
+fn offline_work_reaches_the_team_after_the_relay_returns() {
+    let desktop = Desktop::start();
+    let mut t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    let id = cli_conversation(
+        &t,
+        "li@acme.example",
+        "Invoice address",
+        "Please change it.",
+    );
+    focus_row(&app, &id);
+
+    t.relay.terminate();
+    app.wait_attr(&tid("sync-indicator"), "data-state", "offline", SYNC);
+
+    let reply = "Changed the invoice address while offline.";
+    compose_and_send(&app, "r", "reply", reply);
+    wait_entry(&app, "reply", reply);
+    focus_row(&app, &id);
+    let note = "Customer also asked about VAT.";
+    compose_and_send(&app, "n", "note", note);
+    wait_entry(&app, "note", note);
+    focus_row(&app, &id);
+    app.press("a").unwrap();
+    app.wait_attr(&conversation(&id), "data-assignee", &t.ana.id, UI);
+    app.press("e").unwrap();
+    app.wait_attr(&conversation(&id), "data-status", "closed", UI);
+
+    let text = app.wait_until("the indicator to count waiting changes", UI, |s| {
+        Ok(s.text_of(&tid("sync-indicator"))?
+            .filter(|t| waiting_count(t).is_some_and(|n| n >= 1)))
+    });
+    assert_eq!(
+        app.get_el(&tid("sync-indicator"))
+            .attr("data-state")
+            .unwrap()
+            .as_deref(),
+        Some("offline"),
+        "still offline with {text:?}"
+    );
+    // Nothing reached Ben meanwhile (his replica, not synced: the relay is
+    // down for him too).
+    let before = t.cli.json(&["show", &id, "--no-mark-seen"])["conversation"].clone();
+    assert!(!entry_bodies(&before).iter().any(|b| b == reply));
+
+    t.relay.restart();
+    // The client's reconnect backoff may be several seconds by now.
+    app.wait_attr(
+        &tid("sync-indicator"),
+        "data-state",
+        "online",
+        Duration::from_secs(90),
+    );
+    cli_eventually(&t, &id, "the offline reply, note, take and close", |c| {
+        let bodies = entry_bodies(c);
+        bodies.iter().any(|b| b == reply)
+            && bodies.iter().any(|b| b == note)
+            && c["assignee"] == t.ana.id.as_str()
+            && c["status"] == "closed"
+    });
+    app.wait_until("the indicator to show nothing waiting", SYNC, |s| {
+        Ok(s.text_of(&tid("sync-indicator"))?
+            .filter(|t| waiting_count(t).unwrap_or(0) == 0))
+    });
+}
+
+// 6. Keyboard-only triage: take one, close one, snooze one.
+#[test]
+fn keyboard_only_triage_of_three_conversations() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = ["Refund request", "Shipping delay", "Feature idea"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            t.cli
+                .new_conversation(&format!("k{i}@acme.example"), s, "Hello")
+        })
+        .collect();
+    t.cli.sync();
+    let app = joined(&desktop, &t, home.path());
+    for id in &ids {
+        app.wait_for(&row(id), SYNC);
+    }
+
+    // j (then k, from the bottom) until a row we have not handled yet is
+    // selected, then Enter.
+    let mut handled: Vec<String> = Vec::new();
+    let next = |app: &App, handled: &[String]| -> String {
+        for key in ["j", "j", "j", "k", "k", "k", "k"] {
+            let before = selected_row(app);
+            app.press(key).unwrap();
+            // At the end of the list the selection stays where it is.
+            let mut sel = before.clone();
+            eventually(Duration::from_secs(2), || {
+                sel = selected_row(app);
+                sel.is_some() && sel != before
+            });
+            let Some(sel) = sel else { continue };
+            if !handled.contains(&sel) && ids.contains(&sel) {
+                app.press(keys::ENTER).unwrap();
+                app.wait_for(&conversation(&sel), UI);
+                return sel;
+            }
+        }
+        app.fail("j and k never selected an unhandled conversation");
+    };
+
+    let taken = next(&app, &handled);
+    app.press("a").unwrap();
+    app.wait_attr(&conversation(&taken), "data-assignee", &t.ana.id, UI);
+    app.press(keys::ESCAPE).unwrap();
+    handled.push(taken.clone());
+
+    let closed = next(&app, &handled);
+    // k goes back to the previous row and j returns.
+    app.press(keys::ESCAPE).unwrap();
+    app.press("k").unwrap();
+    app.wait_until("k to select the previous row", UI, |s| {
+        Ok(selected_row(s).filter(|sel| sel != &closed))
+    });
+    app.press("j").unwrap();
+    app.wait_until("j to select the row again", UI, |s| {
+        Ok(selected_row(s).filter(|sel| sel == &closed))
+    });
+    app.press(keys::ENTER).unwrap();
+    app.wait_for(&conversation(&closed), UI);
+    app.press("e").unwrap();
+    app.wait_attr(&conversation(&closed), "data-status", "closed", UI);
+    app.press(keys::ESCAPE).unwrap();
+    handled.push(closed.clone());
+
+    let snoozed = next(&app, &handled);
+    app.press("s").unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_attr(&conversation(&snoozed), "data-status", "snoozed", UI);
+    app.press(keys::ESCAPE).unwrap();
+
+    cli_eventually(&t, &taken, "taken by Ana", |c| {
+        c["assignee"] == t.ana.id.as_str() && c["status"] == "open"
+    });
+    cli_eventually(&t, &closed, "closed", |c| {
+        c["status"] == "closed" && c["assignee"].is_null()
+    });
+    cli_eventually(&t, &snoozed, "snoozed", |c| {
+        c["status"] == "snoozed" && c["snooze_until"].is_number()
+    });
+}
+
+// 7. A notification for a new unassigned conversation; clicking it opens
+//    the conversation.
+#[test]
+fn notification_click_opens_the_conversation() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    // Something else open, so the click has to change the view.
+    let other = cli_conversation(&t, "first@acme.example", "Older question", "Hi");
+    focus_row(&app, &other);
+
+    let subject = "Printer on fire in room 7";
+    let id = t.cli.json(&[
+        "new",
+        "--customer",
+        "sam@acme.example",
+        "--subject",
+        subject,
+        "--body",
+        "Smoke everywhere, please help.",
+        "--channel",
+        "email",
+    ])["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.cli.sync();
+
+    let mut seen = Vec::new();
+    let ok = eventually(SYNC, || {
+        seen = desktop.notifications();
+        seen.iter()
+            .any(|n| (n.summary.contains(subject) || n.body.contains(subject)) && n.id.is_some())
+    });
+    assert!(
+        ok,
+        "no notification about {subject:?} reached the notification daemon; saw {seen:#?}\napp log:\n{}",
+        app.log()
+    );
+    let n = seen
+        .iter()
+        .find(|n| n.summary.contains(subject) || n.body.contains(subject))
+        .unwrap();
+    assert!(
+        app.find(&conversation(&id)).unwrap().is_none(),
+        "the conversation is not open before the click"
+    );
+    desktop.click_notification(n.id.unwrap());
+    app.wait_for(&conversation(&id), UI);
+    // Ben's own earlier conversation did not notify twice, and the
+    // unrelated one did not steal the focus.
+    assert_eq!(
+        desktop
+            .notifications()
+            .iter()
+            .filter(|n| n.summary.contains(subject) || n.body.contains(subject))
+            .count(),
+        1,
+        "one notification per new message"
+    );
+}
+
+// 8. Screenshots of the main screens, for the README and for review.
+#[test]
+fn screenshots_of_the_main_screens() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let mut convs = Vec::new();
+    for (name, customer, subject, body) in [
+        (
+            "Maria Garcia",
+            "maria.garcia@acme.example",
+            "Charged twice for order 1042",
+            "Hi, I see two charges of $49 on my card for the same order. Can you help?",
+        ),
+        (
+            "Tom Baker",
+            "tom@stonebridge.example",
+            "Export to CSV is missing columns",
+            "The CSV export drops the 'region' column since yesterday's update.",
+        ),
+        (
+            "Li Wei",
+            "li.wei@harbor.example",
+            "How do I add a teammate?",
+            "We just hired someone; how do I invite them to our workspace?",
+        ),
+    ] {
+        let v = t.cli.json(&[
+            "new",
+            "--customer",
+            customer,
+            "--customer-name",
+            name,
+            "--subject",
+            subject,
+            "--body",
+            body,
+            "--channel",
+            "email",
+        ]);
+        convs.push(v["conversation_id"].as_str().unwrap().to_owned());
+    }
+    t.cli.ok(&[
+        "note",
+        &convs[1],
+        "--body",
+        "@ana can you check the export job?",
+    ]);
+    t.cli.sync();
+
+    let app = desktop.launch(home.path());
+    app.wait_for(&tid("onboarding"), UI);
+    app.screenshot("onboarding");
+    app.join(&t.relay, &t.ana.token);
+    app.click(&tid("view-all"), UI);
+    for id in &convs {
+        app.wait_for(&row(id), SYNC);
+    }
+    focus_row(&app, &convs[0]);
+    wait_entry(&app, "customer", "two charges");
+    app.screenshot("inbox-conversation");
+
+    let mut presence = t.cli.spawn_quiet(&[
+        "presence",
+        "--conversation",
+        &convs[0],
+        "--state",
+        "composing",
+        "--hold",
+        "20",
+    ]);
+    app.press("r").unwrap();
+    app.type_into(
+        &tid("composer-input"),
+        "Hi Maria, I can see the duplicate charge and have refunded it.",
+        UI,
+    );
+    app.wait_until("Ben's presence banner", SYNC, |s| {
+        Ok(s.text_of(&tid("presence-banner"))?
+            .filter(|b| b.contains(first_name(&t.ben))))
+    });
+    app.screenshot("composer-presence");
+    let _ = presence.kill();
+    let _ = presence.wait();
+
+    app.press(keys::ESCAPE).unwrap();
+    focus_row(&app, &convs[0]);
+    app.press("c").unwrap();
+    app.wait_for(&tid("customer-panel"), UI);
+    app.screenshot("customer-panel");
+
+    focus_row(&app, &convs[1]);
+    app.press("/").unwrap();
+    app.wait_for(&tid("search-input"), UI);
+    app.type_into(&tid("search-input"), "expo", UI);
+    app.wait_for(&tid("search-result"), UI);
+    app.screenshot("search");
+    app.press(keys::ESCAPE).unwrap();
+
+    focus_row(&app, &convs[1]);
+    app.press("?").unwrap();
+    app.wait_for(&tid("shortcuts-help"), UI);
+    app.screenshot("shortcuts-help");
+    app.quit();
+
+    // Dark theme: WebKitGTK reports prefers-color-scheme: dark when the GTK
+    // theme variant is dark.
+    let app = desktop.launch_with_env(home.path(), &[("GTK_THEME", "Adwaita:dark")]);
+    app.wait_attr(&tid("sync-indicator"), "data-state", "online", SYNC);
+    let dark = app
+        .execute(
+            "return window.matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(
+        dark,
+        Value::Bool(true),
+        "GTK_THEME=Adwaita:dark makes the page dark"
+    );
+    app.click(&tid("view-all"), UI);
+    focus_row(&app, &convs[1]);
+    app.screenshot("inbox-dark");
+}
