@@ -12,7 +12,19 @@ SHOAL_APT_PACKAGES=(build-essential pkg-config)
 # test certificates. The tests run them as plain processes from
 # generated configs; the system services these packages enable are not used.
 SHOAL_MAIL_APT_PACKAGES=(dovecot-imapd dovecot-lmtpd dovecot-submissiond opensmtpd openssl)
+# The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests: a virtual
+# display (Xvfb), a private session bus with a notification daemon and GNOME
+# Keyring (Secret Service), WebKitWebDriver for tauri-driver, secret-tool to
+# look into the keyring, xdpyinfo and gdbus to wait for the display and the
+# bus, ImageMagick for screenshots, libdbus for the keyring crate. Node.js
+# builds the web UI.
+SHOAL_DESKTOP_APT_PACKAGES=(libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev
+    librsvg2-dev libxdo-dev libdbus-1-dev xvfb xauth webkit2gtk-driver dbus-x11 libsecret-1-dev
+    libsecret-tools gnome-keyring notification-daemon keyutils imagemagick x11-utils libglib2.0-bin)
+MIN_NODE="20.19"
+TAURI_DRIVER_VERSION="^2"
 MIN_RUST="1.90"
+SHOAL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -75,14 +87,50 @@ check_mail_services() {
     fi
 }
 
+check_node() {
+    if ! command -v node >/dev/null 2>&1; then
+        apt_install nodejs npm
+    fi
+    local have
+    have=$(node --version | sed 's/^v//')
+    if [ "$(printf '%s\n%s\n' "$MIN_NODE" "$have" | sort -V | head -n1)" != "$MIN_NODE" ]; then
+        echo "error: Node.js $have is too old; the UI build (Vite 8) needs $MIN_NODE or newer" >&2
+        echo "       install a current Node.js (https://nodejs.org, or NodeSource's Debian packages)" >&2
+        return 1
+    fi
+}
+
+# The web UI's packages (exactly the lock file's), when missing or stale.
+ui_deps() {
+    local ui="$SHOAL_ROOT/ui"
+    [ -f "$ui/package-lock.json" ] || return 0
+    if [ ! -d "$ui/node_modules" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+        log "installing the UI's npm packages (npm ci)"
+        (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+# tauri-driver bridges WebDriver to the desktop app for the end-to-end tests.
+tauri_driver() {
+    local bin="${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver"
+    if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$bin" ]; then
+        log "installing tauri-driver (cargo install, about 2 minutes)"
+        cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --quiet
+    fi
+}
+
 shoal_setup() {
     apt_install "${SHOAL_APT_PACKAGES[@]}"
     apt_install "${SHOAL_MAIL_APT_PACKAGES[@]}"
+    apt_install "${SHOAL_DESKTOP_APT_PACKAGES[@]}"
     check_mail_services
     check_rust
+    check_node
+    ui_deps
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     shoal_setup
+    tauri_driver
     log "setup complete"
 fi

@@ -1,6 +1,7 @@
 //! `shoal-bench`: Shoal's benchmarks. Each prints a table and writes its
 //! figures as JSON; docs/benchmarks.md keeps the latest full-size run.
 
+mod desktop_bench;
 mod measure;
 mod reconnect_bench;
 mod relay_bench;
@@ -80,6 +81,38 @@ enum Command {
         #[arg(long, default_value = "bench-results/relay.json")]
         out: PathBuf,
     },
+    /// The desktop app (`shoal-desktop`) under Xvfb on a team-sized replica:
+    /// cold start to an interactive inbox, opening conversations, search per
+    /// keystroke, and the memory of all its processes (WebKit's included).
+    /// Needs xvfb-run and dbus-run-session.
+    Desktop {
+        /// Fraction of the default team (50,000 conversations, 500,000
+        /// messages); e.g. 0.01 for a smoke run.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// App launches to measure.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The desktop binary (default: shoal-desktop next to this binary).
+        #[arg(long)]
+        binary: Option<PathBuf>,
+        /// Seconds the app idles after its report before its memory is read.
+        #[arg(long, default_value_t = 5)]
+        idle_secs: u64,
+        /// Longest wait for one launch to report, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+        /// Keep the page cache between launches (a warm start).
+        #[arg(long)]
+        warm: bool,
+        /// Where the generated replica is kept for later runs (default:
+        /// bench-cache/ in the target directory of this binary).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Where to write the JSON figures.
+        #[arg(long, default_value = "bench-results/desktop.json")]
+        out: PathBuf,
+    },
     /// (Internal) open a replica and read the first inbox page, printing the
     /// timings as JSON; run as a fresh process by `replica` to measure a cold open.
     #[command(hide = true)]
@@ -126,6 +159,39 @@ fn main() -> Result<()> {
             },
             &out,
         ),
+        Command::Desktop {
+            scale,
+            runs,
+            binary,
+            idle_secs,
+            timeout_secs,
+            warm,
+            cache,
+            out,
+        } => {
+            let exe = std::env::current_exe()?;
+            let dir = exe
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            let cache = match cache {
+                Some(c) => c,
+                // target/<profile>/shoal-bench → target/bench-cache
+                None => dir.parent().unwrap_or(&dir).join("bench-cache"),
+            };
+            desktop_bench::run(
+                &desktop_bench::DesktopOptions {
+                    scale,
+                    runs,
+                    binary: binary.unwrap_or_else(|| dir.join("shoal-desktop")),
+                    idle_secs,
+                    timeout_secs,
+                    warm,
+                    cache,
+                },
+                &out,
+            )
+        }
         Command::OpenInbox { path } => replica_bench::open_inbox(&path, started),
     }
 }
