@@ -499,11 +499,7 @@ impl Engine {
                 ..InboxQuery::view(view)
             };
             let rows = r.inbox(&q)?;
-            let total = r
-                .inbox_counts()?
-                .into_iter()
-                .find(|(v, _)| *v == view)
-                .map_or(0, |(_, n)| n);
+            let total = r.inbox_count(view)?;
             Ok(InboxPage { rows, total })
         })
     }

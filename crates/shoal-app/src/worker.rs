@@ -9,7 +9,7 @@ use crate::notify::{self, ConversationFacts, CustomerMessage, Gate, Known, Me};
 use crate::views::{PresenceView, SyncStatusView};
 use shoal_core::{ConversationId, DocId, DocKind, EntryKind};
 use shoal_protocol::PresenceState;
-use shoal_replica::{InboxQuery, InboxView, Replica};
+use shoal_replica::Replica;
 use shoal_sync::{PresenceInfo, RelayConfig, SyncControl, SyncEvent, SyncStatus};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -252,13 +252,10 @@ impl Worker {
     }
 
     fn load_baseline(&mut self) {
-        let rows = self.shared.with_replica(|r| {
-            let q = InboxQuery {
-                limit: 10_000_000,
-                ..InboxQuery::view(InboxView::All)
-            };
-            r.inbox(&q).ok()
-        });
+        // Three columns of the inbox table, not inbox rows: at 50,000
+        // conversations the full rows held the replica for seconds while the
+        // window waited for its first page.
+        let rows = self.shared.with_replica(|r| r.conversation_activity().ok());
         let Some(Some(rows)) = rows else { return };
         self.known = rows
             .into_iter()
@@ -268,7 +265,7 @@ impl Worker {
                     Known {
                         assignee: r.assignee,
                         customer_entries: None,
-                        last_activity: r.last_activity.as_millis(),
+                        last_activity: r.last_activity,
                     },
                 )
             })

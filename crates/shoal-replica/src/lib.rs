@@ -31,7 +31,7 @@ pub use compactor::{Compactor, COMPACT_THRESHOLD};
 pub use derived::DerivedDump;
 pub use error::ReplicaError;
 pub use export::{ExportOptions, ImportReport, EXPORT_FORMAT, EXPORT_VERSION};
-pub use queries::{CustomerRow, InboxQuery, InboxRow, InboxView};
+pub use queries::{ConversationActivity, CustomerRow, InboxQuery, InboxRow, InboxView};
 pub use replica::{
     ChangeRecord, Identity, InitOptions, MergeOutcome, NewConversationInput, Replica, ReplicaStats,
 };

@@ -749,6 +749,17 @@ impl Replica {
         queries::counts(&self.conn, &self.identity.agent_id, self.clock.now())
     }
 
+    /// Number of conversations in one view (what [`Replica::inbox_counts`]
+    /// gives for it, without counting the others).
+    pub fn inbox_count(&self, view: InboxView) -> Result<i64> {
+        queries::count(&self.conn, view, &self.identity.agent_id, self.clock.now())
+    }
+
+    /// Every conversation's assignee and newest activity (cheap: no join).
+    pub fn conversation_activity(&self) -> Result<Vec<queries::ConversationActivity>> {
+        queries::activity(&self.conn)
+    }
+
     /// Full-text search over conversations and customers, best matches
     /// first. With `as_you_type`, the last word matches as a prefix.
     pub fn search(&self, input: &str, as_you_type: bool, limit: usize) -> Result<Vec<SearchHit>> {

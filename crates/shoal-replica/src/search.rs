@@ -133,9 +133,16 @@ pub(crate) enum Term {
     Phrase(Vec<String>),
 }
 
+/// Shortest last word that searching as you type treats as a prefix. At
+/// 50,000 conversations a one-letter prefix matches most of the text (0.7 s)
+/// and a two-letter one still takes 0.15–0.3 s, while telling the person
+/// little; shorter words are searched as whole words.
+const MIN_TYPED_PREFIX: usize = 3;
+
 /// Parses free text: words (letters and digits), `"quoted phrases"`, and a
 /// trailing `*` for a prefix. With `as_you_type`, the last word is a prefix
-/// too, so results appear while the person is still typing it.
+/// too (from two characters), so results appear while the person is still
+/// typing it.
 pub(crate) fn parse(input: &str, as_you_type: bool) -> Vec<Term> {
     let mut terms = Vec::new();
     let mut parts = input.split('"');
@@ -157,8 +164,8 @@ pub(crate) fn parse(input: &str, as_you_type: bool) -> Vec<Term> {
         in_quotes = !in_quotes;
     }
     if as_you_type && !input.ends_with(char::is_whitespace) && !input.ends_with('"') {
-        if let Some(Term::Word { prefix, .. }) = terms.last_mut() {
-            *prefix = true;
+        if let Some(Term::Word { text, prefix }) = terms.last_mut() {
+            *prefix |= text.chars().count() >= MIN_TYPED_PREFIX;
         }
     }
     terms
@@ -248,6 +255,15 @@ mod tests {
             fts_expression(&parse("invoice ", true)).unwrap(),
             r#""invoice""#
         );
+        // One or two typed letters are a word, not a prefix; an explicit
+        // `*` still is.
+        assert_eq!(
+            fts_expression(&parse("refund i", true)).unwrap(),
+            r#""refund" "i""#
+        );
+        assert_eq!(fts_expression(&parse("in", true)).unwrap(), r#""in""#);
+        assert_eq!(fts_expression(&parse("inv", true)).unwrap(), r#""inv"*"#);
+        assert_eq!(fts_expression(&parse("i*", true)).unwrap(), r#""i"*"#);
         assert_eq!(fts_expression(&parse(" ;:() ", true)), None);
         assert_eq!(
             fts_expression(&parse("NOT AND NEAR", false)).unwrap(),

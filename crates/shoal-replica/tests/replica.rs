@@ -464,3 +464,70 @@ fn customers_are_listed_and_addresses_stay_unique() {
         "Prefers phone.\nVIP since 2024."
     );
 }
+
+#[test]
+fn one_view_count_matches_its_rows_and_the_counts_of_all_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut r = founder(dir.path(), &clock);
+    let me = r.identity().agent_id.clone();
+    for i in 0..5 {
+        let (id, _) = phone_call(
+            &mut r,
+            &format!("c{i}@acme.example"),
+            "Help",
+            "Please help.",
+        );
+        match i {
+            0 => r.assign(&id, Some(&me)).unwrap(),
+            1 => r
+                .set_status(
+                    &id,
+                    StatusChange {
+                        status: Status::Pending,
+                        until: None,
+                    },
+                )
+                .unwrap(),
+            2 => r
+                .set_status(
+                    &id,
+                    StatusChange {
+                        status: Status::Closed,
+                        until: None,
+                    },
+                )
+                .unwrap(),
+            _ => {}
+        }
+    }
+    let all = r.inbox_counts().unwrap();
+    for (view, n) in all {
+        assert_eq!(r.inbox_count(view).unwrap(), n, "{view}");
+        let q = InboxQuery {
+            limit: 100,
+            ..InboxQuery::view(view)
+        };
+        assert_eq!(r.inbox(&q).unwrap().len() as i64, n, "{view}");
+    }
+    assert_eq!(r.inbox_count(InboxView::Mine).unwrap(), 1);
+    assert_eq!(r.inbox_count(InboxView::Unassigned).unwrap(), 2);
+    assert_eq!(r.inbox_count(InboxView::All).unwrap(), 5);
+
+    // The light activity list agrees with the full rows.
+    let mut activity = r.conversation_activity().unwrap();
+    activity.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
+    let q = InboxQuery {
+        limit: 100,
+        ..InboxQuery::view(InboxView::All)
+    };
+    let mut rows = r.inbox(&q).unwrap();
+    rows.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
+    assert_eq!(activity.len(), rows.len());
+    for (a, row) in activity.iter().zip(&rows) {
+        assert_eq!(a.conversation_id, row.conversation_id);
+        assert_eq!(a.assignee, row.assignee);
+        assert_eq!(a.last_activity, row.last_activity.as_millis());
+    }
+    assert_eq!(activity.iter().filter(|a| a.assignee.is_some()).count(), 1);
+}
