@@ -5,14 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 shoal_setup
+tauri_driver
 
-log "formatting (cargo fmt --check)"
+log "formatting (cargo fmt --check, prettier --check)"
 cargo fmt --all --check
+npm --prefix ui run --silent format:check
+
+log "UI: types (svelte-check), unit and component tests (Vitest), build (Vite)"
+npm --prefix ui run --silent check
+npm --prefix ui run --silent test
+# The desktop binary embeds ui/dist at compile time, so the UI is built before cargo.
+npm --prefix ui run --silent build
 
 log "lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-log "building the binaries the end-to-end tests run (shoal, shoal-relay)"
+log "building the binaries the end-to-end tests run (shoal, shoal-relay, shoal-desktop)"
 cargo build --workspace --bins --quiet
 
 log "tests"
@@ -28,5 +36,9 @@ log "benchmark smoke run (relay: 5 clients, 2 agents x 50 offline edits, 10 typi
 cargo run --quiet -p shoal-bench -- relay --clients 5 --changes 10 --conversations 20 --edits 50 \
     --typing 10 --typing-seconds 2 --team-conversations 500 --changed 20 --reconnects 3 --idle-clients 100 \
     --out target/bench-smoke/relay.json
+
+log "benchmark smoke run (desktop app: 1% replica, one launch, debug build)"
+cargo run --quiet -p shoal-bench -- desktop --scale 0.01 --runs 1 --warm \
+    --binary target/debug/shoal-desktop --out target/bench-smoke/desktop.json
 
 log "all checks passed"
