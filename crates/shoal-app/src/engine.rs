@@ -434,6 +434,7 @@ impl Engine {
         replica.set_relay_url(relay_url)?;
         self.keep_token(agent.as_str(), token);
         *lock(&self.shared.replica) = Some(replica);
+        self.shared.send(Msg::CatchUp);
         self.start_sync(
             path,
             RelayConfig {

@@ -36,6 +36,9 @@ pub(crate) enum Msg {
     RefreshStatus,
     /// (Re)load what is known about every conversation.
     Baseline,
+    /// A replica was just joined: what the first sync brings is history,
+    /// not news, so nothing notifies until it is online.
+    CatchUp,
     /// Stop the thread.
     Shutdown,
 }
@@ -187,6 +190,7 @@ impl Worker {
             }
             Msg::RefreshStatus => self.emit_status(),
             Msg::Baseline => self.load_baseline(),
+            Msg::CatchUp => self.catching_up = true,
             Msg::Shutdown => {}
         }
     }

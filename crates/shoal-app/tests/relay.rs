@@ -50,6 +50,10 @@ fn join_sync_notify_and_presence() {
     );
     let ana_token = relay.agent(&team, "Ana Lopez", "ana@northwind.example");
     let cy_token = relay.agent(&team, "Cy Park", "cy@northwind.example");
+    // History from before Ana joined: it arrives with her first sync, and
+    // must not notify (a new agent is not told about every old message).
+    ben.new_conversation("old@acme.example", "Old question", "From last week.");
+    ben.sync();
 
     // A wrong token is refused with a clear error and creates nothing.
     let dir = tempfile::tempdir().unwrap();
@@ -66,7 +70,35 @@ fn join_sync_notify_and_presence() {
     assert!(state.ready);
     assert_eq!(state.relay_url.as_deref(), Some(relay.url.as_str()));
     assert_eq!(state.sync.token_store, "memory");
-    wait_for(&ana_rx, "online", 20, online);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut history_arrived = false;
+    loop {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .expect("never online");
+        let e = ana_rx.recv_timeout(left).expect("never online");
+        assert!(
+            !matches!(e, AppEvent::Notify(_)),
+            "catch-up notified: {e:?}"
+        );
+        history_arrived |=
+            matches!(&e, AppEvent::ReplicaChanged(c) if !c.local && !c.conversations.is_empty());
+        if online(&e) {
+            break;
+        }
+    }
+    // The coalesced change events may trail the status by up to 50 ms.
+    let quiet_until = Instant::now() + Duration::from_millis(500);
+    while let Some(left) = quiet_until.checked_duration_since(Instant::now()) {
+        if let Ok(e) = ana_rx.recv_timeout(left) {
+            assert!(
+                !matches!(e, AppEvent::Notify(_)),
+                "catch-up notified: {e:?}"
+            );
+            history_arrived |= matches!(&e, AppEvent::ReplicaChanged(c) if !c.local && !c.conversations.is_empty());
+        }
+    }
+    assert!(history_arrived, "the old conversation never arrived");
     // The team document arrived with the first sync.
     let deadline = Instant::now() + Duration::from_secs(10);
     while ana.team().unwrap().agents.len() < 3 {
@@ -98,7 +130,11 @@ fn join_sync_notify_and_presence() {
     assert_eq!(n.conversation_id.as_deref(), Some(conv.as_str()));
     assert!(n.summary.contains("Charged twice"), "{n:?}");
     assert_eq!(n.body, "I see two charges.");
-    assert_eq!(ana.inbox("unassigned", 0, 10).unwrap().total, 1);
+    assert_eq!(
+        ana.inbox("unassigned", 0, 10).unwrap().total,
+        2,
+        "the old question and the new one"
+    );
 
     // Ana's own reply is pushed at once, and is no notification.
     ana.open_conversation(&conv).unwrap();
