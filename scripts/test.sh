@@ -37,7 +37,7 @@ cargo run --quiet -p shoal-bench -- relay --clients 5 --changes 10 --conversatio
     --typing 10 --typing-seconds 2 --team-conversations 500 --changed 20 --reconnects 3 --idle-clients 100 \
     --out target/bench-smoke/relay.json
 
-log "benchmark smoke run (desktop app: 1% replica, one launch, debug build)"
+log "benchmark smoke run (desktop app: 1% replica, one launch and one on an empty home, debug build)"
 cargo run --quiet -p shoal-bench -- desktop --scale 0.01 --runs 1 --warm \
     --binary target/debug/shoal-desktop --out target/bench-smoke/desktop.json
 

@@ -33,7 +33,7 @@ function hitsFor(query: string) {
   }));
 }
 
-function fakeShell(bench: 'on' | 'off' | 'absent') {
+function fakeShell(bench: 'on' | 'off' | 'absent', ready = true) {
   const calls: Call[] = [];
   let rowsAtMark = -1;
   let report: BenchReport | null = null;
@@ -50,7 +50,7 @@ function fakeShell(bench: 'on' | 'off' | 'absent') {
         report = args.report as BenchReport;
         return null;
       case 'app_state':
-        return { ready: true, team_name: 'Acme', agent_id: 'a1', sync: undefined };
+        return { ready, team_name: 'Acme', agent_id: 'a1', sync: undefined };
       case 'inbox': {
         const offset = args.offset as number;
         const limit = args.limit as number;
@@ -186,12 +186,29 @@ describe('desktop benchmark hook', () => {
     expect(shell.count('bench_report')).toBe(0);
   });
 
+  it('on an empty home, marks the onboarding screen and reports nothing to time', async () => {
+    const shell = fakeShell('on', false);
+    render(App);
+    await waitFor(() => expect(shell.report()).not.toBeNull(), { timeout: 5_000 });
+    const report = shell.report()!;
+    expect(report.error).toBeUndefined();
+    expect(report.screen).toBe('onboarding');
+    expect(screen.getByTestId('onboarding')).toBeTruthy();
+    expect(shell.calls.filter((c) => c.cmd === 'bench_mark').map((c) => c.args.name)).toEqual([
+      'ui-started',
+      'interactive',
+    ]);
+    expect(report.open_ms.length + report.search_ms.length).toBe(0);
+    expect(shell.count('open_conversation') + shell.count('search')).toBe(0);
+  });
+
   it('measures opens and keystrokes through the UI and reports them', async () => {
     const shell = fakeShell('on');
     render(App);
     await waitFor(() => expect(shell.report()).not.toBeNull(), { timeout: 20_000 });
     const report = shell.report()!;
     expect(report.error).toBeUndefined();
+    expect(report.screen).toBe('inbox');
     // "interactive" was marked with rows on screen.
     expect(shell.rowsAtMark()).toBeGreaterThan(0);
     expect(report.interactive_page_ms).toBeGreaterThan(0);

@@ -21,6 +21,8 @@ const COLD_START_MS: f64 = 1500.0;
 const OPEN_MS: f64 = 50.0;
 const KEYSTROKE_MS: f64 = 50.0;
 const MEMORY_MB: f64 = 200.0;
+/// The memory target in the unit PSS is read in: 200 MB is 190.7 MiB.
+const MEMORY_MIB: f64 = MEMORY_MB * 1e6 / 1_048_576.0;
 
 /// What `shoal-bench desktop` was asked to do.
 pub struct DesktopOptions {
@@ -53,8 +55,21 @@ struct UiReport {
     interactive_page_ms: f64,
     #[serde(default)]
     rows_total: usize,
+    /// `inbox`, or `onboarding` for an empty home (the floor launch).
+    #[serde(default)]
+    screen: Option<String>,
     #[serde(default)]
     error: Option<String>,
+}
+
+/// What one launch is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Launch {
+    /// The replica: start-up, opens, keystrokes and memory.
+    Measured,
+    /// An empty home, which opens on onboarding: the memory of the app with no data, which is
+    /// what GTK, WebKit and the graphics stack cost before Shoal holds anything.
+    Floor,
 }
 
 #[derive(Serialize, Clone)]
@@ -91,6 +106,14 @@ struct Run {
     processes: Vec<ProcessMemory>,
 }
 
+/// A launch on an empty home (onboarding), idle for as long as the measured ones.
+#[derive(Serialize)]
+struct FloorRun {
+    pss_mib: f64,
+    rss_mib: f64,
+    processes: Vec<ProcessMemory>,
+}
+
 #[derive(Serialize)]
 struct Summary {
     median: f64,
@@ -121,8 +144,12 @@ struct Figures {
     search_answer_ms: Summary,
     pss_mib: Summary,
     rss_mib: Summary,
+    /// The same binary on an empty home, one launch after each measured one.
+    floor_pss_mib: Summary,
+    floor_rss_mib: Summary,
     targets: Targets,
     per_run: Vec<Run>,
+    floor_runs: Vec<FloorRun>,
 }
 
 #[derive(Serialize)]
@@ -179,6 +206,7 @@ pub fn run(opts: &DesktopOptions, out: &Path) -> Result<()> {
     let work = std::env::temp_dir().join(format!("shoal-desktop-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let mut runs = Vec::new();
+    let mut floors = Vec::new();
     let mut dropped = !opts.warm;
     for i in 0..opts.runs {
         let dir = work.join(format!("run-{i}"));
@@ -189,7 +217,7 @@ pub fn run(opts: &DesktopOptions, out: &Path) -> Result<()> {
             dropped &= drop_page_cache();
         }
         eprintln!("desktop run {}/{}…", i + 1, opts.runs);
-        let run = launch_once(&binary, &home, &dir, opts)
+        let run = launch_once(&binary, &home, &dir, opts, Launch::Measured)
             .with_context(|| format!("run {} (logs in {})", i + 1, dir.display()))?;
         eprintln!(
             "  interactive after {:.0} ms (mark {:.0} ms), open median {:.1} ms, keystroke median {:.1} ms, PSS {:.0} MiB, RSS {:.0} MiB",
@@ -202,6 +230,21 @@ pub fn run(opts: &DesktopOptions, out: &Path) -> Result<()> {
         );
         runs.push(run);
         std::fs::remove_dir_all(&home).ok();
+
+        let dir = work.join(format!("floor-{i}"));
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home)?;
+        let floor = launch_once(&binary, &home, &dir, opts, Launch::Floor)
+            .with_context(|| format!("empty-home launch {} (logs in {})", i + 1, dir.display()))?;
+        eprintln!(
+            "  empty home (onboarding): PSS {:.0} MiB, RSS {:.0} MiB",
+            floor.pss_mib, floor.rss_mib
+        );
+        floors.push(FloorRun {
+            pss_mib: floor.pss_mib,
+            rss_mib: floor.rss_mib,
+            processes: floor.processes,
+        });
     }
 
     let all = |f: fn(&Run) -> &[f64]| -> Vec<f64> { runs.iter().flat_map(f).copied().collect() };
@@ -244,6 +287,8 @@ pub fn run(opts: &DesktopOptions, out: &Path) -> Result<()> {
         search_answer_ms: summary(&all(|r| &r.search_answer_ms)),
         pss_mib: summary(&runs.iter().map(|r| r.pss_mib).collect::<Vec<_>>()),
         rss_mib: summary(&runs.iter().map(|r| r.rss_mib).collect::<Vec<_>>()),
+        floor_pss_mib: summary(&floors.iter().map(|r| r.pss_mib).collect::<Vec<_>>()),
+        floor_rss_mib: summary(&floors.iter().map(|r| r.rss_mib).collect::<Vec<_>>()),
         targets: Targets {
             cold_start_ms: COLD_START_MS,
             open_ms: OPEN_MS,
@@ -251,6 +296,7 @@ pub fn run(opts: &DesktopOptions, out: &Path) -> Result<()> {
             memory_mb: MEMORY_MB,
         },
         per_run: runs,
+        floor_runs: floors,
     };
     print_table(&figures);
     if let Some(parent) = out.parent() {
@@ -347,7 +393,13 @@ fn parse_line(line: &str, at: Instant) -> Option<Line> {
 
 /// Starts the app once under Xvfb, waits for its marks and report, lets it
 /// idle, reads the memory of its process tree and ends it.
-fn launch_once(binary: &Path, home: &Path, dir: &Path, opts: &DesktopOptions) -> Result<Run> {
+fn launch_once(
+    binary: &Path,
+    home: &Path,
+    dir: &Path,
+    opts: &DesktopOptions,
+    launch: Launch,
+) -> Result<Run> {
     let log = std::fs::File::create(dir.join("app.log"))?;
     let spawned = Instant::now();
     let mut child = Command::new("xvfb-run")
@@ -426,10 +478,20 @@ fn launch_once(binary: &Path, home: &Path, dir: &Path, opts: &DesktopOptions) ->
     let Some((mark_ms, at)) = interactive else {
         bail!("the app reported without an `interactive` mark");
     };
-    ensure!(
-        !report.open_ms.is_empty() && !report.search_ms.is_empty(),
-        "the report has no timings"
-    );
+    let onboarding = report.screen.as_deref() == Some("onboarding");
+    match launch {
+        Launch::Measured => {
+            ensure!(
+                !onboarding,
+                "the replica opened on onboarding, not the inbox"
+            );
+            ensure!(
+                !report.open_ms.is_empty() && !report.search_ms.is_empty(),
+                "the report has no timings"
+            );
+        }
+        Launch::Floor => ensure!(onboarding, "an empty home did not open on onboarding"),
+    }
 
     std::thread::sleep(Duration::from_secs(opts.idle_secs));
     let app = find_app(child.id(), binary).context("finding the app's process")?;
@@ -662,9 +724,19 @@ fn print_table(f: &Figures) {
         "memory, all processes, PSS (idle)",
         &f.pss_mib,
         "MiB",
-        Some(MEMORY_MB),
+        Some(MEMORY_MIB),
     );
     row("memory, all processes, RSS (idle)", &f.rss_mib, "MiB", None);
+    row(
+        "  same app, empty home (onboarding), PSS",
+        &f.floor_pss_mib,
+        "MiB",
+        None,
+    );
+    println!(
+        "  the data and the work add {:.0} MiB PSS to the empty app (difference of medians)",
+        f.pss_mib.median - f.floor_pss_mib.median
+    );
 }
 
 #[cfg(test)]
