@@ -1,7 +1,7 @@
 // A FAKE of src/lib/api.ts for component tests: the real shell is exercised by the end-to-end
 // tests. Each function is a vi.fn that tests program; toAppError is the real one.
 import { vi } from 'vitest';
-import type { InboxRow } from '../src/lib/types';
+import type { InboxRow, SearchHit } from '../src/lib/types';
 
 export function fakeRow(i: number): InboxRow {
   return {
@@ -44,6 +44,7 @@ export function makeFakeApi() {
     note: vi.fn(),
     setComposing: vi.fn(async () => null),
     expandTemplate: vi.fn(async () => 'Hi there,'),
+    search: vi.fn(async (_query: string) => [] as SearchHit[]),
     joinTeam: vi.fn(),
     startLocal: vi.fn(),
     onReplicaChanged: vi.fn(unlisten),
