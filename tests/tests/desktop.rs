@@ -9,7 +9,7 @@ use serde_json::Value;
 use shoal_e2e::desktop::{
     add_agent, conversation, files_containing, row, tid, App, Desktop, RelayAgent, SYNC, UI,
 };
-use shoal_e2e::webdriver::{keys, Session};
+use shoal_e2e::webdriver::{keys, Session, WdResult};
 use shoal_e2e::{eventually, Client, Relay};
 use std::path::Path;
 use std::time::Duration;
@@ -534,6 +534,90 @@ fn notification_click_opens_the_conversation() {
         1,
         "one notification per new message"
     );
+}
+
+// 9. Collaborative customer notes: the window and the CLI agent edit the
+//    same notes concurrently; both edits survive in both places, the
+//    remote one appears in the window while its editor has the focus, and
+//    the caret moves with the text, so the person keeps typing where they
+//    were.
+#[test]
+fn customer_notes_merge_while_two_agents_type() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    let customer = "lena@acme.example";
+    let id = cli_conversation(&t, customer, "Invoice address", "Please change it.");
+    let first = "VIP since 2021. Ship to Berlin.";
+    t.cli.ok(&["customer", "note", customer, "--set", first]);
+    t.cli.sync();
+
+    let notes = tid("customer-notes");
+    let value = |s: &Session| -> WdResult<String> {
+        let v = s.execute(
+            "return document.querySelector(arguments[0])?.value ?? null",
+            vec![Value::from(notes.clone())],
+        )?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    };
+    focus_row(&app, &id);
+    app.press("c").expect("press c");
+    app.wait_until("the notes from the CLI in the panel", SYNC, |s| {
+        Ok((value(s)? == first).then_some(()))
+    });
+
+    // Ana puts the caret after "2021." and types there; Ben, who has not
+    // synced her edit, inserts at the start of his copy: two concurrent
+    // edits of one text.
+    app.click(&notes, UI);
+    app.execute(
+        "const a = document.querySelector(arguments[0]); a.focus(); a.setSelectionRange(15, 15);",
+        vec![Value::from(notes.clone())],
+    )
+    .expect("place the caret");
+    app.press(" Prefers e-mail.").expect("type in the notes");
+    app.wait_until("Ana's words in the editor", UI, |s| {
+        Ok((value(s)? == "VIP since 2021. Prefers e-mail. Ship to Berlin.").then_some(()))
+    });
+    t.cli.ok(&[
+        "customer",
+        "note",
+        customer,
+        "--insert",
+        "0",
+        "Account ACME-7. ",
+    ]);
+    t.cli.sync();
+    let merged = "Account ACME-7. VIP since 2021. Prefers e-mail. Ship to Berlin.";
+    app.wait_until("Ben's insertion merged into the open editor", SYNC, |s| {
+        Ok((value(s)? == merged).then_some(()))
+    });
+    let focused = app
+        .execute(
+            "return document.activeElement === document.querySelector(arguments[0])",
+            vec![Value::from(notes.clone())],
+        )
+        .expect("read the focus");
+    assert_eq!(focused, Value::Bool(true), "the editor kept the focus");
+
+    // The caret moved with the text: Ana's next words follow her own, not
+    // the end of the notes and not the old offset.
+    app.press(" Call after 5pm.").expect("type on");
+    let last = "Account ACME-7. VIP since 2021. Prefers e-mail. Call after 5pm. Ship to Berlin.";
+    app.wait_until("Ana's next words after her own", UI, |s| {
+        Ok((value(s)? == last).then_some(()))
+    });
+    let mut cli_notes = String::new();
+    let ok = eventually(SYNC, || {
+        t.cli.sync();
+        cli_notes = t.cli.json(&["customer", "show", customer])["customer"]["notes"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        cli_notes == last
+    });
+    assert!(ok, "the CLI agent has both edits: {cli_notes:?}");
 }
 
 // 8. Screenshots of the main screens, for the README and for review.
