@@ -10,8 +10,8 @@ use crate::views::*;
 use crate::worker::{self, Msg, SyncHandle, Worker};
 use crate::{home, text};
 use shoal_core::{
-    expand_template, AgentId, ConversationId, CustomerId, DocId, Status, StatusChange, TeamId,
-    Timestamp,
+    expand_template, AgentId, ConversationId, CustomerId, DocId, SendGuard, Status, StatusChange,
+    TeamId, Timestamp,
 };
 use shoal_protocol::PresenceState;
 use shoal_replica::{InboxQuery, InboxView, InitOptions, Replica, SystemClock};
@@ -576,7 +576,8 @@ impl Engine {
             let me = r.identity().agent_id.clone();
             let marked = !shown.unseen_by(&me).is_empty() || shown.unread_for(&me);
             if marked {
-                r.mark_seen(&cid)?;
+                let ids: Vec<_> = shown.entries.iter().map(|e| e.id.clone()).collect();
+                r.mark_seen(&cid, &ids)?;
             }
             Ok((Self::view_of(r, &cid)?, marked))
         })?;
@@ -638,7 +639,12 @@ impl Engine {
                     unseen: Some(views),
                 });
             }
-            let entry = r.reply(&cid, body, None)?;
+            let guard = if force {
+                SendGuard::Force
+            } else {
+                SendGuard::Check
+            };
+            let entry = r.reply(&cid, body, None, guard)?;
             Ok(EntryCreated {
                 entry_id: entry.to_string(),
             })

@@ -76,9 +76,15 @@ pub struct EntryView {
     pub mentions: Vec<String>,
     /// The agent who logged a customer message by hand.
     pub logged_by: Option<String>,
-    /// Newer than the newest entry I have seen.
+    /// Not yet shown to me (and not mine).
     pub unseen: bool,
+    /// A held reply: the entry it collided with.
+    pub collided_with: Option<String>,
 }
+
+/// `unsend_until` of a reply the relay has not seen yet: the latest time a
+/// JavaScript `Date` holds, since it can be withdrawn until it arrives.
+pub const NOT_YET_AT_THE_RELAY: i64 = 8_640_000_000_000_000;
 
 /// A conversation with everything the thread view shows.
 #[derive(Clone, Debug, Serialize)]
@@ -251,12 +257,20 @@ pub(crate) fn entry_view(
             .cloned()
             .unwrap_or_else(|| e.author.clone()),
     };
-    let seen = conv.seen.get(me).copied();
     let delivery_state = e.delivery.as_ref().map(|d| d.state.to_string());
+    // The undo window starts when the relay first sees the reply; until
+    // then there is no deadline.
     let unsend_until = (e.kind == EntryKind::Reply
         && e.author == me.as_str()
         && delivery_state.as_deref() == Some("queued"))
-    .then(|| e.created_at.as_millis() + shoal_core::UNDO_SEND_WINDOW.as_millis() as i64);
+    .then(|| {
+        e.delivery
+            .as_ref()
+            .and_then(|d| d.accepted_at)
+            .map_or(NOT_YET_AT_THE_RELAY, |at| {
+                at.as_millis() + shoal_core::UNDO_SEND_WINDOW.as_millis() as i64
+            })
+    });
     EntryView {
         id: e.id.to_string(),
         kind: kind_name(e.kind).to_owned(),
@@ -269,6 +283,11 @@ pub(crate) fn entry_view(
         unsend_until,
         mentions: e.mentions.iter().map(|m| m.to_string()).collect(),
         logged_by: e.logged_by.as_ref().map(|a| a.to_string()),
-        unseen: seen.is_none_or(|s| e.created_at > s),
+        unseen: !e.is_own(me) && !conv.has_seen(me, &e.id),
+        collided_with: e
+            .delivery
+            .as_ref()
+            .and_then(|d| d.collided_with.as_ref())
+            .map(|id| id.to_string()),
     }
 }

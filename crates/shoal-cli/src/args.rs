@@ -132,6 +132,15 @@ pub enum Command {
     /// Withdraw your reply within its 10-second undo window (undo send)
     #[command(after_help = UNSEND_EXAMPLES)]
     Unsend(UnsendArgs),
+    /// List your replies the relay held back because they collided
+    #[command(after_help = HELD_EXAMPLES)]
+    Held(HeldArgs),
+    /// Send a held reply anyway, as it is or edited
+    #[command(after_help = HELD_EXAMPLES)]
+    Release(ReleaseArgs),
+    /// Discard a held reply: it is never sent, its text stays in the conversation
+    #[command(after_help = HELD_EXAMPLES)]
+    Discard(DiscardArgs),
     /// Add an internal note; @mentions of teammates are recorded
     Note(NoteArgs),
     /// Assign a conversation to an agent, to yourself (`me`) or to nobody (`none`)
@@ -485,6 +494,58 @@ pub struct UnsendArgs {
 const UNSEND_EXAMPLES: &str = "Examples:
   shoal reply 3f2a --body \"Refund sent.\"   # goes out after 10 s
   shoal unsend 3f2a                         # …unless withdrawn before";
+
+/// `shoal held`.
+#[derive(Debug, Args)]
+pub struct HeldArgs {
+    /// Everyone's held replies (admins; others see only their own)
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The held reply's entry id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "REPLY")]
+    pub reply: String,
+    /// Edit the text in $VISUAL / $EDITOR before sending
+    #[arg(long, conflicts_with_all = ["body", "body_file"])]
+    pub edit: bool,
+    /// Send this text instead (`-` reads it from stdin)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub body: Option<String>,
+    /// Send the text of this file instead (`-` for stdin)
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal discard`.
+#[derive(Debug, Args)]
+pub struct DiscardArgs {
+    /// The held reply's entry id, or a unique prefix of at least 4 characters
+    #[arg(value_name = "REPLY")]
+    pub reply: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+const HELD_EXAMPLES: &str = "A reply is held when a colleague answered the same customer message \
+without either of you seeing the other's reply, or when the customer wrote again after you wrote it.
+
+Examples:
+  shoal held                          # your held replies, with why
+  shoal release 9c1e                  # send it anyway
+  shoal release 9c1e --edit           # edit it first ($VISUAL / $EDITOR)
+  shoal release 9c1e --body \"Ana has answered; one more thing: ...\"
+  shoal discard 9c1e                  # never send it (the text is kept)";
 
 /// `shoal priority`.
 #[derive(Debug, Args)]

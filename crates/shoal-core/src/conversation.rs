@@ -2,8 +2,8 @@
 //! its entries (customer messages, agent replies, internal notes).
 
 use crate::doc_fields::{
-    change, commit, conflicting_strs, int_at, non_empty_body, required_obj, required_str, str_at,
-    valid_tag,
+    change, commit, conflicting_strs, int_at, non_empty_body, obj_at, required_obj, required_str,
+    str_at, valid_tag,
 };
 use crate::document::impl_document;
 use crate::hydrated::{hydrate, maps, strs, Node};
@@ -15,7 +15,7 @@ use crate::{
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What an entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,6 +108,17 @@ pub struct Delivery {
     pub reason: Option<String>,
     /// When the state last changed.
     pub updated_at: Timestamp,
+    /// When the relay first saw the reply (the relay's clock): its undo
+    /// window counts from here, so an offline reply can still be withdrawn
+    /// after it arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Timestamp>,
+    /// The entry a held reply collided with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collided_with: Option<EntryId>,
+    /// Who chose to send a held reply anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_by: Option<AgentId>,
 }
 
 /// One entry of a conversation.
@@ -129,8 +140,11 @@ pub struct Entry {
     pub answers: Option<EntryId>,
     /// Agents mentioned in a note.
     pub mentions: Vec<AgentId>,
-    /// The newest entry its author had seen when writing (the send guard's basis).
-    pub seen_entry: Option<EntryId>,
+    /// For replies: every entry its author had seen (or was shown and sent
+    /// anyway) when writing it — the basis of the outbox's collision rule.
+    /// `None` for replies written before Shoal recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub had_seen: Option<Vec<EntryId>>,
     /// E-mail threading headers.
     pub headers: EmailHeaders,
     /// Delivery state, for replies only.
@@ -176,10 +190,26 @@ pub struct Conversation {
     /// Entries in time order; entries with the same time keep their order in
     /// the document's list, which Automerge makes the same on every replica.
     pub entries: Vec<Entry>,
-    /// Per agent, the time of the newest entry they have seen.
-    pub seen: BTreeMap<AgentId, Timestamp>,
+    /// Per agent, the entries the agent's replicas have shown them. Merges
+    /// as a union, so what one device showed counts on all of them.
+    pub seen: BTreeMap<AgentId, BTreeSet<EntryId>>,
     /// Concurrent changes to single-valued fields.
     pub conflicts: Vec<FieldConflict>,
+}
+
+impl Entry {
+    /// Whether `agent` wrote (or logged) this entry.
+    pub fn is_own(&self, agent: &AgentId) -> bool {
+        match self.kind {
+            EntryKind::CustomerMessage => self.logged_by.as_ref() == Some(agent),
+            EntryKind::Reply | EntryKind::Note => self.author == agent.as_str(),
+        }
+    }
+
+    /// The delivery state of a reply.
+    pub fn delivery_state(&self) -> Option<DeliveryState> {
+        self.delivery.as_ref().map(|d| d.state)
+    }
 }
 
 impl Conversation {
@@ -211,27 +241,29 @@ impl Conversation {
         self.entries.iter().find(|e| &e.id == id)
     }
 
-    /// Whether `agent` has not yet seen the newest customer message.
+    /// Whether the conversation has shown `agent` this entry.
+    pub fn has_seen(&self, agent: &AgentId, entry: &EntryId) -> bool {
+        self.seen.get(agent).is_some_and(|s| s.contains(entry))
+    }
+
+    /// Whether `agent` has a customer message they have not been shown.
     pub fn unread_for(&self, agent: &AgentId) -> bool {
-        match self.last_customer_message() {
-            Some(m) => self.seen.get(agent).is_none_or(|seen| *seen < m.created_at),
-            None => false,
-        }
+        self.entries.iter().any(|e| {
+            e.kind == EntryKind::CustomerMessage
+                && e.logged_by.as_ref() != Some(agent)
+                && !self.has_seen(agent, &e.id)
+        })
     }
 
     /// What the send guard shows `agent` before a reply goes out: customer
-    /// messages and other agents' replies newer than the newest entry the
-    /// agent has seen (all of them if the agent never opened the thread).
+    /// messages, other agents' replies and other agents' notes that no
+    /// replica of `agent` has shown them. Only membership counts, never a
+    /// time: an entry written long ago that synced a moment ago is unseen.
     pub fn unseen_by(&self, agent: &AgentId) -> Vec<&Entry> {
-        let seen = self.seen.get(agent).copied();
         self.entries
             .iter()
-            .filter(|e| seen.is_none_or(|s| e.created_at > s))
-            .filter(|e| match e.kind {
-                EntryKind::CustomerMessage => e.logged_by.as_ref() != Some(agent),
-                EntryKind::Reply => e.author != agent.as_str(),
-                EntryKind::Note => false,
-            })
+            .filter(|e| !self.has_seen(agent, &e.id))
+            .filter(|e| !e.is_own(agent))
             .collect()
     }
 
@@ -277,7 +309,7 @@ struct EntryData<'a> {
     created_at: Timestamp,
     answers: Option<&'a EntryId>,
     mentions: &'a [AgentId],
-    seen_entry: Option<&'a EntryId>,
+    had_seen: Option<&'a [EntryId]>,
     headers: &'a EmailHeaders,
     delivery: Option<DeliveryState>,
     email: Option<&'a EmailDetails>,
@@ -330,7 +362,7 @@ impl ConversationDoc {
         doc.put(ROOT, "priority", new.priority.as_str())?;
         doc.put(ROOT, "created_at", new.received_at.as_millis())?;
         doc.put_object(ROOT, "tags", ObjType::Map)?;
-        doc.put_object(ROOT, "seen", ObjType::Map)?;
+        doc.put_object(ROOT, "seen_by", ObjType::Map)?;
         doc.put_object(ROOT, "entries", ObjType::List)?;
         let entry = EntryId::random();
         let logged_by = (new.channel != Channel::Email).then_some(&ctx.agent);
@@ -345,7 +377,7 @@ impl ConversationDoc {
                 created_at: new.received_at,
                 answers: None,
                 mentions: &[],
-                seen_entry: None,
+                had_seen: None,
                 headers: &new.headers,
                 delivery: None,
                 email,
@@ -353,7 +385,7 @@ impl ConversationDoc {
         )?;
         if logged_by.is_some() {
             // The agent who logged the message has obviously seen it.
-            put_seen(&mut doc, &ctx.agent, new.received_at)?;
+            put_seen(&mut doc, &ctx.agent, std::slice::from_ref(&entry))?;
         }
         commit(&mut doc, ctx, "open conversation");
         Ok((Self { doc }, entry))
@@ -414,7 +446,7 @@ impl ConversationDoc {
                     created_at: received_at,
                     answers: answers.as_ref(),
                     mentions: &[],
-                    seen_entry: None,
+                    had_seen: None,
                     headers,
                     delivery: None,
                     email,
@@ -433,11 +465,19 @@ impl ConversationDoc {
     /// Adds an agent reply, queued for delivery. It answers `answers`, or the
     /// newest customer message. Replying to a closed conversation is refused:
     /// reopen it first, so nobody answers a finished case by accident.
+    ///
+    /// The send guard is checked here, in the same change that writes the
+    /// reply, so nothing that syncs in between can slip past it: with
+    /// [`SendGuard::Check`] a reply is refused while [`Conversation::unseen_by`]
+    /// lists anything for its author. The reply records every entry of the
+    /// conversation as what its author had seen (read, or shown and sent
+    /// anyway) — the basis of the outbox's collision rule.
     pub fn add_reply(
         &mut self,
         ctx: &Ctx,
         body: &str,
         answers: Option<&EntryId>,
+        guard: SendGuard,
     ) -> Result<EntryId> {
         let body = non_empty_body(body)?;
         change(&mut self.doc, ctx, "reply", |doc| {
@@ -452,15 +492,19 @@ impl ConversationDoc {
                 }
                 None => last_entry_of(doc, &[EntryKind::CustomerMessage])?,
             };
-            let seen = last_entry_of(
-                doc,
-                &[
-                    EntryKind::CustomerMessage,
-                    EntryKind::Reply,
-                    EntryKind::Note,
-                ],
-            )?;
+            let view = read(doc)?;
+            if guard == SendGuard::Check {
+                let unseen: Vec<EntryId> = view
+                    .unseen_by(&ctx.agent)
+                    .into_iter()
+                    .map(|e| e.id.clone())
+                    .collect();
+                if !unseen.is_empty() {
+                    return Err(CoreError::Unseen(unseen));
+                }
+            }
             let entry = EntryId::random();
+            let mut had_seen: Vec<EntryId> = view.entries.iter().map(|e| e.id.clone()).collect();
             push_entry(
                 doc,
                 &EntryData {
@@ -472,13 +516,14 @@ impl ConversationDoc {
                     created_at: ctx.now,
                     answers: answers.as_ref(),
                     mentions: &[],
-                    seen_entry: seen.as_ref(),
+                    had_seen: Some(&had_seen),
                     headers: &EmailHeaders::default(),
                     delivery: Some(DeliveryState::Queued),
                     email: None,
                 },
             )?;
-            put_seen(doc, &ctx.agent, ctx.now)?;
+            had_seen.push(entry.clone());
+            put_seen(doc, &ctx.agent, &had_seen)?;
             Ok(entry)
         })
     }
@@ -499,7 +544,7 @@ impl ConversationDoc {
                     created_at: ctx.now,
                     answers: None,
                     mentions,
-                    seen_entry: None,
+                    had_seen: None,
                     headers: &EmailHeaders::default(),
                     delivery: None,
                     email: None,
@@ -575,19 +620,21 @@ impl ConversationDoc {
         })
     }
 
-    /// Records that the acting agent has seen every entry so far.
-    pub fn mark_seen(&mut self, ctx: &Ctx) -> Result<()> {
+    /// Records that the acting agent has been shown `shown` (the entries a
+    /// screen or `shoal show` displayed). Ids not in the conversation are
+    /// ignored; nothing is written when every one is already recorded.
+    pub fn mark_seen(&mut self, ctx: &Ctx, shown: &[EntryId]) -> Result<()> {
         let view = self.view()?;
-        let newest = view.last_activity();
-        if view
-            .seen
-            .get(&ctx.agent)
-            .is_some_and(|seen| *seen >= newest)
-        {
+        let new: Vec<EntryId> = shown
+            .iter()
+            .filter(|id| view.entry(id).is_some() && !view.has_seen(&ctx.agent, id))
+            .cloned()
+            .collect();
+        if new.is_empty() {
             return Ok(());
         }
         change(&mut self.doc, ctx, "seen", |doc| {
-            put_seen(doc, &ctx.agent, newest)
+            put_seen(doc, &ctx.agent, &new)
         })
     }
 
@@ -616,24 +663,23 @@ impl ConversationDoc {
     /// the caller to check; the outbox re-reads the state right before
     /// sending, so a withdrawal that reaches it in time always wins.
     pub fn unsend(&mut self, ctx: &Ctx, entry: &EntryId) -> Result<()> {
-        change(&mut self.doc, ctx, "unsend", |doc| {
-            let obj =
-                find_entry(doc, entry)?.ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
-            if str_at(doc, &obj, "kind").as_deref() != Some(EntryKind::Reply.as_str()) {
-                return Err(CoreError::NotAReply(entry.clone()));
-            }
-            if str_at(doc, &obj, "author").as_deref() != Some(ctx.agent.as_str()) {
+        self.update_reply(ctx, "unsend", entry, |reply, ctx| {
+            if reply.author != ctx.agent.as_str() {
                 return Err(CoreError::NotTheAuthor);
             }
-            let state = match doc.get(&obj, "delivery")? {
-                Some((_, d)) => str_at(doc, &d, "state").unwrap_or_default(),
-                None => String::new(),
-            };
-            if state != DeliveryState::Queued.as_str() {
-                return Err(CoreError::NotWithdrawable(state));
+            let delivery = reply
+                .delivery
+                .clone()
+                .ok_or_else(|| CoreError::NotAReply(reply.id.clone()))?;
+            if delivery.state != DeliveryState::Queued {
+                return Err(CoreError::NotWithdrawable(delivery.state.to_string()));
             }
-            let delivery = doc.put_object(&obj, "delivery", ObjType::Map)?;
-            write_delivery(doc, &delivery, DeliveryState::Cancelled, None, ctx.now)
+            Ok(Delivery {
+                state: DeliveryState::Cancelled,
+                reason: None,
+                updated_at: ctx.now,
+                ..delivery
+            })
         })
     }
 
@@ -645,40 +691,245 @@ impl ConversationDoc {
         state: DeliveryState,
         reason: Option<&str>,
     ) -> Result<()> {
-        change(&mut self.doc, ctx, "delivery", |doc| {
+        self.update_reply(ctx, "delivery", entry, |reply, ctx| {
+            Ok(Delivery {
+                state,
+                reason: reason.map(str::to_owned),
+                updated_at: ctx.now,
+                ..reply
+                    .delivery
+                    .clone()
+                    .unwrap_or_else(|| queued(reply.created_at))
+            })
+        })
+    }
+
+    /// Records when the relay first saw a queued reply (its undo window
+    /// starts then). Later calls change nothing.
+    pub fn accept_reply(&mut self, ctx: &Ctx, entry: &EntryId) -> Result<()> {
+        let view = self.view()?;
+        let reply = view
+            .entry(entry)
+            .ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+        if reply
+            .delivery
+            .as_ref()
+            .is_none_or(|d| d.accepted_at.is_some())
+        {
+            return Ok(());
+        }
+        self.update_reply(ctx, "accept reply", entry, |reply, ctx| {
+            Ok(Delivery {
+                accepted_at: Some(ctx.now),
+                ..reply
+                    .delivery
+                    .clone()
+                    .unwrap_or_else(|| queued(reply.created_at))
+            })
+        })
+    }
+
+    /// Holds a queued reply back because it collided (the outbox's job):
+    /// `reason` says with what, in words for its author.
+    pub fn hold_reply(
+        &mut self,
+        ctx: &Ctx,
+        entry: &EntryId,
+        reason: &str,
+        collided_with: Option<&EntryId>,
+    ) -> Result<()> {
+        self.update_reply(ctx, "hold reply", entry, |reply, ctx| {
+            let delivery = reply
+                .delivery
+                .clone()
+                .ok_or_else(|| CoreError::NotAReply(reply.id.clone()))?;
+            if delivery.state != DeliveryState::Queued {
+                return Err(CoreError::WrongDeliveryState {
+                    wanted: DeliveryState::Queued,
+                    found: delivery.state,
+                });
+            }
+            Ok(Delivery {
+                state: DeliveryState::Held,
+                reason: Some(reason.to_owned()),
+                updated_at: ctx.now,
+                collided_with: collided_with.cloned(),
+                ..delivery
+            })
+        })
+    }
+
+    /// Sends a held reply anyway, optionally with a new text: it is queued
+    /// again with a fresh undo window, and records that the acting agent
+    /// has now seen everything in the conversation (what the held reply was
+    /// shown next to). Its author may do this, and an admin (`as_admin`).
+    pub fn release_reply(
+        &mut self,
+        ctx: &Ctx,
+        entry: &EntryId,
+        new_body: Option<&str>,
+        as_admin: bool,
+    ) -> Result<()> {
+        let new_body = new_body.map(non_empty_body).transpose()?;
+        change(&mut self.doc, ctx, "release reply", |doc| {
+            let view = read(doc)?;
+            held_reply(&view, entry, ctx, as_admin)?;
+            let all: Vec<EntryId> = view.entries.iter().map(|e| e.id.clone()).collect();
             let obj =
                 find_entry(doc, entry)?.ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
-            if str_at(doc, &obj, "kind").as_deref() != Some(EntryKind::Reply.as_str()) {
+            if let Some(body) = new_body {
+                doc.put(&obj, "body", body)?;
+            }
+            put_id_list(doc, &obj, "had_seen", &all)?;
+            write_delivery(
+                doc,
+                &obj,
+                &Delivery {
+                    state: DeliveryState::Queued,
+                    reason: None,
+                    updated_at: ctx.now,
+                    accepted_at: None,
+                    collided_with: None,
+                    released_by: Some(ctx.agent.clone()),
+                },
+            )?;
+            put_seen(doc, &ctx.agent, &all)
+        })
+    }
+
+    /// Discards a held reply: it is never sent, and its text stays in the
+    /// conversation. Its author may do this, and an admin (`as_admin`).
+    pub fn discard_reply(&mut self, ctx: &Ctx, entry: &EntryId, as_admin: bool) -> Result<()> {
+        change(&mut self.doc, ctx, "discard reply", |doc| {
+            let view = read(doc)?;
+            let delivery = held_reply(&view, entry, ctx, as_admin)?;
+            let obj =
+                find_entry(doc, entry)?.ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+            let why = delivery.reason.as_deref().unwrap_or("a collision");
+            write_delivery(
+                doc,
+                &obj,
+                &Delivery {
+                    state: DeliveryState::Cancelled,
+                    reason: Some(format!("discarded after it was held: {why}")),
+                    updated_at: ctx.now,
+                    ..delivery
+                },
+            )
+        })
+    }
+
+    /// Rewrites the delivery of reply `entry` with what `f` makes of it.
+    fn update_reply(
+        &mut self,
+        ctx: &Ctx,
+        what: &str,
+        entry: &EntryId,
+        f: impl FnOnce(&Entry, &Ctx) -> Result<Delivery>,
+    ) -> Result<()> {
+        change(&mut self.doc, ctx, what, |doc| {
+            let view = read(doc)?;
+            let reply = view
+                .entry(entry)
+                .ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+            if reply.kind != EntryKind::Reply {
                 return Err(CoreError::NotAReply(entry.clone()));
             }
-            let delivery = doc.put_object(&obj, "delivery", ObjType::Map)?;
-            write_delivery(doc, &delivery, state, reason, ctx.now)
+            let delivery = f(reply, ctx)?;
+            let obj =
+                find_entry(doc, entry)?.ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+            write_delivery(doc, &obj, &delivery)
         })
     }
 }
 
-fn put_seen(doc: &mut AutoCommit, agent: &AgentId, at: Timestamp) -> Result<()> {
-    let seen = required_obj(doc, &ROOT, "seen")?;
-    let current = int_at(doc, &seen, agent.as_str()).unwrap_or(i64::MIN);
-    if at.as_millis() > current {
-        doc.put(&seen, agent.as_str(), at.as_millis())?;
+/// The delivery of reply `entry`, when it is held and `ctx.agent` may decide
+/// about it.
+fn held_reply(view: &Conversation, entry: &EntryId, ctx: &Ctx, as_admin: bool) -> Result<Delivery> {
+    let reply = view
+        .entry(entry)
+        .ok_or_else(|| CoreError::UnknownEntry(entry.clone()))?;
+    let delivery = reply
+        .delivery
+        .clone()
+        .ok_or_else(|| CoreError::NotAReply(entry.clone()))?;
+    if delivery.state != DeliveryState::Held {
+        return Err(CoreError::WrongDeliveryState {
+            wanted: DeliveryState::Held,
+            found: delivery.state,
+        });
+    }
+    if reply.author != ctx.agent.as_str() && !as_admin {
+        return Err(CoreError::NotTheAuthor);
+    }
+    Ok(delivery)
+}
+
+/// A fresh delivery record of a queued reply.
+fn queued(at: Timestamp) -> Delivery {
+    Delivery {
+        state: DeliveryState::Queued,
+        reason: None,
+        updated_at: at,
+        accepted_at: None,
+        collided_with: None,
+        released_by: None,
+    }
+}
+
+/// Whether a reply is sent behind the send guard or despite it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendGuard {
+    /// Refuse while the author has unseen entries ([`CoreError::Unseen`]).
+    Check,
+    /// Send anyway: the author was shown what they had not seen.
+    Force,
+}
+
+/// Adds `ids` to the set of entries `agent` has been shown.
+fn put_seen(doc: &mut AutoCommit, agent: &AgentId, ids: &[EntryId]) -> Result<()> {
+    // Documents from before the seen sets have no `seen_by` yet.
+    let all = match obj_at(doc, &ROOT, "seen_by") {
+        Some(o) => o,
+        None => doc.put_object(ROOT, "seen_by", ObjType::Map)?,
+    };
+    let mine = match obj_at(doc, &all, agent.as_str()) {
+        Some(o) => o,
+        None => doc.put_object(&all, agent.as_str(), ObjType::Map)?,
+    };
+    for id in ids {
+        if doc.get(&mine, id.as_str())?.is_none() {
+            doc.put(&mine, id.as_str(), true)?;
+        }
     }
     Ok(())
 }
 
-fn write_delivery(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    state: DeliveryState,
-    reason: Option<&str>,
-    at: Timestamp,
-) -> Result<()> {
-    doc.put(obj, "state", state.as_str())?;
-    match reason {
-        Some(r) => doc.put(obj, "reason", r)?,
-        None => doc.put(obj, "reason", ScalarValue::Null)?,
+fn put_id_list(doc: &mut AutoCommit, obj: &ObjId, key: &str, ids: &[EntryId]) -> Result<()> {
+    let list = doc.put_object(obj, key, ObjType::List)?;
+    for (i, id) in ids.iter().enumerate() {
+        doc.insert(&list, i, id.as_str())?;
     }
-    doc.put(obj, "updated_at", at.as_millis())?;
+    Ok(())
+}
+
+fn write_delivery(doc: &mut AutoCommit, entry: &ObjId, d: &Delivery) -> Result<()> {
+    let obj = doc.put_object(entry, "delivery", ObjType::Map)?;
+    doc.put(&obj, "state", d.state.as_str())?;
+    match &d.reason {
+        Some(r) => doc.put(&obj, "reason", r.as_str())?,
+        None => doc.put(&obj, "reason", ScalarValue::Null)?,
+    }
+    doc.put(&obj, "updated_at", d.updated_at.as_millis())?;
+    if let Some(at) = d.accepted_at {
+        doc.put(&obj, "accepted_at", at.as_millis())?;
+    }
+    if let Some(id) = &d.collided_with {
+        doc.put(&obj, "collided_with", id.as_str())?;
+    }
+    if let Some(agent) = &d.released_by {
+        doc.put(&obj, "released_by", agent.as_str())?;
+    }
     Ok(())
 }
 
@@ -696,8 +947,8 @@ fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
     if let Some(a) = e.answers {
         doc.put(&m, "answers", a.as_str())?;
     }
-    if let Some(s) = e.seen_entry {
-        doc.put(&m, "seen_entry", s.as_str())?;
+    if let Some(ids) = e.had_seen {
+        put_id_list(doc, &m, "had_seen", ids)?;
     }
     if !e.mentions.is_empty() {
         let l = doc.put_object(&m, "mentions", ObjType::List)?;
@@ -719,8 +970,14 @@ fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
         }
     }
     if let Some(state) = e.delivery {
-        let d = doc.put_object(&m, "delivery", ObjType::Map)?;
-        write_delivery(doc, &d, state, None, e.created_at)?;
+        write_delivery(
+            doc,
+            &m,
+            &Delivery {
+                state,
+                ..queued(e.created_at)
+            },
+        )?;
     }
     if let Some(email) = e.email {
         write_email(doc, &m, email)?;
@@ -773,6 +1030,11 @@ fn read_entry(e: Node<'_>) -> Option<Entry> {
             state: del.str("state")?.parse().ok()?,
             reason: del.str("reason"),
             updated_at: Timestamp(del.int("updated_at").unwrap_or(0)),
+            accepted_at: del.int("accepted_at").map(Timestamp),
+            collided_with: del
+                .str("collided_with")
+                .and_then(|a| EntryId::parse(&a).ok()),
+            released_by: del.str("released_by").and_then(|a| AgentId::parse(&a).ok()),
         })
     });
     let email = e.map("email").map(|m| EmailDetails {
@@ -812,7 +1074,12 @@ fn read_entry(e: Node<'_>) -> Option<Entry> {
                     .collect()
             })
             .unwrap_or_default(),
-        seen_entry: e.str("seen_entry").and_then(|a| EntryId::parse(&a).ok()),
+        had_seen: e.list("had_seen").map(|l| {
+            strs(l)
+                .iter()
+                .filter_map(|a| EntryId::parse(a).ok())
+                .collect()
+        }),
         headers,
         delivery,
         email,
@@ -854,15 +1121,39 @@ fn read(doc: &AutoCommit) -> Result<Conversation> {
     .collect();
     entries.sort_by_key(|e| e.created_at);
     let tags = d.map("tags").map(|t| t.keys()).unwrap_or_default();
-    let seen = d
-        .map("seen")
+    let mut seen: BTreeMap<AgentId, BTreeSet<EntryId>> = d
+        .map("seen_by")
         .map(|s| {
             s.keys()
                 .into_iter()
-                .filter_map(|k| Some((AgentId::parse(&k).ok()?, Timestamp(s.int(&k)?))))
+                .filter_map(|k| {
+                    let ids = s.map(&k)?.keys();
+                    Some((
+                        AgentId::parse(&k).ok()?,
+                        ids.iter().filter_map(|i| EntryId::parse(i).ok()).collect(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
+    // Documents written before the seen sets kept, per agent, the time of
+    // the newest entry seen. Read once as the set it stood for; the next
+    // `mark_seen` writes the set.
+    if let Some(legacy) = d.map("seen") {
+        for k in legacy.keys() {
+            let (Ok(agent), Some(at)) = (AgentId::parse(&k), legacy.int(&k)) else {
+                continue;
+            };
+            let set = seen.entry(agent).or_default();
+            set.extend(
+                entries
+                    .iter()
+                    .filter(|e| e.created_at <= Timestamp(at))
+                    .map(|e| e.id.clone()),
+            );
+        }
+    }
+
     // Hydration flags conflicted keys; only those need the candidates read.
     let conflicts = ["assignee", "status", "priority"]
         .into_iter()
@@ -901,7 +1192,7 @@ fn read(doc: &AutoCommit) -> Result<Conversation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Document;
+    use crate::{outbox_verdict, Collision, Document};
 
     fn agent(s: &str) -> AgentId {
         AgentId::parse(s).unwrap()
@@ -1012,7 +1303,12 @@ mod tests {
         let mut c = new_conv();
         let first = c.view().unwrap().entries[0].id.clone();
         let reply = c
-            .add_reply(&at("ana", 2_000), "  Sorry! Refunded.  ", None)
+            .add_reply(
+                &at("ana", 2_000),
+                "  Sorry! Refunded.  ",
+                None,
+                SendGuard::Force,
+            )
             .unwrap();
         c.add_note(&at("ana", 2_100), "@ben FYI", &[agent("ben")])
             .unwrap();
@@ -1037,43 +1333,301 @@ mod tests {
         );
     }
 
+    fn ids(entries: &[&Entry]) -> Vec<String> {
+        entries.iter().map(|e| e.body.clone()).collect()
+    }
+
+    fn fork(c: &mut ConversationDoc) -> ConversationDoc {
+        ConversationDoc::from_automerge(c.automerge_mut().fork().with_actor(ActorId::random()))
+            .unwrap()
+    }
+
+    fn merge(into: &mut ConversationDoc, from: &mut ConversationDoc) {
+        into.automerge_mut().merge(from.automerge_mut()).unwrap();
+    }
+
+    fn shown(c: &ConversationDoc) -> Vec<EntryId> {
+        c.view()
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
     #[test]
-    fn send_guard_lists_what_the_author_has_not_seen() {
+    fn send_guard_counts_what_was_shown_never_a_clock() {
         let mut c = new_conv();
         assert_eq!(
             c.view().unwrap().unseen_by(&agent("ana")).len(),
             1,
             "never opened"
         );
-        c.mark_seen(&at("ana", 1_500)).unwrap();
+        let shown_to_ana = shown(&c);
+        c.mark_seen(&at("ana", 1_500), &shown_to_ana).unwrap();
         assert!(c.view().unwrap().unseen_by(&agent("ana")).is_empty());
-        c.add_reply(&at("ben", 2_000), "Ben answers", None).unwrap();
-        c.add_note(&at("ben", 2_100), "internal", &[]).unwrap();
-        c.add_reply(&at("ana", 2_200), "mine", None).unwrap();
+
+        // Ben wrote a reply and a note offline *before* Ana looked (by the
+        // clock), and they sync only now: still unseen by Ana.
+        let mut ben = fork(&mut c);
+        ben.add_reply(&at("ben", 1_200), "Ben answers", None, SendGuard::Force)
+            .unwrap();
+        ben.add_note(&at("ben", 1_300), "internal", &[]).unwrap();
+        merge(&mut c, &mut ben);
+        // A customer mail whose Date header lies in the past.
         c.add_customer_message(
-            &at("relay", 2_300),
+            &at("relay", 3_000),
             "thanks",
-            Timestamp(2_300),
+            Timestamp(10),
             &EmailHeaders::default(),
         )
         .unwrap();
         let v = c.view().unwrap();
-        let unseen: Vec<&str> = v
-            .unseen_by(&agent("ana"))
-            .iter()
-            .map(|e| e.body.as_str())
-            .collect();
+        let mut unseen = ids(&v.unseen_by(&agent("ana")));
+        unseen.sort();
+        assert_eq!(unseen, vec!["Ben answers", "internal", "thanks"]);
+        assert!(v.unread_for(&agent("ana")));
+
+        // The guard is checked inside the write: refused, and nothing written.
+        let heads = c.automerge_mut().get_heads();
+        match c.add_reply(&at("ana", 4_000), "mine", None, SendGuard::Check) {
+            Err(CoreError::Unseen(ids)) => assert_eq!(ids.len(), 3),
+            other => panic!("expected the send guard, got {other:?}"),
+        }
+        assert_eq!(c.automerge_mut().get_heads(), heads);
+
+        // Shown on one device counts everywhere (sets merge as a union).
+        let mut other_device = fork(&mut c);
+        let all = shown(&other_device);
+        other_device.mark_seen(&at("ana", 4_100), &all).unwrap();
+        merge(&mut c, &mut other_device);
+        let v = c.view().unwrap();
+        assert!(v.unseen_by(&agent("ana")).is_empty());
+        assert!(!v.unread_for(&agent("ana")));
+        let reply = c
+            .add_reply(&at("ana", 4_200), "mine", None, SendGuard::Check)
+            .unwrap();
+        let v = c.view().unwrap();
+        let r = v.entry(&reply).unwrap();
         assert_eq!(
-            unseen,
-            vec!["thanks"],
-            "Ana's own reply marked everything before it as seen"
+            r.had_seen.as_ref().unwrap().len(),
+            4,
+            "it records all it was written after"
         );
-        let for_ben: Vec<&str> = v
-            .unseen_by(&agent("ben"))
-            .iter()
-            .map(|e| e.body.as_str())
-            .collect();
-        assert_eq!(for_ben, vec!["mine", "thanks"]);
+        // Ben has not seen Ana's reply nor the customer's thanks.
+        assert_eq!(ids(&v.unseen_by(&agent("ben"))), vec!["thanks", "mine"]);
+        // Marking unknown ids changes nothing.
+        let heads = c.automerge_mut().get_heads();
+        c.mark_seen(&at("ana", 5_000), &[EntryId::random()])
+            .unwrap();
+        assert_eq!(c.automerge_mut().get_heads(), heads);
+    }
+
+    #[test]
+    fn concurrent_replies_to_one_message_send_one_and_hold_the_other() {
+        let mut relay = new_conv();
+        let first = relay.view().unwrap().entries[0].id.clone();
+        let mut ana = fork(&mut relay);
+        let mut ben = fork(&mut relay);
+        // Both offline, both answer the customer's message.
+        let a = ana
+            .add_reply(&at("ana", 2_000), "Refunded.", None, SendGuard::Force)
+            .unwrap();
+        let b = ben
+            .add_reply(
+                &at("ben", 1_000),
+                "Looking into it.",
+                None,
+                SendGuard::Force,
+            )
+            .unwrap();
+        merge(&mut relay, &mut ana);
+        merge(&mut relay, &mut ben);
+        let v = relay.view().unwrap();
+        // Neither is sent yet: whichever goes first goes.
+        assert_eq!(outbox_verdict(&v, &a, |_| false), None);
+        assert_eq!(outbox_verdict(&v, &b, |_| false), None);
+        // Once Ana's is on its way, Ben's collides — whatever the clocks say.
+        let verdict = outbox_verdict(&v, &b, |e| e == &a).unwrap();
+        assert_eq!(verdict.entry(), &a);
+        relay
+            .set_delivery(&at("relay", 3_000), &a, DeliveryState::Sent, None)
+            .unwrap();
+        let v = relay.view().unwrap();
+        let verdict = outbox_verdict(&v, &b, |_| false).unwrap();
+        assert!(
+            matches!(verdict, Collision::ColleagueReplied { ref author, .. } if author == &agent("ana"))
+        );
+        assert!(verdict
+            .describe(|a| a.to_string())
+            .starts_with("ana replied"));
+        relay
+            .hold_reply(
+                &at("relay", 3_100),
+                &b,
+                &verdict.describe(|a| a.to_string()),
+                Some(&a),
+            )
+            .unwrap();
+        let held = relay
+            .view()
+            .unwrap()
+            .entry(&b)
+            .unwrap()
+            .delivery
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (held.state, held.collided_with.as_ref()),
+            (DeliveryState::Held, Some(&a))
+        );
+        // Only Ben (or an admin) decides; sending anyway releases it with
+        // Ana's reply now counted as seen.
+        assert!(matches!(
+            relay.release_reply(&at("ana", 3_200), &b, None, false),
+            Err(CoreError::NotTheAuthor)
+        ));
+        relay
+            .release_reply(
+                &at("ben", 3_300),
+                &b,
+                Some("Ana beat me to it: refunded."),
+                false,
+            )
+            .unwrap();
+        let v = relay.view().unwrap();
+        let r = v.entry(&b).unwrap();
+        assert_eq!(r.body, "Ana beat me to it: refunded.");
+        assert_eq!(r.delivery.as_ref().unwrap().state, DeliveryState::Queued);
+        assert_eq!(r.delivery.as_ref().unwrap().released_by, Some(agent("ben")));
+        assert_eq!(r.answers.as_ref(), Some(&first));
+        assert_eq!(outbox_verdict(&v, &b, |_| false), None);
+
+        // A reply answering a *different* customer message does not collide.
+        let mut c = new_conv();
+        let mut ana = fork(&mut c);
+        let a = ana
+            .add_reply(&at("ana", 2_000), "A", None, SendGuard::Force)
+            .unwrap();
+        ana.set_delivery(&at("relay", 2_100), &a, DeliveryState::Sent, None)
+            .unwrap();
+        c.add_customer_message(
+            &at("relay", 2_200),
+            "second question",
+            Timestamp(2_200),
+            &EmailHeaders::default(),
+        )
+        .unwrap();
+        let b = c
+            .add_reply(&at("ben", 2_300), "B", None, SendGuard::Force)
+            .unwrap();
+        merge(&mut c, &mut ana);
+        let v = c.view().unwrap();
+        assert_eq!(outbox_verdict(&v, &b, |_| true), None, "{:?}", v.entries);
+    }
+
+    #[test]
+    fn a_customer_message_the_author_had_not_seen_holds_the_reply() {
+        let mut relay = new_conv();
+        let mut ana = fork(&mut relay);
+        let a = ana
+            .add_reply(&at("ana", 5_000), "Refunded.", None, SendGuard::Force)
+            .unwrap();
+        // The customer wrote again while Ana was offline — with an older date.
+        relay
+            .add_customer_message(
+                &at("relay", 2_000),
+                "Also the lid",
+                Timestamp(1_500),
+                &EmailHeaders::default(),
+            )
+            .unwrap();
+        // Machine-made mail does not count.
+        let auto = EmailDetails {
+            automatic: Some("auto-reply".into()),
+            ..Default::default()
+        };
+        relay
+            .add_email(
+                &at("relay", 2_100),
+                "Out of office",
+                Timestamp(2_100),
+                &Default::default(),
+                &auto,
+            )
+            .unwrap();
+        merge(&mut relay, &mut ana);
+        let v = relay.view().unwrap();
+        let verdict = outbox_verdict(&v, &a, |_| false).unwrap();
+        assert_eq!(v.entry(verdict.entry()).unwrap().body, "Also the lid");
+        relay
+            .hold_reply(&at("relay", 6_000), &a, "customer", None)
+            .unwrap();
+        assert!(matches!(
+            relay.hold_reply(&at("relay", 6_000), &a, "again", None),
+            Err(CoreError::WrongDeliveryState { .. })
+        ));
+        relay.discard_reply(&at("ana", 7_000), &a, false).unwrap();
+        let v = relay.view().unwrap();
+        let r = v.entry(&a).unwrap();
+        assert_eq!(r.body, "Refunded.", "no reply text is lost");
+        assert_eq!(r.delivery.as_ref().unwrap().state, DeliveryState::Cancelled);
+        assert!(r
+            .delivery
+            .as_ref()
+            .unwrap()
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("customer"));
+        // An admin may discard or release someone else's held reply.
+        let b = relay
+            .add_reply(&at("ben", 8_000), "B", None, SendGuard::Force)
+            .unwrap();
+        relay
+            .hold_reply(&at("relay", 8_100), &b, "x", None)
+            .unwrap();
+        relay
+            .release_reply(&at("ana", 8_200), &b, None, true)
+            .unwrap();
+    }
+
+    #[test]
+    fn the_relay_records_when_it_first_saw_a_reply() {
+        let mut c = new_conv();
+        let a = c
+            .add_reply(&at("ana", 1_000), "Hi", None, SendGuard::Force)
+            .unwrap();
+        c.accept_reply(&at("relay", 9_000), &a).unwrap();
+        let heads = c.automerge_mut().get_heads();
+        c.accept_reply(&at("relay", 9_500), &a).unwrap();
+        assert_eq!(
+            c.automerge_mut().get_heads(),
+            heads,
+            "only the first time counts"
+        );
+        let d = c
+            .view()
+            .unwrap()
+            .entry(&a)
+            .unwrap()
+            .delivery
+            .clone()
+            .unwrap();
+        assert_eq!(d.accepted_at, Some(Timestamp(9_000)));
+        c.unsend(&at("ana", 9_600), &a).unwrap();
+        let d = c
+            .view()
+            .unwrap()
+            .entry(&a)
+            .unwrap()
+            .delivery
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (d.state, d.accepted_at),
+            (DeliveryState::Cancelled, Some(Timestamp(9_000)))
+        );
     }
 
     #[test]
@@ -1117,7 +1671,7 @@ mod tests {
         .unwrap();
         let heads = c.automerge_mut().get_heads();
         assert!(matches!(
-            c.add_reply(&at("ana", 3_000), "late", None),
+            c.add_reply(&at("ana", 3_000), "late", None, SendGuard::Force),
             Err(CoreError::ConversationClosed)
         ));
         assert!(matches!(
@@ -1125,7 +1679,12 @@ mod tests {
             Err(CoreError::EmptyBody)
         ));
         assert!(matches!(
-            c.add_reply(&at("ana", 3_000), "x", Some(&EntryId::random())),
+            c.add_reply(
+                &at("ana", 3_000),
+                "x",
+                Some(&EntryId::random()),
+                SendGuard::Force
+            ),
             Err(CoreError::ConversationClosed)
         ));
         assert!(matches!(
@@ -1148,7 +1707,12 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            c.add_reply(&at("ana", 5_000), "x", Some(&EntryId::random())),
+            c.add_reply(
+                &at("ana", 5_000),
+                "x",
+                Some(&EntryId::random()),
+                SendGuard::Force
+            ),
             Err(CoreError::UnknownEntry(_))
         ));
     }
@@ -1178,7 +1742,9 @@ mod tests {
     fn delivery_state_only_on_replies() {
         let mut c = new_conv();
         let first = c.view().unwrap().entries[0].id.clone();
-        let reply = c.add_reply(&at("ana", 2_000), "Hi", None).unwrap();
+        let reply = c
+            .add_reply(&at("ana", 2_000), "Hi", None, SendGuard::Force)
+            .unwrap();
         c.set_delivery(
             &at("relay", 3_000),
             &reply,

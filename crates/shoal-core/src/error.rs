@@ -1,4 +1,4 @@
-use crate::{DocKind, EntryId, IdError, SchemaError, Status, Timestamp};
+use crate::{DeliveryState, DocKind, EntryId, IdError, SchemaError, Status, Timestamp};
 
 /// Everything a domain operation or a document read can refuse.
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +32,22 @@ pub enum CoreError {
     /// Only a reply still waiting for the outbox can be withdrawn.
     #[error("the reply is {0}, too late to withdraw it")]
     NotWithdrawable(String),
-    /// Only its author can withdraw a reply.
-    #[error("only the reply's author can withdraw it")]
+    /// Only its author (or, for a held reply, an admin) can withdraw it,
+    /// release it or discard it.
+    #[error("only the reply's author can do that")]
     NotTheAuthor,
+    /// The send guard: the author has not seen these entries (customer
+    /// messages, colleagues' replies or notes).
+    #[error("not sending: {} entr{} you have not seen", .0.len(), if .0.len() == 1 { "y" } else { "ies" })]
+    Unseen(Vec<EntryId>),
+    /// The reply is not in the delivery state the operation needs.
+    #[error("the reply is {found}, not {wanted}")]
+    WrongDeliveryState {
+        /// The state the operation applies to.
+        wanted: DeliveryState,
+        /// The reply's state.
+        found: DeliveryState,
+    },
     /// Replies to a closed conversation must reopen it first.
     #[error("the conversation is closed; reopen it before replying")]
     ConversationClosed,

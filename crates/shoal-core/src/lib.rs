@@ -12,6 +12,7 @@
 //! - [`AgentPrivateDoc`]: one agent's templates and preferences.
 
 mod agent_private;
+mod collision;
 mod conversation;
 mod ctx;
 mod customer;
@@ -28,9 +29,10 @@ mod time;
 mod workflow;
 
 pub use agent_private::{AgentPrivate, AgentPrivateDoc};
+pub use collision::{outbox_verdict, Collision};
 pub use conversation::{
     AttachmentInfo, Conversation, ConversationDoc, Delivery, EmailDetails, EmailHeaders, Entry,
-    EntryKind, FieldConflict, NewConversation,
+    EntryKind, FieldConflict, NewConversation, SendGuard,
 };
 pub use ctx::Ctx;
 pub use customer::{Customer, CustomerDoc, CustomerPatch, NewCustomer};

@@ -156,6 +156,9 @@ pub enum OutboxState {
     Failed,
     /// Withdrawn by its author, or no longer queued in its document.
     Cancelled,
+    /// Held back because it collided, until its author releases or discards
+    /// it in the document.
+    Held,
 }
 
 impl OutboxState {
@@ -167,6 +170,7 @@ impl OutboxState {
             OutboxState::Sent => "sent",
             OutboxState::Failed => "failed",
             OutboxState::Cancelled => "cancelled",
+            OutboxState::Held => "held",
         }
     }
 }
@@ -180,6 +184,7 @@ impl FromStr for OutboxState {
             "sent" => OutboxState::Sent,
             "failed" => OutboxState::Failed,
             "cancelled" => OutboxState::Cancelled,
+            "held" => OutboxState::Held,
             other => {
                 return Err(StoreError::Backend(format!(
                     "unknown outbox state `{other}`"

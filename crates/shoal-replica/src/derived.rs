@@ -8,8 +8,8 @@ use automerge::AutoCommit;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use shoal_core::{
-    AgentPrivateDoc, Conversation, ConversationDoc, Customer, CustomerDoc, DocId, DocKind,
-    Document, TeamDoc,
+    AgentPrivateDoc, Conversation, ConversationDoc, Customer, CustomerDoc, DeliveryState, DocId,
+    DocKind, Document, TeamDoc,
 };
 
 /// Length of the inbox preview of the newest entry.
@@ -94,13 +94,24 @@ fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result
     for t in &c.tags {
         tag.execute([t.as_str(), key])?;
     }
-    conn.prepare_cached("DELETE FROM inbox_seen WHERE conv_id = ?1")?
+    conn.prepare_cached("DELETE FROM inbox_read WHERE conv_id = ?1")?
         .execute([key])?;
-    let mut seen = conn.prepare_cached(
-        "INSERT INTO inbox_seen (conv_id, agent_id, seen_at) VALUES (?1, ?2, ?3)",
+    let mut read =
+        conn.prepare_cached("INSERT INTO inbox_read (conv_id, agent_id) VALUES (?1, ?2)")?;
+    for agent in c.seen.keys().filter(|a| !c.unread_for(a)) {
+        read.execute(params![key, agent.as_str()])?;
+    }
+    conn.prepare_cached("DELETE FROM held_replies WHERE conv_id = ?1")?
+        .execute([key])?;
+    let mut held = conn.prepare_cached(
+        "INSERT OR REPLACE INTO held_replies (entry_id, conv_id, author) VALUES (?1, ?2, ?3)",
     )?;
-    for (agent, at) in &c.seen {
-        seen.execute(params![key, agent.as_str(), at.as_millis()])?;
+    for e in c
+        .entries
+        .iter()
+        .filter(|e| e.delivery_state() == Some(DeliveryState::Held))
+    {
+        held.execute(params![e.id.as_str(), key, e.author])?;
     }
     let mut body = String::new();
     for e in &c.entries {
@@ -186,7 +197,7 @@ pub(crate) fn search_body(conn: &Connection, rowid: i64) -> Result<Option<String
 /// Empties every derived table (before a rebuild).
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_seen;
+        "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_read; DELETE FROM held_replies;
          DELETE FROM customers; DELETE FROM customer_emails;
          DELETE FROM search_index; DELETE FROM search_docs; DELETE FROM search_text;",
     )?;
@@ -202,8 +213,10 @@ pub struct DerivedDump {
     pub inbox: Vec<String>,
     /// `inbox_tags` rows.
     pub tags: Vec<String>,
-    /// `inbox_seen` rows.
-    pub seen: Vec<String>,
+    /// `inbox_read` rows.
+    pub read: Vec<String>,
+    /// `held_replies` rows.
+    pub held: Vec<String>,
     /// `customers` rows.
     pub customers: Vec<String>,
     /// `customer_emails` rows.
@@ -236,7 +249,8 @@ pub(crate) fn dump(conn: &Connection) -> Result<DerivedDump> {
     Ok(DerivedDump {
         inbox: rows(conn, "SELECT * FROM inbox ORDER BY conv_id")?,
         tags: rows(conn, "SELECT * FROM inbox_tags ORDER BY tag, conv_id")?,
-        seen: rows(conn, "SELECT * FROM inbox_seen ORDER BY conv_id, agent_id")?,
+        read: rows(conn, "SELECT * FROM inbox_read ORDER BY conv_id, agent_id")?,
+        held: rows(conn, "SELECT * FROM held_replies ORDER BY entry_id")?,
         customers: rows(conn, "SELECT * FROM customers ORDER BY customer_id")?,
         customer_emails: rows(
             conn,

@@ -5,7 +5,7 @@
 //! - `docs` and `doc_changes` hold each document as a compacted snapshot and
 //!   the incremental changes appended since; a background [`Compactor`]
 //!   folds changes into snapshots.
-//! - `inbox`, `inbox_tags`, `inbox_seen`, `customers`, `customer_emails` and
+//! - `inbox`, `inbox_tags`, `inbox_read`, `customers`, `customer_emails` and
 //!   the FTS5 table `search_index` are derived: written in the same
 //!   transaction as the change that affects them, and rebuilt from the
 //!   documents by [`Replica::reindex`].
@@ -33,7 +33,8 @@ pub use error::ReplicaError;
 pub use export::{ExportOptions, ImportReport, EXPORT_FORMAT, EXPORT_VERSION};
 pub use queries::{ConversationActivity, CustomerRow, InboxQuery, InboxRow, InboxView};
 pub use replica::{
-    ChangeRecord, Identity, InitOptions, MergeOutcome, NewConversationInput, Replica, ReplicaStats,
+    ChangeRecord, HeldReply, Identity, InitOptions, MergeOutcome, NewConversationInput, Replica,
+    ReplicaStats,
 };
 pub use search::SearchHit;
 

@@ -145,7 +145,7 @@ pub struct InboxRow {
     pub last_activity: Timestamp,
     /// Number of entries.
     pub entry_count: i64,
-    /// Whether the newest customer message is unseen by the replica's agent.
+    /// Whether a customer message has not been shown to the replica's agent.
     pub unread: bool,
     /// Start of the newest entry.
     pub preview: String,
@@ -155,11 +155,11 @@ pub struct InboxRow {
 
 const SELECT: &str = "SELECT i.conv_id, i.subject, i.customer_id, c.name, c.primary_email, i.channel, i.status,
         i.snooze_until, i.assignee, i.priority, i.tags, i.created_at, i.last_activity, i.entry_count,
-        (i.last_customer_at IS NOT NULL AND i.last_customer_at > COALESCE(s.seen_at, -1)) AS unread,
+        (i.last_customer_at IS NOT NULL AND r.agent_id IS NULL) AS unread,
         i.preview, i.has_conflict
     FROM inbox i
     LEFT JOIN customers c ON c.customer_id = i.customer_id
-    LEFT JOIN inbox_seen s ON s.conv_id = i.conv_id AND s.agent_id = :me";
+    LEFT JOIN inbox_read r ON r.conv_id = i.conv_id AND r.agent_id = :me";
 
 fn row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<InboxRow> {
     let stored: String = r.get(6)?;

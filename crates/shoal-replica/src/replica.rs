@@ -14,12 +14,23 @@ use serde::Serialize;
 use shoal_core::{
     AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, Channel, Conversation, ConversationDoc,
     ConversationId, CoreError, Ctx, Customer, CustomerDoc, CustomerId, CustomerPatch, DocId,
-    DocKind, Document, EmailHeaders, EntryId, NewConversation, NewCustomer, Priority, StatusChange,
-    Team, TeamDoc, TeamId, Timestamp,
+    DocKind, Document, EmailHeaders, Entry, EntryId, NewConversation, NewCustomer, Priority,
+    SendGuard, StatusChange, Team, TeamDoc, TeamId, Timestamp,
 };
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// A reply the outbox held back, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HeldReply {
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// The conversation's subject.
+    pub subject: String,
+    /// The reply, with its text and the reason it is held.
+    pub reply: Entry,
+}
 
 /// Who this replica acts as.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -614,15 +625,77 @@ impl Replica {
     }
 
     /// Adds an agent reply; with no relay configured it stays `queued`.
+    /// With [`SendGuard::Check`] it is refused ([`CoreError::Unseen`]) while
+    /// the conversation holds entries this agent has not been shown.
     pub fn reply(
         &mut self,
         id: &ConversationId,
         body: &str,
         answers: Option<&EntryId>,
+        guard: SendGuard,
     ) -> Result<EntryId> {
         self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
-            c.add_reply(ctx, body, answers)
+            c.add_reply(ctx, body, answers, guard)
         })
+    }
+
+    /// Sends a held reply anyway (optionally with a new text). Its author
+    /// may, and so may an admin.
+    pub fn release(
+        &mut self,
+        id: &ConversationId,
+        entry: &EntryId,
+        new_body: Option<&str>,
+    ) -> Result<()> {
+        let as_admin = self.is_admin()?;
+        self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
+            c.release_reply(ctx, entry, new_body, as_admin)
+        })
+    }
+
+    /// Discards a held reply; its text stays in the conversation. Its author
+    /// may, and so may an admin.
+    pub fn discard(&mut self, id: &ConversationId, entry: &EntryId) -> Result<()> {
+        let as_admin = self.is_admin()?;
+        self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
+            c.discard_reply(ctx, entry, as_admin)
+        })
+    }
+
+    /// Held replies: this agent's, or everyone's for an admin (`all`).
+    pub fn held_replies(&self, all: bool) -> Result<Vec<HeldReply>> {
+        let me = self.identity.agent_id.as_str();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT conv_id, entry_id, author FROM held_replies
+             WHERE ?1 OR author = ?2 ORDER BY conv_id, entry_id",
+        )?;
+        let rows = stmt
+            .query_map(rusqlite::params![all, me], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut held = Vec::new();
+        for (conv, entry) in rows {
+            let conv =
+                self.conversation(&ConversationId::parse(&conv).map_err(CoreError::from)?)?;
+            let entry = EntryId::parse(&entry).map_err(CoreError::from)?;
+            if let Some(reply) = conv.entry(&entry) {
+                held.push(HeldReply {
+                    reply: reply.clone(),
+                    conversation_id: conv.id.clone(),
+                    subject: conv.subject.clone(),
+                });
+            }
+        }
+        Ok(held)
+    }
+
+    /// Whether this replica's agent is an admin of the team.
+    pub fn is_admin(&self) -> Result<bool> {
+        Ok(self
+            .team()?
+            .agent(&self.identity.agent_id)
+            .is_some_and(|a| a.role == AgentRole::Admin))
     }
 
     /// Adds an internal note; `@mentions` are resolved against the team.
@@ -685,9 +758,12 @@ impl Replica {
                 "not waiting to be sent (no queued reply of yours)".into(),
             )));
         };
+        // The window starts when the relay first saw the reply (its clock);
+        // until then it can always be withdrawn.
+        let accepted = reply.delivery.as_ref().and_then(|d| d.accepted_at);
         let deadline =
-            reply.created_at.as_millis() + shoal_core::UNDO_SEND_WINDOW.as_millis() as i64;
-        if now.as_millis() > deadline {
+            accepted.map(|at| at.as_millis() + shoal_core::UNDO_SEND_WINDOW.as_millis() as i64);
+        if deadline.is_some_and(|d| now.as_millis() > d) {
             return Err(ReplicaError::Core(shoal_core::CoreError::NotWithdrawable(
                 format!(
                     "past its {} s undo window and may be on its way",
@@ -730,10 +806,11 @@ impl Replica {
         })
     }
 
-    /// Records that this agent has seen the conversation's entries.
-    pub fn mark_seen(&mut self, id: &ConversationId) -> Result<()> {
+    /// Records that this agent has been shown `shown` (the entries a screen
+    /// displayed); entries that arrived since are not marked.
+    pub fn mark_seen(&mut self, id: &ConversationId, shown: &[EntryId]) -> Result<()> {
         self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
-            c.mark_seen(ctx)
+            c.mark_seen(ctx, shown)
         })
     }
 

@@ -4,7 +4,7 @@ use crate::{ReplicaError, Result};
 use rusqlite::Connection;
 
 /// Version of the replica file format, kept in `PRAGMA user_version`.
-pub(crate) const FORMAT_VERSION: i64 = 1;
+pub(crate) const FORMAT_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE meta (
@@ -112,8 +112,32 @@ CREATE TABLE sync_dirty (
 ) WITHOUT ROWID;
 "#;
 
-/// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2` (none yet).
-const UPGRADES: &[&str] = &[];
+/// Version 2: "read" is whether an agent was shown every customer message
+/// (a set of entries, see `Conversation::unread_for`), no longer a time
+/// compared with the newest message's date. Rows carried over keep what the
+/// times said; the next change of each conversation rewrites its rows.
+const UPGRADE_V2: &str = r#"
+CREATE TABLE inbox_read (
+    conv_id  TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    PRIMARY KEY (conv_id, agent_id)
+) WITHOUT ROWID;
+INSERT INTO inbox_read (conv_id, agent_id)
+    SELECT s.conv_id, s.agent_id FROM inbox_seen s JOIN inbox i ON i.conv_id = s.conv_id
+    WHERE i.last_customer_at IS NULL OR s.seen_at >= i.last_customer_at;
+DROP TABLE inbox_seen;
+
+-- Replies the outbox held back (a collision), until their author decides.
+CREATE TABLE held_replies (
+    entry_id TEXT PRIMARY KEY,
+    conv_id  TEXT NOT NULL,
+    author   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX held_replies_conv ON held_replies(conv_id);
+"#;
+
+/// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2`.
+const UPGRADES: &[&str] = &[UPGRADE_V2];
 
 /// Applies connection settings every connection needs.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {

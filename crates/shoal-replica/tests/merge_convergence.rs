@@ -11,8 +11,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shoal_core::{
-    AgentId, Channel, ConversationId, CustomerId, CustomerPatch, DocKind, Priority, Status,
-    StatusChange, Timestamp,
+    AgentId, Channel, ConversationId, CustomerId, CustomerPatch, DocKind, Priority, SendGuard,
+    Status, StatusChange, Timestamp,
 };
 use shoal_replica::{NewConversationInput, Replica, ReplicaError};
 
@@ -207,7 +207,16 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
         }
         Op::Reply { conv } => {
             if let Some(c) = nth(&convs, conv) {
-                allow_refusal(r.reply(&c, &format!("Reply from agent {who}"), None));
+                // Behind the guard when the agent looked last, else sent anyway.
+                let guard = if r
+                    .conversation(&c)
+                    .is_ok_and(|v| v.unseen_by(&r.identity().agent_id).is_empty())
+                {
+                    SendGuard::Check
+                } else {
+                    SendGuard::Force
+                };
+                allow_refusal(r.reply(&c, &format!("Reply from agent {who}"), None, guard));
             }
         }
         Op::Note { conv, mention } => {
@@ -262,7 +271,10 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
         }
         Op::Seen { conv } => {
             if let Some(c) = nth(&convs, conv) {
-                allow_refusal(r.mark_seen(&c));
+                if let Ok(shown) = r.conversation(&c) {
+                    let ids: Vec<_> = shown.entries.iter().map(|e| e.id.clone()).collect();
+                    allow_refusal(r.mark_seen(&c, &ids));
+                }
             }
         }
         Op::EditCustomer { customer, name } => {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use shoal_core::{DeliveryState, DocId, DocKind, Status, StatusChange, Timestamp};
+use shoal_core::{DeliveryState, DocId, DocKind, SendGuard, Status, StatusChange, Timestamp};
 use shoal_replica::{InboxQuery, InboxView, Replica, ReplicaError};
 
 #[test]
@@ -27,7 +27,12 @@ fn a_conversation_through_its_life() {
 
     clock.advance(60_000);
     let reply = r
-        .reply(&id, "Sorry Maria, the duplicate is refunded.", None)
+        .reply(
+            &id,
+            "Sorry Maria, the duplicate is refunded.",
+            None,
+            SendGuard::Force,
+        )
         .unwrap();
     r.note(&id, "@ben please check the payment provider")
         .unwrap();
@@ -73,7 +78,14 @@ fn a_conversation_through_its_life() {
     let open = r.inbox(&InboxQuery::view(InboxView::Open)).unwrap();
     assert_eq!(open.len(), 1);
     assert!(open[0].unread);
-    r.mark_seen(&id).unwrap();
+    let shown: Vec<_> = r
+        .conversation(&id)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
+    r.mark_seen(&id, &shown).unwrap();
     assert!(!r.inbox(&InboxQuery::view(InboxView::Open)).unwrap()[0].unread);
 
     // Snoozed until tomorrow: hidden, then back by itself when the time comes.
@@ -148,7 +160,7 @@ fn refused_operations_store_nothing() {
     let before = r.derived_dump().unwrap();
     let heads = r.heads(&DocId::conversation(&id)).unwrap();
     assert!(matches!(
-        r.reply(&id, "too late", None),
+        r.reply(&id, "too late", None, SendGuard::Force),
         Err(ReplicaError::Core(
             shoal_core::CoreError::ConversationClosed
         ))
@@ -164,7 +176,7 @@ fn refused_operations_store_nothing() {
     assert_eq!(r.derived_dump().unwrap(), before);
     let unknown = shoal_core::ConversationId::random();
     assert!(matches!(
-        r.reply(&unknown, "hi", None),
+        r.reply(&unknown, "hi", None, SendGuard::Force),
         Err(ReplicaError::NotFound { .. })
     ));
 }
@@ -198,7 +210,8 @@ fn reindex_rebuilds_identical_tables() {
             &format!("Subject {i}"),
             "Body text",
         );
-        r.reply(&id, &format!("Reply number {i}"), None).unwrap();
+        r.reply(&id, &format!("Reply number {i}"), None, SendGuard::Force)
+            .unwrap();
         r.tag(&id, &[format!("t{i}")]).unwrap();
         r.set_customer_notes(&customer, &format!("Notes for customer {i}"))
             .unwrap();

@@ -11,7 +11,7 @@ use shoal_core::automerge::ActorId;
 use shoal_core::{
     AgentId, AgentRole, Channel, ConversationDoc, ConversationId, CoreError, Ctx, CustomerDoc,
     CustomerId, DeliveryState, DocId, Document, EmailHeaders, NewConversation, NewCustomer,
-    Priority, StatusChange, TeamDoc, TeamId, Timestamp,
+    Priority, SendGuard, StatusChange, TeamDoc, TeamId, Timestamp,
 };
 
 /// Stable ids for everything in a synthetic team, drawn from the seed.
@@ -172,7 +172,8 @@ pub fn conversation_document(
         match (e.kind, e.agent) {
             (SynthEntryKind::Reply, Some(a)) => {
                 let ctx = as_agent(&mut doc, a, e.at_ms);
-                let reply = doc.add_reply(&ctx, &e.body, None)?;
+                // Synthetic agents read the whole thread before answering.
+                let reply = doc.add_reply(&ctx, &e.body, None, SendGuard::Force)?;
                 // The relay delivers it a few seconds later.
                 doc.automerge_mut().set_actor(ids.relay_actor.clone());
                 doc.set_delivery(
@@ -220,7 +221,8 @@ pub fn conversation_document(
     };
     if status.status != shoal_core::Status::Open {
         doc.set_status(&ctx, status)?;
-        doc.mark_seen(&ctx)?;
+        let shown: Vec<_> = doc.view()?.entries.iter().map(|e| e.id.clone()).collect();
+        doc.mark_seen(&ctx, &shown)?;
     }
     Ok((DocId::conversation(&id), doc.into_automerge().save()))
 }

@@ -14,6 +14,14 @@
 //! Transient failures (4xx, connection problems) are retried with growing
 //! delays; permanent ones (5xx) and running out of attempts mark the reply
 //! `failed` with the server's reason, in the document, for its author.
+//!
+//! The undo window counts from when the relay first sees a reply (recorded
+//! in the document as `accepted_at`), so a reply written offline an hour ago
+//! can still be withdrawn after it arrives. Right before sending, the
+//! collision rule (`shoal_core::outbox_verdict`) decides: a reply whose
+//! author had not seen a customer message, or a colleague's concurrent reply
+//! to the same message that is sent or on its way, is `held` with a reason
+//! instead, until its author (or an admin) releases or discards it.
 
 use super::ingest::{blocking, change_doc};
 use super::secrets::SecretBox;
@@ -24,11 +32,12 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use shoal_core::{
-    AgentId, Conversation, ConversationDoc, Ctx, CustomerDoc, DeliveryState, Document, EntryId,
-    EntryKind, TeamDoc, Timestamp,
+    outbox_verdict, AgentId, Conversation, ConversationDoc, Ctx, CustomerDoc, DeliveryState,
+    Document, EntryId, EntryKind, TeamDoc, Timestamp,
 };
 use shoal_mail::{Address, OutgoingReply};
 use shoal_relay_store::{MailboxRecord, OutboxItem, OutboxState, TlsMode};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +136,7 @@ async fn scan(relay: &Arc<Relay>, mailbox: &MailboxRecord) -> Result<()> {
                 continue;
             }
             let window = relay.mail_settings.undo_window.as_millis() as i64;
+            let now = crate::now_ms();
             let item = OutboxItem {
                 entry_id: reply.id.to_string(),
                 team_id: team.clone(),
@@ -134,14 +144,29 @@ async fn scan(relay: &Arc<Relay>, mailbox: &MailboxRecord) -> Result<()> {
                 mailbox_id: mailbox.id.clone(),
                 state: OutboxState::Waiting,
                 attempts: 0,
-                next_attempt_at: reply.created_at.as_millis() + window,
+                next_attempt_at: now + window,
                 last_error: None,
             };
             let mail = relay.mail.clone();
-            let stored = blocking(move || mail.outbox_add(&item)).await?;
-            if stored.state == OutboxState::Sent {
-                // Sent, but the document did not learn it (a crash between).
-                set_delivery(relay, &stored, DeliveryState::Sent, None).await?;
+            let mut stored = blocking(move || mail.outbox_add(&item)).await?;
+            match stored.state {
+                OutboxState::Sent => {
+                    // Sent, but the document did not learn it (a crash between).
+                    set_delivery(relay, &stored, DeliveryState::Sent, None).await?;
+                    continue;
+                }
+                OutboxState::Held => {
+                    // Released by its author: a fresh undo window, then the
+                    // collision rule again (with what they have now seen).
+                    stored.state = OutboxState::Waiting;
+                    stored.next_attempt_at = now + window;
+                    stored.last_error = None;
+                    update(relay, &stored).await?;
+                }
+                _ => {}
+            }
+            if delivery.accepted_at.is_none() {
+                accept(relay, &stored).await?;
             }
         }
     }
@@ -178,13 +203,41 @@ async fn set_delivery(
 ) -> Result<()> {
     let ctx = Ctx::new(AgentId::parse("relay")?, Timestamp(crate::now_ms()));
     let entry = EntryId::parse(&item.entry_id)?;
+    change_conversation(relay, item, |conv| {
+        conv.set_delivery(&ctx, &entry, state, reason)
+    })
+    .await
+}
+
+/// Records in the document when the relay first saw the reply.
+async fn accept(relay: &Relay, item: &OutboxItem) -> Result<()> {
+    let ctx = Ctx::new(AgentId::parse("relay")?, Timestamp(crate::now_ms()));
+    let entry = EntryId::parse(&item.entry_id)?;
+    change_conversation(relay, item, |conv| conv.accept_reply(&ctx, &entry)).await
+}
+
+/// Holds the reply back in the document, with why.
+async fn hold(relay: &Relay, item: &OutboxItem, reason: &str, with: &EntryId) -> Result<()> {
+    let ctx = Ctx::new(AgentId::parse("relay")?, Timestamp(crate::now_ms()));
+    let entry = EntryId::parse(&item.entry_id)?;
+    change_conversation(relay, item, |conv| {
+        conv.hold_reply(&ctx, &entry, reason, Some(with))
+    })
+    .await
+}
+
+async fn change_conversation(
+    relay: &Relay,
+    item: &OutboxItem,
+    f: impl FnOnce(&mut ConversationDoc) -> shoal_core::Result<()> + Send,
+) -> Result<()> {
     change_doc(
         relay,
         &item.team_id,
         &format!("conv/{}", item.conversation_id),
         |doc| {
             let mut conv = ConversationDoc::from_automerge(std::mem::take(doc))?;
-            let result = conv.set_delivery(&ctx, &entry, state, reason);
+            let result = f(&mut conv);
             *doc = conv.into_automerge();
             Ok(result?)
         },
@@ -204,6 +257,8 @@ enum Prepared {
     Skip(OutboxState),
     /// Cannot be sent; the reason goes to its author.
     Refuse(String),
+    /// Collided: held until its author decides (the reason, and with what).
+    Hold(String, EntryId),
 }
 
 /// Reads the reply as it is now (after the undo window) and writes it as mail.
@@ -221,7 +276,19 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
     match reply.delivery.as_ref().map(|d| d.state) {
         Some(DeliveryState::Queued) => {}
         Some(DeliveryState::Sent) => return Ok(Prepared::Skip(OutboxState::Sent)),
+        Some(DeliveryState::Held) => return Ok(Prepared::Skip(OutboxState::Held)),
         _ => return Ok(Prepared::Skip(OutboxState::Cancelled)),
+    }
+    let on_its_way = replies_on_their_way(relay, &conv, &entry_id).await?;
+    if let Some(collision) = outbox_verdict(&conv, &entry_id, |e| on_its_way.contains(e)) {
+        let names = agent_names(relay, team).await?;
+        let reason = collision.describe(|a| {
+            names
+                .iter()
+                .find(|(id, _)| id == a)
+                .map_or_else(|| a.to_string(), |(_, n)| n.clone())
+        });
+        return Ok(Prepared::Hold(reason, collision.entry().clone()));
     }
     // The customer message it answers: its author is who the reply was
     // written for, its headers thread the reply.
@@ -299,6 +366,44 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
     Ok(Prepared::Send(Box::new((reply_mail, message_id))))
 }
 
+/// The other queued replies of `conv` that the outbox has started sending
+/// (their documents do not say `sent` yet).
+async fn replies_on_their_way(
+    relay: &Relay,
+    conv: &Conversation,
+    except: &EntryId,
+) -> Result<HashSet<EntryId>> {
+    let mut out = HashSet::new();
+    for e in conv.entries.iter().filter(|e| {
+        e.kind == EntryKind::Reply
+            && &e.id != except
+            && e.delivery_state() == Some(DeliveryState::Queued)
+    }) {
+        let (mail, id) = (relay.mail.clone(), e.id.to_string());
+        if let Some(item) = blocking(move || mail.outbox_item(&id)).await? {
+            if matches!(item.state, OutboxState::Sending | OutboxState::Sent) {
+                out.insert(e.id.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The team's agents, id and name.
+async fn agent_names(relay: &Relay, team: &str) -> Result<Vec<(AgentId, String)>> {
+    Ok(
+        match read_doc(relay, team, &format!("team/{team}")).await? {
+            Some(doc) => TeamDoc::from_automerge(doc)?
+                .view()?
+                .agents
+                .into_iter()
+                .map(|a| (a.id, a.name))
+                .collect(),
+            None => Vec::new(),
+        },
+    )
+}
+
 async fn send(
     relay: &Arc<Relay>,
     data: &Path,
@@ -316,6 +421,15 @@ async fn send(
             item.last_error = Some(reason.clone());
             update(relay, &item).await?;
             return set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await;
+        }
+        Prepared::Hold(reason, with) => {
+            // The document first: a crash between leaves the row waiting,
+            // and the next attempt finds the reply held and skips it.
+            hold(relay, &item, &reason, &with).await?;
+            item.state = OutboxState::Held;
+            item.last_error = Some(reason.clone());
+            tracing::info!(entry = %item.entry_id, collided_with = %with, "reply held: {reason}");
+            return update(relay, &item).await;
         }
     };
     let raw = shoal_mail::build_reply(&reply).context("writing the reply as mail")?;

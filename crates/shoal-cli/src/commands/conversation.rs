@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use shoal_core::{
     expand_template, mention_handles, AgentId, Conversation, CoreError, Customer, DeliveryState,
-    Entry, EntryKind, Priority, Status, StatusChange, Team, Timestamp,
+    Entry, EntryId, EntryKind, Priority, SendGuard, Status, StatusChange, Team, Timestamp,
 };
 use shoal_replica::{NewConversationInput, Replica, ReplicaError};
 use std::collections::BTreeMap;
@@ -117,21 +117,13 @@ pub fn show(home: &Path, args: ShowArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Marks the conversation seen, but only if it still holds exactly what was
-/// shown: `Replica::mark_seen` marks everything in the document at the time
-/// of the write, and the send guard must not count an entry that arrived
-/// meanwhile (an import in another process) as seen.
+/// Records what was shown as seen: exactly those entries, so one that
+/// arrived meanwhile (a sync in another process) stays unseen for the send
+/// guard.
 fn mark_seen_as_shown(replica: &mut Replica, shown: &Conversation) -> Result<()> {
-    let current = replica.conversation(&shown.id)?;
-    if current.entries.len() != shown.entries.len() {
-        eprintln!(
-            "note: new entries arrived while showing; run `shoal show {}` again to see them",
-            short_id(shown.id.as_str())
-        );
-        return Ok(());
-    }
+    let ids: Vec<EntryId> = shown.entries.iter().map(|e| e.id.clone()).collect();
     replica
-        .mark_seen(&shown.id)
+        .mark_seen(&shown.id, &ids)
         .context("cannot record that you have seen the conversation")
 }
 
@@ -325,10 +317,24 @@ pub fn reply(home: &Path, args: ReplyArgs, out: &mut dyn Write) -> Result<()> {
         Some(name) => template_body(&replica, &conv, &me, name)?,
         None => read_text(args.body.as_deref(), args.body_file.as_deref())?,
     };
-    let entry = replica.reply(&id, &body, None).map_err(|e| match e {
-        ReplicaError::Core(CoreError::ConversationClosed) => anyhow!(closed_message(short)),
-        other => anyhow!(other).context("cannot add the reply"),
-    })?;
+    let guard = if args.force {
+        SendGuard::Force
+    } else {
+        SendGuard::Check
+    };
+    let entry = match replica.reply(&id, &body, None, guard) {
+        Ok(entry) => entry,
+        Err(ReplicaError::Core(CoreError::ConversationClosed)) => bail!(closed_message(short)),
+        // Something synced in after the check above (another process).
+        Err(ReplicaError::Core(CoreError::Unseen(_))) => {
+            let conv = replica.conversation(&id)?;
+            let customer = customer_if_present(&replica, &conv.customer_id)?;
+            let team = replica.team()?;
+            let unseen = conv.unseen_by(&me);
+            return Err(send_guard(short, &unseen, customer.as_ref(), &team, replica.now()).into());
+        }
+        Err(other) => return Err(anyhow!(other).context("cannot add the reply")),
+    };
     // Read the state back rather than assume it: a later build may send at once.
     let delivery = replica
         .conversation(&id)?

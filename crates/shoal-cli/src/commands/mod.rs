@@ -6,6 +6,7 @@ pub mod agent;
 pub mod backup;
 pub mod conversation;
 pub mod customer;
+pub mod held;
 pub mod inbox;
 pub mod init;
 pub mod maintenance;
@@ -57,6 +58,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Show(a) => conversation::show(home, a, out),
         Command::Reply(a) => conversation::reply(home, a, out),
         Command::Note(a) => conversation::note(home, a, out),
+        Command::Held(a) => held::list(home, a, out),
+        Command::Release(a) => held::release(home, a, out),
+        Command::Discard(a) => held::discard(home, a, out),
         Command::Assign(a) => {
             let agent = (a.agent != "none").then_some(a.agent.as_str());
             conversation::assign(home, &a.conversation, agent, a.json, out)
