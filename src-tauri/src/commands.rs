@@ -109,6 +109,24 @@ async fn unsend(engine: Eng<'_>, id: String, entry_id: String) -> Result<(), App
 }
 
 #[tauri::command]
+async fn release_reply(
+    engine: Eng<'_>,
+    id: String,
+    entry_id: String,
+    body: Option<String>,
+) -> Result<(), AppError> {
+    off_main(&engine, move |e| {
+        e.release_reply(&id, &entry_id, body.as_deref())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn discard_reply(engine: Eng<'_>, id: String, entry_id: String) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.discard_reply(&id, &entry_id)).await
+}
+
+#[tauri::command]
 async fn note(engine: Eng<'_>, id: String, body: String) -> Result<EntryCreated, AppError> {
     off_main(&engine, move |e| e.note(&id, &body)).await
 }
@@ -222,6 +240,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         set_composing,
         reply,
         unsend,
+        release_reply,
+        discard_reply,
         note,
         assign,
         take,

@@ -13,7 +13,7 @@ pub fn show(app: tauri::AppHandle, n: Notification) {
         let handle = match notify_rust::Notification::new()
             .appname("Shoal")
             .summary(&n.summary)
-            .body(&n.body)
+            .body(&shoal_app::escape_markup(&n.body))
             .action("default", "Open")
             .show()
         {

@@ -882,6 +882,38 @@ service anvil {{
     }
 }
 
+/// Connects [`SUPPORT`] to `team` on `relay`: IMAP and SMTP in plain text
+/// on loopback, the password handed over in a file.
+pub fn connect_support_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str) {
+    let creds = mail.credentials(SUPPORT);
+    let password = relay.data().join("imap.pass");
+    std::fs::write(&password, format!("{}\n", creds.password)).unwrap();
+    relay.admin(&[
+        "mailbox",
+        "add",
+        "--team",
+        team,
+        "--address",
+        SUPPORT,
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        &mail.imap_port().to_string(),
+        "--imap-tls",
+        "none",
+        "--imap-user",
+        &creds.login,
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        &mail.smtp_port().to_string(),
+        "--smtp-tls",
+        "none",
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
+}
+
 impl Drop for MailServers {
     fn drop(&mut self) {
         if let Some(smtp) = self.smtp_slot().take() {

@@ -744,3 +744,121 @@ fn screenshots_of_the_main_screens() {
     focus_row(&app, &convs[1]);
     app.screenshot("inbox-dark");
 }
+
+// 10. Collision safety in the window: Ana's reply is held because the
+//     customer wrote again inside its undo window; a real notification
+//     says so, the conversation shows it held with the reason, and "Send
+//     anyway" delivers it to the customer's real mailbox. Then Ben's note
+//     @mentioning Ana notifies her.
+#[test]
+fn a_held_reply_and_a_mention_notify_and_send_anyway_delivers() {
+    use shoal_e2e::mail::{connect_support_mailbox, MailServers, ALICE, SUPPORT};
+    let desktop = Desktop::start();
+    let mail = MailServers::start();
+    // Five seconds of undo: the customer's second mail lands inside it.
+    let relay = Relay::start_with(&["--undo-send-secs", "5", "--mail-retry-secs", "1"]);
+    let team_id = relay.team("Northwind Support");
+    let ana = add_agent(&relay, &team_id, "Ana Lima", "ana@northwind.example");
+    let ben = add_agent(&relay, &team_id, "Ben Okafor", "ben@northwind.example");
+    connect_support_mailbox(&relay, &mail, "Northwind Support");
+    let cli = Client::new();
+    cli.login(&relay, &ben.token);
+    let t = Team {
+        relay,
+        ana,
+        ben,
+        cli,
+    };
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+
+    let subject = "Kettle lid cracked";
+    let customer_mail = |id: &str, extra: &str, body: &str| {
+        format!(
+            "From: Alice Martin <{ALICE}>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n\
+             Message-ID: <{id}>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n{extra}\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    mail.deliver(
+        &customer_mail("lid-1@example.test", "", "The lid is cracked."),
+        SUPPORT,
+    );
+    let mut id = None;
+    assert!(eventually(SYNC, || {
+        t.cli.sync();
+        id = t
+            .cli
+            .inbox()
+            .iter()
+            .find(|r| r["subject"] == subject)
+            .map(|r| r["conversation_id"].as_str().unwrap().to_owned());
+        id.is_some()
+    }));
+    let id = id.unwrap();
+    app.wait_for(&row(&id), SYNC);
+    focus_row(&app, &id);
+    compose_and_send(&app, "r", "reply", "A new lid is on its way.");
+    wait_entry(&app, "reply", "A new lid is on its way.");
+    mail.deliver(
+        &customer_mail(
+            "lid-2@example.test",
+            "In-Reply-To: <lid-1@example.test>\r\n",
+            "Actually the handle is broken too.",
+        ),
+        SUPPORT,
+    );
+
+    let mut seen = Vec::new();
+    let held = eventually(SYNC, || {
+        seen = desktop.notifications();
+        seen.iter()
+            .any(|n| n.summary.contains("Your reply was held") && n.summary.contains(subject))
+    });
+    assert!(
+        held,
+        "no held-reply notification; saw {seen:#?}\napp log:\n{}",
+        app.log()
+    );
+    app.wait_for(&tid("held-reply"), SYNC);
+    let banner = app
+        .find(&tid("held-reply"))
+        .unwrap()
+        .unwrap()
+        .content()
+        .unwrap();
+    assert!(banner.contains("customer wrote again"), "{banner}");
+    assert!(
+        mail.messages(ALICE).is_empty(),
+        "nothing went out while held"
+    );
+    app.click(&tid("held-send-anyway"), UI);
+    let received = mail.wait_for_messages(ALICE, 1, SYNC);
+    assert!(String::from_utf8_lossy(&received[0]).contains("A new lid is on its way."));
+
+    t.cli.sync();
+    t.cli.ok(&["show", &id]);
+    t.cli.ok(&[
+        "note",
+        &id,
+        "--body",
+        "@ana the handle too, <b>see photo</b>",
+    ]);
+    t.cli.sync();
+    let mentioned = eventually(SYNC, || {
+        seen = desktop.notifications();
+        seen.iter()
+            .any(|n| n.summary.contains("Ben Okafor mentioned you"))
+    });
+    assert!(mentioned, "no mention notification; saw {seen:#?}");
+    let n = seen
+        .iter()
+        .find(|n| n.summary.contains("mentioned you"))
+        .unwrap();
+    assert!(
+        n.body.contains("&lt;b&gt;see photo&lt;/b&gt;"),
+        "markup in a note is escaped: {:?}",
+        n.body
+    );
+}

@@ -2,7 +2,7 @@
 //! real relay reading the support mailbox, real clients syncing.
 
 use serde_json::Value;
-use shoal_e2e::mail::{MailServers, ALICE, SUPPORT};
+use shoal_e2e::mail::{connect_support_mailbox, MailServers, ALICE, SUPPORT};
 use shoal_e2e::{eventually, Client, Relay};
 use std::time::Duration;
 
@@ -18,33 +18,7 @@ fn setup_with(mail: &MailServers, serve: &[&str]) -> (Relay, Client) {
     let relay = Relay::start_with(serve);
     let team = relay.team("Northwind");
     let token = relay.agent(&team, "Ana", "ana@northwind.example");
-    let creds = mail.credentials(SUPPORT);
-    let password = relay.data().join("imap.pass");
-    std::fs::write(&password, format!("{}\n", creds.password)).unwrap();
-    relay.admin(&[
-        "mailbox",
-        "add",
-        "--team",
-        "Northwind",
-        "--address",
-        SUPPORT,
-        "--imap-host",
-        "127.0.0.1",
-        "--imap-port",
-        &mail.imap_port().to_string(),
-        "--imap-tls",
-        "none",
-        "--imap-user",
-        &creds.login,
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &mail.smtp_port().to_string(),
-        "--smtp-tls",
-        "none",
-        "--password-file",
-        password.to_str().unwrap(),
-    ]);
+    connect_support_mailbox(&relay, mail, "Northwind");
     let ana = Client::new();
     ana.login(&relay, &token);
     (relay, ana)

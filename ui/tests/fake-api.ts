@@ -41,6 +41,8 @@ export function makeFakeApi() {
     }),
     inboxCounts: vi.fn(async () => ({ open: 50_000 })),
     reply: vi.fn(),
+    releaseReply: vi.fn(async () => null),
+    discardReply: vi.fn(async () => null),
     note: vi.fn(),
     setComposing: vi.fn(async () => null),
     expandTemplate: vi.fn(async () => 'Hi there,'),

@@ -525,6 +525,7 @@ impl Engine {
         let team = r.team().ok();
         let names = agent_names(team.as_ref());
         let me = r.identity().agent_id.clone();
+        let admin = r.is_admin().unwrap_or(false);
         let now = r.now();
         Ok(ConversationView {
             id: conv.id.to_string(),
@@ -548,7 +549,11 @@ impl Engine {
             entries: conv
                 .entries
                 .iter()
-                .map(|e| entry_view(e, &conv, &me, &names, customer.as_ref()))
+                .map(|e| {
+                    let mut v = entry_view(e, &conv, &me, &names, customer.as_ref());
+                    v.can_decide |= admin && v.delivery_state.as_deref() == Some("held");
+                    v
+                })
                 .collect(),
             conflicts: conv
                 .conflicts
@@ -657,6 +662,35 @@ impl Engine {
         let entry = shoal_core::EntryId::parse(entry_id.trim())?;
         self.write(DocId::conversation(&cid), |r| {
             r.unsend(&cid, Some(&entry))?;
+            Ok(())
+        })
+    }
+
+    /// Sends a held reply of mine anyway (or, as an admin, anyone's),
+    /// with `body` as its new text when given.
+    pub fn release_reply(
+        &self,
+        id: &str,
+        entry_id: &str,
+        body: Option<&str>,
+    ) -> Result<(), AppError> {
+        let cid = Self::conv_id(id)?;
+        let entry = shoal_core::EntryId::parse(entry_id.trim())?;
+        if body.is_some_and(|b| b.trim().is_empty()) {
+            return Err(AppError::invalid("the reply is empty"));
+        }
+        self.write(DocId::conversation(&cid), |r| {
+            r.release(&cid, &entry, body)?;
+            Ok(())
+        })
+    }
+
+    /// Discards a held reply: never sent, its text kept.
+    pub fn discard_reply(&self, id: &str, entry_id: &str) -> Result<(), AppError> {
+        let cid = Self::conv_id(id)?;
+        let entry = shoal_core::EntryId::parse(entry_id.trim())?;
+        self.write(DocId::conversation(&cid), |r| {
+            r.discard(&cid, &entry)?;
             Ok(())
         })
     }

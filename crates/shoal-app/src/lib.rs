@@ -20,7 +20,7 @@ mod worker;
 pub use engine::Engine;
 pub use error::{AppError, ErrorKind};
 pub use events::{AppEvent, ChannelSink, EventSink, ReplicaChanged};
-pub use notify::Notification;
+pub use notify::{escape_markup, Notification};
 pub use settings::Settings;
 pub use tokens::TokenStore;
 pub use views::*;

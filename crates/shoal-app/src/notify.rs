@@ -21,6 +21,10 @@ pub struct Known {
     pub customer_entries: Option<HashSet<String>>,
     /// Newest activity when last seen (ms).
     pub last_activity: i64,
+    /// Ids of my replies that were held.
+    pub held_mine: HashSet<String>,
+    /// Ids of notes that mention me.
+    pub mentions: HashSet<String>,
 }
 
 /// A customer message as the rules need it.
@@ -51,6 +55,35 @@ pub struct ConversationFacts {
     pub customer_messages: Vec<CustomerMessage>,
     /// Newest activity (ms).
     pub last_activity: i64,
+    /// My replies the relay held, with why.
+    pub held_mine: Vec<HeldReply>,
+    /// Who made the current assignment, when recorded.
+    pub assigned_by: Option<String>,
+    /// Colleagues' notes that mention me.
+    pub mentions: Vec<Mention>,
+}
+
+/// A colleague's note that mentions me.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mention {
+    /// Entry id.
+    pub id: String,
+    /// The author's name.
+    pub author_name: String,
+    /// The note.
+    pub body: String,
+    /// When written (ms): the baseline for a conversation known only from
+    /// its inbox row.
+    pub created_at: i64,
+}
+
+/// A reply of mine the relay held back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldReply {
+    /// Entry id.
+    pub id: String,
+    /// Why it is held.
+    pub reason: String,
 }
 
 impl ConversationFacts {
@@ -65,6 +98,8 @@ impl ConversationFacts {
                     .collect(),
             ),
             last_activity: self.last_activity,
+            held_mine: self.held_mine.iter().map(|h| h.id.clone()).collect(),
+            mentions: self.mentions.iter().map(|m| m.id.clone()).collect(),
         }
     }
 }
@@ -110,6 +145,31 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
     if !me.enabled {
         return None;
     }
+    // A held reply of mine comes first: the customer is waiting on it.
+    let newly_held = after
+        .held_mine
+        .iter()
+        .find(|h| before.is_none_or(|k| !k.held_mine.contains(&h.id)));
+    if let Some(h) = newly_held {
+        return Some(Notification {
+            summary: format!("Your reply was held: {}", after.subject),
+            body: first_line(&h.reason, 200),
+            conversation_id: Some(after.id.clone()),
+        });
+    }
+    // Notes that mention me, new since I last knew the conversation.
+    let mention = after.mentions.iter().find(|m| match before {
+        None => true,
+        Some(k) if k.customer_entries.is_none() => m.created_at > k.last_activity,
+        Some(k) => !k.mentions.contains(&m.id),
+    });
+    if let Some(m) = mention {
+        return Some(Notification {
+            summary: format!("{} mentioned you: {}", m.author_name, after.subject),
+            body: first_line(&m.body, 140),
+            conversation_id: Some(after.id.clone()),
+        });
+    }
     let new: Vec<&CustomerMessage> = after
         .customer_messages
         .iter()
@@ -138,7 +198,8 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
         });
     }
     let was_mine = before.is_some_and(|k| k.assignee.as_deref() == Some(me.agent_id.as_str()));
-    if mine && !was_mine {
+    let by_me = after.assigned_by.as_deref() == Some(me.agent_id.as_str());
+    if mine && !was_mine && !by_me {
         return Some(Notification {
             summary: "Assigned to you".to_owned(),
             body: format!("{}: {}", after.customer_name, after.subject),
@@ -146,6 +207,24 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
         });
     }
     None
+}
+
+/// Escapes the markup a notification server may interpret in a body
+/// (freedesktop servers render `<a>`, `<b>`, `<img>`…): customer text is shown
+/// as text, never as a link.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Limits notifications to `max` per `window_ms`; the rest are held and
@@ -254,6 +333,9 @@ mod tests {
             assignee: assignee.map(Into::into),
             last_activity: msgs.iter().map(|m| m.created_at).max().unwrap_or(0),
             customer_messages: msgs,
+            held_mine: Vec::new(),
+            assigned_by: None,
+            mentions: Vec::new(),
         }
     }
 
@@ -262,6 +344,8 @@ mod tests {
             assignee: assignee.map(Into::into),
             customer_entries: Some(ids.iter().map(|s| s.to_string()).collect()),
             last_activity: 0,
+            held_mine: HashSet::new(),
+            mentions: HashSet::new(),
         }
     }
 
@@ -280,6 +364,24 @@ mod tests {
         };
         let mut mine_logged = msg("m2", 20);
         mine_logged.logged_by = Some("me".into());
+        let mut held = conv(Some("ben"), vec![msg("m1", 10)]);
+        held.held_mine = vec![HeldReply {
+            id: "r1".into(),
+            reason: "Ben replied to the same message".into(),
+        }];
+        let mut held_known = known(Some("ben"), &["m1"]);
+        held_known.held_mine.insert("r1".into());
+        let mut by_myself = conv(Some("me"), vec![msg("m1", 10)]);
+        by_myself.assigned_by = Some("me".into());
+        let mut mentioned = conv(Some("ben"), vec![msg("m1", 10)]);
+        mentioned.mentions = vec![Mention {
+            id: "n1".into(),
+            author_name: "Ben".into(),
+            body: "@me can you check <a href=x>this</a>?".into(),
+            created_at: 20,
+        }];
+        let mut mention_known = known(Some("ben"), &["m1"]);
+        mention_known.mentions.insert("n1".into());
         let cases = vec![
             Case {
                 name: "new message, assigned to me",
@@ -358,6 +460,8 @@ mod tests {
                     assignee: None,
                     customer_entries: None,
                     last_activity: 10,
+                    held_mine: HashSet::new(),
+                    mentions: HashSet::new(),
                 }),
                 after: conv(None, vec![msg("m1", 10)]),
                 expect: None,
@@ -369,6 +473,8 @@ mod tests {
                     assignee: None,
                     customer_entries: None,
                     last_activity: 10,
+                    held_mine: HashSet::new(),
+                    mentions: HashSet::new(),
                 }),
                 after: conv(None, vec![msg("m1", 10), msg("m2", 11)]),
                 expect: Some("Dana: Refund"),
@@ -378,6 +484,41 @@ mod tests {
                 me: me(true),
                 before: Some(known(Some("me"), &["m1"])),
                 after: conv(Some("me"), vec![msg("m1", 10), mine_logged]),
+                expect: None,
+            },
+            Case {
+                name: "assigned to me by myself (another device)",
+                me: me(false),
+                before: Some(known(Some("ben"), &["m1"])),
+                after: by_myself,
+                expect: None,
+            },
+            Case {
+                name: "a colleague mentions me in a note",
+                me: me(false),
+                before: Some(known(Some("ben"), &["m1"])),
+                after: mentioned.clone(),
+                expect: Some("Ben mentioned you: Refund"),
+            },
+            Case {
+                name: "a mention already notified",
+                me: me(false),
+                before: Some(mention_known),
+                after: mentioned,
+                expect: None,
+            },
+            Case {
+                name: "a reply of mine was held",
+                me: me(false),
+                before: Some(known(Some("ben"), &["m1"])),
+                after: held.clone(),
+                expect: Some("Your reply was held: Refund"),
+            },
+            Case {
+                name: "a held reply already notified",
+                me: me(false),
+                before: Some(held_known),
+                after: held,
                 expect: None,
             },
             Case {
@@ -400,6 +541,15 @@ mod tests {
                 assert_eq!(n.conversation_id.as_deref(), Some("c1"), "{}", c.name);
             }
         }
+    }
+
+    #[test]
+    fn markup_in_customer_text_stays_text() {
+        assert_eq!(
+            escape_markup("<a href=\"https://evil.example\">Refund</a> & 'more'"),
+            "&lt;a href=&quot;https://evil.example&quot;&gt;Refund&lt;/a&gt; &amp; &#39;more&#39;"
+        );
+        assert_eq!(escape_markup("plain — text"), "plain — text");
     }
 
     fn n(i: usize) -> Notification {

@@ -80,6 +80,8 @@ pub struct EntryView {
     pub unseen: bool,
     /// A held reply: the entry it collided with.
     pub collided_with: Option<String>,
+    /// A held reply I may send anyway, edit or discard (mine, or as admin).
+    pub can_decide: bool,
 }
 
 /// `unsend_until` of a reply the relay has not seen yet: the latest time a
@@ -289,5 +291,7 @@ pub(crate) fn entry_view(
             .as_ref()
             .and_then(|d| d.collided_with.as_ref())
             .map(|id| id.to_string()),
+        can_decide: e.delivery_state() == Some(shoal_core::DeliveryState::Held)
+            && e.author == me.as_str(),
     }
 }

@@ -5,9 +5,11 @@
 
 use crate::engine::Shared;
 use crate::events::{AppEvent, ReplicaChanged};
-use crate::notify::{self, ConversationFacts, CustomerMessage, Gate, Known, Me};
+use crate::notify::{
+    self, ConversationFacts, CustomerMessage, Gate, HeldReply, Known, Me, Mention,
+};
 use crate::views::{PresenceView, SyncStatusView};
-use shoal_core::{ConversationId, DocId, DocKind, EntryKind};
+use shoal_core::{ConversationId, DeliveryState, DocId, DocKind, EntryKind};
 use shoal_protocol::PresenceState;
 use shoal_replica::Replica;
 use shoal_sync::{PresenceInfo, RelayConfig, SyncControl, SyncEvent, SyncStatus};
@@ -270,6 +272,8 @@ impl Worker {
                         assignee: r.assignee,
                         customer_entries: None,
                         last_activity: r.last_activity,
+                        held_mine: Default::default(),
+                        mentions: Default::default(),
                     },
                 )
             })
@@ -334,6 +338,13 @@ pub(crate) fn facts(r: &Replica, id: &str) -> Option<ConversationFacts> {
         .customer(&conv.customer_id)
         .map(|c| c.name)
         .unwrap_or_else(|_| "A customer".to_owned());
+    let me = r.identity().agent_id.clone();
+    let team = r.team().ok();
+    let name_of = |id: &str| {
+        team.as_ref()
+            .and_then(|t| t.agents.iter().find(|a| a.id.as_str() == id))
+            .map_or_else(|| id.to_owned(), |a| a.name.clone())
+    };
     Some(ConversationFacts {
         id: id.to_owned(),
         subject: conv.subject.clone(),
@@ -349,6 +360,37 @@ pub(crate) fn facts(r: &Replica, id: &str) -> Option<ConversationFacts> {
                 created_at: e.created_at.as_millis(),
                 body: e.body.clone(),
                 logged_by: e.logged_by.as_ref().map(|a| a.to_string()),
+            })
+            .collect(),
+        assigned_by: conv.assigned_by.as_ref().map(|a| a.to_string()),
+        mentions: conv
+            .entries
+            .iter()
+            .filter(|e| {
+                e.kind == EntryKind::Note && e.author != me.as_str() && e.mentions.contains(&me)
+            })
+            .map(|e| Mention {
+                id: e.id.to_string(),
+                author_name: name_of(&e.author),
+                body: e.body.clone(),
+                created_at: e.created_at.as_millis(),
+            })
+            .collect(),
+        held_mine: conv
+            .entries
+            .iter()
+            .filter(|e| {
+                e.kind == EntryKind::Reply
+                    && e.author == me.as_str()
+                    && e.delivery_state() == Some(DeliveryState::Held)
+            })
+            .map(|e| HeldReply {
+                id: e.id.to_string(),
+                reason: e
+                    .delivery
+                    .as_ref()
+                    .and_then(|d| d.reason.clone())
+                    .unwrap_or_else(|| "it collided with another entry".to_owned()),
             })
             .collect(),
     })

@@ -181,6 +181,9 @@ pub struct Conversation {
     pub snooze_until: Option<Timestamp>,
     /// Assigned agent.
     pub assignee: Option<AgentId>,
+    /// Who made the current assignment (none before Shoal recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_by: Option<AgentId>,
     /// Priority.
     pub priority: Priority,
     /// Tags, sorted.
@@ -554,13 +557,16 @@ impl ConversationDoc {
         })
     }
 
-    /// Assigns the conversation to `agent`, or unassigns it with `None`.
+    /// Assigns the conversation to `agent`, or unassigns it with `None`,
+    /// recording who did it (so nobody is notified of their own assignment,
+    /// whichever device made it).
     pub fn assign(&mut self, ctx: &Ctx, agent: Option<&AgentId>) -> Result<()> {
         change(&mut self.doc, ctx, "assign", |doc| {
             match agent {
                 Some(a) => doc.put(ROOT, "assignee", a.as_str())?,
                 None => doc.put(ROOT, "assignee", ScalarValue::Null)?,
             }
+            doc.put(ROOT, "assigned_by", ctx.agent.as_str())?;
             Ok(())
         })
     }
@@ -1177,6 +1183,7 @@ fn read(doc: &AutoCommit) -> Result<Conversation> {
         status: d.required_str("status")?.parse()?,
         snooze_until: d.int("snooze_until").map(Timestamp),
         assignee: d.str("assignee").and_then(|a| AgentId::parse(&a).ok()),
+        assigned_by: d.str("assigned_by").and_then(|a| AgentId::parse(&a).ok()),
         priority: d
             .str("priority")
             .and_then(|p| p.parse().ok())
@@ -1324,6 +1331,7 @@ mod tests {
         assert_eq!(r.delivery.as_ref().unwrap().state, DeliveryState::Queued);
         assert_eq!(v.entries[2].mentions, vec![agent("ben")]);
         assert_eq!(v.assignee, Some(agent("ana")));
+        assert_eq!(v.assigned_by, Some(agent("ana")));
         assert_eq!(v.tags, vec!["billing"]);
         assert!(!v.unread_for(&agent("ana")));
         assert!(v.unread_for(&agent("ben")));

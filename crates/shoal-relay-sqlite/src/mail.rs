@@ -484,7 +484,7 @@ impl MailStore for SqliteStore {
             .prepare_cached(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox \
                  WHERE state IN ('waiting', 'sending') AND next_attempt_at <= ?1 \
-                 ORDER BY next_attempt_at"
+                 ORDER BY next_attempt_at, rowid"
             ))
             .map_err(backend)?;
         let rows = stmt

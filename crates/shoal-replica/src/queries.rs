@@ -151,12 +151,15 @@ pub struct InboxRow {
     pub preview: String,
     /// Whether agents changed a single-valued field concurrently.
     pub has_conflict: bool,
+    /// Whether a reply in it is held back (a collision) until its author decides.
+    pub held: bool,
 }
 
 const SELECT: &str = "SELECT i.conv_id, i.subject, i.customer_id, c.name, c.primary_email, i.channel, i.status,
         i.snooze_until, i.assignee, i.priority, i.tags, i.created_at, i.last_activity, i.entry_count,
         (i.last_customer_at IS NOT NULL AND r.agent_id IS NULL) AS unread,
-        i.preview, i.has_conflict
+        i.preview, i.has_conflict,
+        EXISTS (SELECT 1 FROM held_replies h WHERE h.conv_id = i.conv_id) AS held
     FROM inbox i
     LEFT JOIN customers c ON c.customer_id = i.customer_id
     LEFT JOIN inbox_read r ON r.conv_id = i.conv_id AND r.agent_id = :me";
@@ -184,6 +187,7 @@ fn row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<InboxRow> {
         unread: r.get(14)?,
         preview: r.get(15)?,
         has_conflict: r.get(16)?,
+        held: r.get(17)?,
     })
 }
 

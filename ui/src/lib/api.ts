@@ -60,6 +60,12 @@ export const setComposing = (id: string, composing: boolean) =>
 export const reply = (id: string, body: string, force: boolean) =>
   call<{ entry_id: string }>('reply', { id, body, force });
 export const unsend = (id: string, entryId: string) => call<null>('unsend', { id, entryId });
+/** Sends a held reply anyway; `body` replaces its text when given. */
+export const releaseReply = (id: string, entryId: string, body: string | null = null) =>
+  call<null>('release_reply', { id, entryId, body });
+/** Discards a held reply: never sent, its text kept in the conversation. */
+export const discardReply = (id: string, entryId: string) =>
+  call<null>('discard_reply', { id, entryId });
 export const note = (id: string, body: string) => call<{ entry_id: string }>('note', { id, body });
 export const assign = (id: string, agentId: string | null) => call<null>('assign', { id, agentId });
 export const take = (id: string) => call<null>('take', { id });

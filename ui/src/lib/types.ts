@@ -57,6 +57,8 @@ export interface InboxRow {
   unread: boolean;
   preview: string;
   has_conflict: boolean;
+  /** A reply in it is held back (a collision) until its author decides. */
+  held?: boolean;
 }
 
 /** `inbox`: one page of a view. */
@@ -82,8 +84,12 @@ export interface EntryView {
   unsend_until: number | null;
   mentions: string[];
   logged_by: string | null;
-  /** Newer than the newest entry I have seen. */
+  /** Not yet shown to me (and not mine). */
   unseen: boolean;
+  /** A held reply: the entry it collided with. */
+  collided_with?: string | null;
+  /** A held reply I may send anyway, edit or discard (mine, or as an admin). */
+  can_decide?: boolean;
 }
 
 /** A field two agents changed concurrently (shoal-core `FieldConflict`). */
