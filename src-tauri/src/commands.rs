@@ -86,8 +86,16 @@ async fn leave_conversation(engine: Eng<'_>) -> Result<(), AppError> {
 }
 
 #[tauri::command]
-async fn set_composing(engine: Eng<'_>, id: String, composing: bool) -> Result<(), AppError> {
-    off_main(&engine, move |e| e.set_composing(&id, composing)).await
+async fn set_composing(
+    engine: Eng<'_>,
+    id: String,
+    composing: bool,
+    note: Option<bool>,
+) -> Result<(), AppError> {
+    off_main(&engine, move |e| {
+        e.set_composing(&id, composing, note.unwrap_or(false))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -106,6 +114,16 @@ async fn reply(
 #[tauri::command]
 async fn unsend(engine: Eng<'_>, id: String, entry_id: String) -> Result<(), AppError> {
     off_main(&engine, move |e| e.unsend(&id, &entry_id)).await
+}
+
+#[tauri::command]
+async fn save_draft(
+    engine: Eng<'_>,
+    id: String,
+    mode: String,
+    body: String,
+) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.save_draft(&id, &mode, &body)).await
 }
 
 #[tauri::command]
@@ -242,6 +260,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         unsend,
         release_reply,
         discard_reply,
+        save_draft,
         note,
         assign,
         take,

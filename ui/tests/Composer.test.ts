@@ -35,9 +35,41 @@ async function typeReply(text: string) {
 describe('Composer (with the fake api)', () => {
   it('announces composing when typing starts and stops when emptied', async () => {
     const input = await typeReply('Hello');
-    expect(api.setComposing).toHaveBeenLastCalledWith('conv-1', true);
+    expect(api.setComposing).toHaveBeenLastCalledWith('conv-1', true, false);
     await fireEvent.input(input, { target: { value: '' } });
-    expect(api.setComposing).toHaveBeenLastCalledWith('conv-1', false);
+    expect(api.setComposing).toHaveBeenLastCalledWith('conv-1', false, false);
+  });
+
+  it('keeps the text in the replica after a pause in typing, and restores it', async () => {
+    vi.useFakeTimers();
+    try {
+      const { unmount } = render(Composer, { conversationId: 'conv-1' });
+      const input = screen.getByTestId('composer-input');
+      await fireEvent.input(input, { target: { value: 'Half a thought' } });
+      expect(api.saveDraft).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(500);
+      expect(api.saveDraft).toHaveBeenLastCalledWith('conv-1', 'reply', 'Half a thought');
+      // Closing before the pause ends still saves what was typed.
+      await fireEvent.input(input, { target: { value: 'Half a thought, and more' } });
+      unmount();
+      expect(api.saveDraft).toHaveBeenLastCalledWith('conv-1', 'reply', 'Half a thought, and more');
+    } finally {
+      vi.useRealTimers();
+    }
+    render(Composer, {
+      conversationId: 'conv-2',
+      saved: { mode: 'note', body: 'Ask Ben about the refund' },
+    });
+    const input = screen.getByTestId('composer-input') as HTMLTextAreaElement;
+    expect(input.value).toBe('Ask Ben about the refund');
+    expect(screen.getByTestId('composer')).toHaveAttribute('data-mode', 'note');
+  });
+
+  it('announces writing a note as its own presence', async () => {
+    render(Composer, { conversationId: 'conv-1', mode: 'note' });
+    const input = screen.getByTestId('composer-input');
+    await fireEvent.input(input, { target: { value: '@ben look' } });
+    expect(api.setComposing).toHaveBeenLastCalledWith('conv-1', true, true);
   });
 
   it('shows the unseen entries on a send-guard rejection; Send anyway sends with force', async () => {

@@ -45,6 +45,7 @@ export function makeFakeApi() {
     discardReply: vi.fn(async () => null),
     note: vi.fn(),
     setComposing: vi.fn(async () => null),
+    saveDraft: vi.fn(async () => null),
     expandTemplate: vi.fn(async () => 'Hi there,'),
     search: vi.fn(async (_query: string) => [] as SearchHit[]),
     joinTeam: vi.fn(),

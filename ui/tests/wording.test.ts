@@ -33,6 +33,14 @@ describe('presenceText', () => {
       'Ana is replying',
     );
   });
+  it('says who is writing a note, after replies and before viewers', () => {
+    expect(
+      presenceText(
+        [p('Ana', 'c', 'viewing'), p('Cy', 'c', 'composing-note'), p('Ben', 'c', 'composing')],
+        'c',
+      ),
+    ).toBe('Ben is replying · Cy is writing a note · Ana is viewing');
+  });
   it('uses plural verbs', () => {
     expect(presenceText([p('Ana', 'c', 'viewing'), p('Ben', 'c', 'viewing')], 'c')).toBe(
       'Ana and Ben are viewing',

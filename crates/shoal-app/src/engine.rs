@@ -546,6 +546,10 @@ impl Engine {
             customer_id: conv.customer_id.to_string(),
             customer_name: customer.as_ref().map(|c| c.name.clone()),
             customer_email: customer.as_ref().and_then(|c| c.emails.first().cloned()),
+            draft: r.draft(id)?.map(|d| DraftView {
+                mode: d.mode,
+                body: d.body,
+            }),
             entries: conv
                 .entries
                 .iter()
@@ -598,13 +602,14 @@ impl Engine {
         self.set_my_presence(None);
     }
 
-    /// Presence "composing" in `id`, or back to "viewing".
-    pub fn set_composing(&self, id: &str, composing: bool) -> Result<(), AppError> {
+    /// Presence "composing" (a reply, or a note with `note`) in `id`, or
+    /// back to "viewing".
+    pub fn set_composing(&self, id: &str, composing: bool, note: bool) -> Result<(), AppError> {
         let cid = Self::conv_id(id)?;
-        let state = if composing {
-            PresenceState::Composing
-        } else {
-            PresenceState::Viewing
+        let state = match (composing, note) {
+            (true, false) => PresenceState::Composing,
+            (true, true) => PresenceState::ComposingNote,
+            (false, _) => PresenceState::Viewing,
         };
         self.set_my_presence(Some((cid.to_string(), state)));
         Ok(())
@@ -650,6 +655,7 @@ impl Engine {
                 SendGuard::Check
             };
             let entry = r.reply(&cid, body, None, guard)?;
+            r.clear_draft(&cid)?;
             Ok(EntryCreated {
                 entry_id: entry.to_string(),
             })
@@ -695,6 +701,16 @@ impl Engine {
         })
     }
 
+    /// Keeps what I am writing in `id` (`mode`: reply or note) in the
+    /// replica, so closing the app loses nothing; blank removes it.
+    pub fn save_draft(&self, id: &str, mode: &str, body: &str) -> Result<(), AppError> {
+        let cid = Self::conv_id(id)?;
+        if mode != "reply" && mode != "note" {
+            return Err(AppError::invalid("a draft is a reply or a note"));
+        }
+        self.read(|r| Ok(r.save_draft(&cid, mode, body)?))
+    }
+
     /// Adds an internal note.
     pub fn note(&self, id: &str, body: &str) -> Result<EntryCreated, AppError> {
         let cid = Self::conv_id(id)?;
@@ -702,8 +718,10 @@ impl Engine {
             return Err(AppError::invalid("the note is empty"));
         }
         self.write(DocId::conversation(&cid), |r| {
+            let entry = r.note(&cid, body)?;
+            r.clear_draft(&cid)?;
             Ok(EntryCreated {
-                entry_id: r.note(&cid, body)?.to_string(),
+                entry_id: entry.to_string(),
             })
         })
     }

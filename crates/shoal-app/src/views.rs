@@ -117,10 +117,21 @@ pub struct ConversationView {
     pub customer_name: Option<String>,
     /// Customer's primary e-mail.
     pub customer_email: Option<String>,
+    /// What I was writing here (kept across restarts), if anything.
+    pub draft: Option<DraftView>,
     /// Entries, oldest first.
     pub entries: Vec<EntryView>,
     /// Fields agents changed concurrently (`field`, all `values`).
     pub conflicts: Vec<ConflictView>,
+}
+
+/// A saved composer draft.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DraftView {
+    /// `reply` or `note`.
+    pub mode: String,
+    /// The text so far.
+    pub body: String,
 }
 
 /// A concurrently changed field.

@@ -317,6 +317,7 @@ impl Worker {
                 conversation_id: conv.clone(),
                 state: match p.state {
                     PresenceState::Composing => "composing",
+                    PresenceState::ComposingNote => "composing-note",
                     _ => "viewing",
                 }
                 .to_owned(),

@@ -215,6 +215,42 @@ fn open_reply_send_guard_note_and_unsend() {
 }
 
 #[test]
+fn drafts_survive_a_restart_and_go_with_the_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let c = {
+        let (e, _rx) = local(home);
+        let mut r = other(home);
+        let c = new_conversation(&mut r, "maria@acme.example", "Refund", "Where is it?");
+        e.open_conversation(&c).unwrap();
+        e.save_draft(&c, "reply", "Dear Maria, the refund").unwrap();
+        assert_eq!(
+            e.save_draft(&c, "memo", "x").unwrap_err().kind,
+            ErrorKind::Invalid
+        );
+        c
+    };
+    // The app closed; a new one finds the half-written reply.
+    let (e, _rx) = engine(home);
+    let draft = e.conversation(&c).unwrap().draft.unwrap();
+    assert_eq!(
+        (draft.mode.as_str(), draft.body.as_str()),
+        ("reply", "Dear Maria, the refund")
+    );
+    e.save_draft(&c, "note", "Ask @ana first").unwrap();
+    assert_eq!(e.conversation(&c).unwrap().draft.unwrap().mode, "note");
+    // Sending forgets it; a blank draft is no draft.
+    e.note(&c, "Ask @ana first").unwrap();
+    assert_eq!(e.conversation(&c).unwrap().draft, None);
+    e.save_draft(&c, "reply", "Dear Maria").unwrap();
+    e.save_draft(&c, "reply", "   ").unwrap();
+    assert_eq!(e.conversation(&c).unwrap().draft, None);
+    e.save_draft(&c, "reply", "Dear Maria, done.").unwrap();
+    e.reply(&c, "Dear Maria, done.", false).unwrap();
+    assert_eq!(e.conversation(&c).unwrap().draft, None);
+}
+
+#[test]
 fn assign_take_status_and_tags() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();

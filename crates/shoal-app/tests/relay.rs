@@ -180,7 +180,7 @@ fn join_sync_notify_and_presence() {
     let (cy, cy_rx) = engine(&cy_home);
     cy.join_team(&relay.url, &cy_token).unwrap();
     wait_for(&cy_rx, "cy online", 20, online);
-    ana.set_composing(&conv, true).unwrap();
+    ana.set_composing(&conv, true, false).unwrap();
     let p = wait_for(
         &cy_rx,
         "presence composing",

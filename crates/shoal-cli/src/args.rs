@@ -244,7 +244,7 @@ pub struct PresenceArgs {
     /// Announce yourself in this conversation (with --state)
     #[arg(long)]
     pub conversation: Option<String>,
-    /// viewing or composing
+    /// viewing, composing (a reply) or composing-note
     #[arg(long, value_parser = presence_state)]
     pub state: Option<shoal_protocol::PresenceState>,
     /// Seconds to stay connected (refreshing the announcement)
@@ -259,8 +259,9 @@ fn presence_state(s: &str) -> Result<shoal_protocol::PresenceState, String> {
     match s {
         "viewing" => Ok(shoal_protocol::PresenceState::Viewing),
         "composing" => Ok(shoal_protocol::PresenceState::Composing),
+        "composing-note" => Ok(shoal_protocol::PresenceState::ComposingNote),
         _ => Err(format!(
-            "`{s}` is not a presence state: use viewing or composing"
+            "`{s}` is not a presence state: use viewing, composing or composing-note"
         )),
     }
 }

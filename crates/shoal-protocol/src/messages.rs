@@ -14,8 +14,10 @@ pub const PROTOCOL_VERSION: u16 = 1;
 pub enum PresenceState {
     /// Has the conversation open.
     Viewing,
-    /// Is writing a reply or note.
+    /// Is writing a reply.
     Composing,
+    /// Is writing an internal note.
+    ComposingNote,
     /// Left the conversation (clears the presence at once).
     Idle,
 }

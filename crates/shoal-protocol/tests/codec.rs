@@ -11,6 +11,7 @@ fn presence() -> impl Strategy<Value = PresenceState> {
     prop_oneof![
         Just(PresenceState::Viewing),
         Just(PresenceState::Composing),
+        Just(PresenceState::ComposingNote),
         Just(PresenceState::Idle)
     ]
 }

@@ -134,6 +134,14 @@ CREATE TABLE held_replies (
     author   TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX held_replies_conv ON held_replies(conv_id);
+
+-- What the agent is writing in a conversation's composer (this device only).
+CREATE TABLE drafts (
+    conv_id    TEXT PRIMARY KEY,
+    mode       TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2`.

@@ -55,8 +55,11 @@ export const inboxCounts = () => call<InboxCounts>('inbox_counts');
 export const conversation = (id: string) => call<ConversationView>('conversation', { id });
 export const openConversation = (id: string) => call<ConversationView>('open_conversation', { id });
 export const leaveConversation = () => call<null>('leave_conversation');
-export const setComposing = (id: string, composing: boolean) =>
-  call<null>('set_composing', { id, composing });
+export const setComposing = (id: string, composing: boolean, note = false) =>
+  call<null>('set_composing', { id, composing, note });
+/** Keeps the composer's text in the replica (blank removes it), so a restart loses nothing. */
+export const saveDraft = (id: string, mode: 'reply' | 'note', body: string) =>
+  call<null>('save_draft', { id, mode, body });
 export const reply = (id: string, body: string, force: boolean) =>
   call<{ entry_id: string }>('reply', { id, body, force });
 export const unsend = (id: string, entryId: string) => call<null>('unsend', { id, entryId });

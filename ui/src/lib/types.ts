@@ -115,6 +115,8 @@ export interface ConversationView {
   created_at: number;
   entries: EntryView[];
   conflicts: FieldConflict[];
+  /** What I was writing here, kept across restarts. */
+  draft?: { mode: 'reply' | 'note'; body: string } | null;
   /** When the team's next answer is due by the SLA (optional: shown when the engine sends it). */
   reply_due?: number | null;
 }
@@ -166,7 +168,7 @@ export interface SearchHit {
   customer_name: string | null;
 }
 
-export type PresenceState = 'viewing' | 'composing';
+export type PresenceState = 'viewing' | 'composing' | 'composing-note';
 
 /** Another agent's live presence. */
 export interface PresenceView {

@@ -8,27 +8,27 @@ export function joinNames(names: string[]): string {
 }
 
 /**
- * Presence in one conversation, without me: "Ben is replying · Ana is viewing". Composing comes
- * first because it is what risks a double answer. Empty string when nobody else is there.
+ * Presence in one conversation, without me: "Ben is replying · Cy is writing a note · Ana is
+ * viewing". Replying comes first because it is what risks a double answer. Empty string when
+ * nobody else is there.
  */
 export function presenceText(all: PresenceView[], conversationId: string, me?: string | null) {
   const here = all.filter((p) => p.conversation_id === conversationId && p.agent_id !== me);
   const seen = new Set<string>();
-  const composing: string[] = [];
-  const viewing: string[] = [];
-  for (const p of here.filter((p) => p.state === 'composing')) {
-    if (!seen.has(p.agent_id)) composing.push(p.agent_name || p.agent_id);
-    seen.add(p.agent_id);
-  }
-  for (const p of here.filter((p) => p.state === 'viewing')) {
-    if (!seen.has(p.agent_id)) viewing.push(p.agent_name || p.agent_id);
-    seen.add(p.agent_id);
-  }
+  const groups: [PresenceView['state'], string, string][] = [
+    ['composing', 'is replying', 'are replying'],
+    ['composing-note', 'is writing a note', 'are writing notes'],
+    ['viewing', 'is viewing', 'are viewing'],
+  ];
   const parts: string[] = [];
-  if (composing.length)
-    parts.push(`${joinNames(composing)} ${composing.length > 1 ? 'are' : 'is'} replying`);
-  if (viewing.length)
-    parts.push(`${joinNames(viewing)} ${viewing.length > 1 ? 'are' : 'is'} viewing`);
+  for (const [state, one, many] of groups) {
+    const names: string[] = [];
+    for (const p of here.filter((p) => p.state === state)) {
+      if (!seen.has(p.agent_id)) names.push(p.agent_name || p.agent_id);
+      seen.add(p.agent_id);
+    }
+    if (names.length) parts.push(`${joinNames(names)} ${names.length > 1 ? many : one}`);
+  }
   return parts.join(' · ');
 }
 

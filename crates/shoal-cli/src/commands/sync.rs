@@ -224,6 +224,7 @@ pub fn presence(home: &Path, args: PresenceArgs, out: &mut dyn Write) -> Result<
             .unwrap_or_else(|| p.agent_id.clone());
         let what = match p.state {
             shoal_protocol::PresenceState::Composing => "is replying in",
+            shoal_protocol::PresenceState::ComposingNote => "is writing a note in",
             _ => "is viewing",
         };
         writeln!(
