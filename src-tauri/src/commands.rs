@@ -117,6 +117,16 @@ async fn unsend(engine: Eng<'_>, id: String, entry_id: String) -> Result<(), App
 }
 
 #[tauri::command]
+async fn resolve_conflict(
+    engine: Eng<'_>,
+    id: String,
+    field: String,
+    value: String,
+) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.resolve_conflict(&id, &field, &value)).await
+}
+
+#[tauri::command]
 async fn save_draft(
     engine: Eng<'_>,
     id: String,
@@ -261,6 +271,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         release_reply,
         discard_reply,
         save_draft,
+        resolve_conflict,
         note,
         assign,
         take,

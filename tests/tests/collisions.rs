@@ -386,3 +386,115 @@ fn the_send_guard_counts_what_was_shown_not_dates() {
         .any(|e| e["kind"] == "reply" && e["delivery"]["state"] == "sent"));
     assert_eq!(t.mails(&c).len(), 1);
 }
+
+/// The lines a `shoal notifications --watch --json` process printed; the
+/// process is killed when this is dropped (also when a test fails).
+struct Stream {
+    child: std::process::Child,
+    rx: std::sync::mpsc::Receiver<Value>,
+    lines: Vec<Value>,
+}
+
+impl Stream {
+    fn start(agent: &Client) -> Stream {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let mut child = agent
+            .cmd(&["notifications", "--watch", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        Stream {
+            child,
+            rx,
+            lines: Vec::new(),
+        }
+    }
+
+    /// The first notification whose summary contains `what`.
+    fn wait_for(&mut self, what: &str) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let found = self
+                .lines
+                .iter()
+                .find(|v| v["summary"].as_str().unwrap_or("").contains(what));
+            if let Some(v) = found {
+                return v.clone();
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(v) => self.lines.push(v),
+                Err(_) => panic!("no notification {what:?}; saw {:#?}", self.lines),
+            }
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `shoal notifications --watch --json` streams the desktop's rules: Ben
+/// hears that his reply will be held, then that it was, and that Ana
+/// mentioned him.
+#[test]
+fn the_cli_streams_held_replies_and_mentions() {
+    let t = Team::start();
+    let c = t.conversation("Streamed");
+    let other = t.conversation("Streamed mention");
+    let mut stream = Stream::start(&t.ben);
+    // Ben answers (his watcher pushes it at once); the customer writes
+    // again inside its undo window.
+    let b = reply(&t.ben, &c, "Ben answers.");
+    t.mail.deliver(
+        &customer_mail(
+            "streamed-2@example.test",
+            "Re: Streamed",
+            &format!("In-Reply-To: <{}>\r\n", c.message_id),
+            "One more thing!",
+        ),
+        SUPPORT,
+    );
+    let held = stream.wait_for("Your reply was held");
+    assert_eq!(held["conversation_id"], c.id.as_str());
+    assert!(
+        held["body"]
+            .as_str()
+            .unwrap()
+            .contains("customer wrote again"),
+        "{held}"
+    );
+    assert!(
+        stream
+            .lines
+            .iter()
+            .any(|v| v["summary"] == "Your reply will be held: Streamed"),
+        "the re-check on sync warned first: {:#?}",
+        stream.lines
+    );
+    assert_eq!(state_of(&t.settle(&c), &b)["state"], "held");
+    // A mention, in another conversation.
+    t.ana.ok(&[
+        "note",
+        &other.id,
+        "--body",
+        "@ben can you look at this one?",
+    ]);
+    t.ana.sync();
+    let mention = stream.wait_for("mentioned you");
+    assert_eq!(mention["summary"], "Ana mentioned you: Streamed mention");
+}

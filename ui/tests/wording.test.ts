@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  conflictChoices,
   conflictText,
   joinNames,
   presenceText,
@@ -14,6 +15,24 @@ const p = (agent: string, conv: string, state: PresenceView['state']): PresenceV
   agent_name: agent,
   conversation_id: conv,
   state,
+});
+
+describe('conflictChoices', () => {
+  const name = (id: string) => ({ ana: 'Ana', ben: 'Ben' })[id] ?? id;
+  it('keeps the winner first, then offers each other value', () => {
+    const c = { field: 'assignee', values: ['ana', 'ben'] };
+    expect(conflictChoices(c, 'ana', name)).toEqual([
+      { value: 'ana', label: 'Keep Ana', keep: true },
+      { value: 'ben', label: 'Give it to Ben', keep: false },
+    ]);
+    expect(conflictChoices({ field: 'status', values: ['closed', 'open'] }, 'open', name)).toEqual([
+      { value: 'open', label: 'Keep open', keep: true },
+      { value: 'closed', label: 'Change to closed', keep: false },
+    ]);
+    expect(conflictChoices({ field: 'assignee', values: ['', 'ben'] }, null, name)[0].label).toBe(
+      'Keep nobody',
+    );
+  });
 });
 
 describe('presenceText', () => {

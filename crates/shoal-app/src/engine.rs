@@ -10,8 +10,8 @@ use crate::views::*;
 use crate::worker::{self, Msg, SyncHandle, Worker};
 use crate::{home, text};
 use shoal_core::{
-    expand_template, AgentId, ConversationId, CustomerId, DocId, SendGuard, Status, StatusChange,
-    TeamId, Timestamp,
+    expand_template, AgentId, ConversationId, CustomerId, DocId, Priority, SendGuard, Status,
+    StatusChange, TeamId, Timestamp,
 };
 use shoal_protocol::PresenceState;
 use shoal_replica::{InboxQuery, InboxView, InitOptions, Replica, SystemClock};
@@ -70,7 +70,8 @@ impl Shared {
     }
 
     pub(crate) fn conversation_facts(&self, id: &str) -> Option<ConversationFacts> {
-        self.with_replica(|r| worker::facts(r, id)).flatten()
+        self.with_replica(|r| crate::facts::conversation_facts(r, id))
+            .flatten()
     }
 
     pub(crate) fn set_status(&self, sync: Option<SyncStatus>, stopped: Option<String>) {
@@ -760,6 +761,34 @@ impl Engine {
             r.set_status(&cid, StatusChange { status, until })?;
             Ok(())
         })
+    }
+
+    /// Settles a field agents changed concurrently (the conflict banner's
+    /// "Keep" / "Change to"): writes `value` over every concurrent value, so
+    /// the conflict is gone on every replica once synced. `value` is an
+    /// agent id or "" for `assignee`, a status or a priority.
+    pub fn resolve_conflict(&self, id: &str, field: &str, value: &str) -> Result<(), AppError> {
+        let cid = Self::conv_id(id)?;
+        match field {
+            "assignee" => self.assign(id, Some(value)),
+            "priority" => {
+                let p = Priority::from_str(value).map_err(|e| AppError::invalid(e.to_string()))?;
+                self.write(DocId::conversation(&cid), |r| {
+                    r.set_priority(&cid, p)?;
+                    Ok(())
+                })
+            }
+            "status" => {
+                // A snooze keeps its wake-up time when it is the one kept.
+                let until = self
+                    .read(|r| Ok(r.conversation(&cid)?.snooze_until))?
+                    .map(|t| t.as_millis());
+                self.set_status(id, value, until.filter(|_| value == "snoozed"))
+            }
+            other => Err(AppError::invalid(format!(
+                "`{other}` is not a field that can conflict"
+            ))),
+        }
     }
 
     /// Adds a tag.

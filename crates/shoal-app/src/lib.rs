@@ -9,6 +9,7 @@
 mod engine;
 mod error;
 pub mod events;
+pub mod facts;
 pub mod home;
 pub mod notify;
 pub mod settings;

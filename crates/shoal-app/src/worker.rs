@@ -5,11 +5,9 @@
 
 use crate::engine::Shared;
 use crate::events::{AppEvent, ReplicaChanged};
-use crate::notify::{
-    self, ConversationFacts, CustomerMessage, Gate, HeldReply, Known, Me, Mention,
-};
+use crate::notify::{self, Gate, Known, Me};
 use crate::views::{PresenceView, SyncStatusView};
-use shoal_core::{ConversationId, DeliveryState, DocId, DocKind, EntryKind};
+use shoal_core::{DocId, DocKind};
 use shoal_protocol::PresenceState;
 use shoal_replica::Replica;
 use shoal_sync::{PresenceInfo, RelayConfig, SyncControl, SyncEvent, SyncStatus};
@@ -74,8 +72,18 @@ pub(crate) struct Worker {
     last_status: Option<SyncStatusView>,
     /// A fresh replica is catching up: no notifications until online.
     catching_up: bool,
+    /// When the relay was last heard from, by the wall clock (a suspended
+    /// laptop's monotonic clock stands still).
+    last_contact: Option<std::time::SystemTime>,
+    /// Snoozes ending up to this time (replica clock, ms) were looked at.
+    snoozes_checked: Option<i64>,
     epoch: Instant,
 }
+
+/// Offline longer than this, the catch-up becomes one digest.
+const LONG_AWAY: Duration = Duration::from_secs(10 * 60);
+/// How long a catch-up's notifications are gathered into the digest.
+const DIGEST_GATHER_MS: i64 = 3_000;
 
 impl Worker {
     pub(crate) fn spawn(shared: Arc<Shared>, rx: Receiver<Msg>, catching_up: bool) {
@@ -92,6 +100,10 @@ impl Worker {
             stopped: None,
             last_status: None,
             catching_up,
+            // Starting the app is not a return: the gate's limits cover a
+            // first catch-up.
+            last_contact: None,
+            snoozes_checked: None,
             epoch: Instant::now(),
         };
         std::thread::Builder::new()
@@ -148,12 +160,27 @@ impl Worker {
                     self.pending.local = true;
                 } else {
                     self.pending.remote = true;
+                    self.last_contact = Some(std::time::SystemTime::now());
                 }
             }
             Msg::Status(s) => {
                 if s == SyncStatus::Online && self.catching_up {
                     self.catching_up = false;
                     self.load_baseline();
+                }
+                if s == SyncStatus::Online {
+                    // Back after a long time away (offline, or asleep): what
+                    // the catch-up brings becomes one digest.
+                    let now = std::time::SystemTime::now();
+                    let away = self
+                        .last_contact
+                        .and_then(|t| now.duration_since(t).ok())
+                        .is_some_and(|d| d >= LONG_AWAY);
+                    if away && self.sync != Some(SyncStatus::Online) {
+                        let until = self.now_ms() + DIGEST_GATHER_MS;
+                        self.gate.digest(until);
+                    }
+                    self.last_contact = Some(now);
                 }
                 self.stopped = None;
                 if matches!(s, SyncStatus::Offline { .. }) {
@@ -208,6 +235,7 @@ impl Worker {
         if self.presence.len() != before {
             self.emit_presence();
         }
+        self.check_snoozes();
         if let Some(n) = self.gate.tick(self.now_ms()) {
             self.shared.emit(AppEvent::Notify(n));
         }
@@ -257,6 +285,44 @@ impl Worker {
         }
     }
 
+    /// Conversations of mine whose snooze ended since the last look (from
+    /// the app's start: ones that ended while it was closed are already
+    /// back in the inbox).
+    fn check_snoozes(&mut self) {
+        if self.catching_up {
+            return;
+        }
+        let Some(me) = self.shared.me() else { return };
+        let Some(now) = self.shared.with_replica(|r| r.now()) else {
+            return;
+        };
+        let after = *self.snoozes_checked.get_or_insert(now.as_millis());
+        if now.as_millis() <= after {
+            return;
+        }
+        self.snoozes_checked = Some(now.as_millis());
+        let ended = self
+            .shared
+            .with_replica(|r| r.snoozes_ending(shoal_core::Timestamp(after), now).ok())
+            .flatten()
+            .unwrap_or_default();
+        let found: Vec<_> = ended
+            .iter()
+            .filter_map(|s| notify::snooze_ended(&me, &s.conversation_id, &s.subject))
+            .collect();
+        if found.is_empty() {
+            return;
+        }
+        // Its row moves from "snoozed" back to the open views.
+        for s in &ended {
+            self.pending.conversations.insert(s.conversation_id.clone());
+        }
+        let ms = self.now_ms();
+        for n in self.gate.offer(ms, found) {
+            self.shared.emit(AppEvent::Notify(n));
+        }
+    }
+
     fn load_baseline(&mut self) {
         // Three columns of the inbox table, not inbox rows: at 50,000
         // conversations the full rows held the replica for seconds while the
@@ -272,8 +338,9 @@ impl Worker {
                         assignee: r.assignee,
                         customer_entries: None,
                         last_activity: r.last_activity,
-                        held_mine: Default::default(),
+                        troubles: Default::default(),
                         mentions: Default::default(),
+                        conflicts: Default::default(),
                     },
                 )
             })
@@ -329,72 +396,6 @@ impl Worker {
         self.shared.set_presence(list.clone());
         self.shared.emit(AppEvent::Presence(list));
     }
-}
-
-/// The facts the notification rules need, read from a replica.
-pub(crate) fn facts(r: &Replica, id: &str) -> Option<ConversationFacts> {
-    let cid = ConversationId::parse(id).ok()?;
-    let conv = r.conversation(&cid).ok()?;
-    let customer_name = r
-        .customer(&conv.customer_id)
-        .map(|c| c.name)
-        .unwrap_or_else(|_| "A customer".to_owned());
-    let me = r.identity().agent_id.clone();
-    let team = r.team().ok();
-    let name_of = |id: &str| {
-        team.as_ref()
-            .and_then(|t| t.agents.iter().find(|a| a.id.as_str() == id))
-            .map_or_else(|| id.to_owned(), |a| a.name.clone())
-    };
-    Some(ConversationFacts {
-        id: id.to_owned(),
-        subject: conv.subject.clone(),
-        customer_name,
-        assignee: conv.assignee.as_ref().map(|a| a.to_string()),
-        last_activity: conv.last_activity().as_millis(),
-        customer_messages: conv
-            .entries
-            .iter()
-            .filter(|e| e.kind == EntryKind::CustomerMessage)
-            .map(|e| CustomerMessage {
-                id: e.id.to_string(),
-                created_at: e.created_at.as_millis(),
-                body: e.body.clone(),
-                logged_by: e.logged_by.as_ref().map(|a| a.to_string()),
-            })
-            .collect(),
-        assigned_by: conv.assigned_by.as_ref().map(|a| a.to_string()),
-        mentions: conv
-            .entries
-            .iter()
-            .filter(|e| {
-                e.kind == EntryKind::Note && e.author != me.as_str() && e.mentions.contains(&me)
-            })
-            .map(|e| Mention {
-                id: e.id.to_string(),
-                author_name: name_of(&e.author),
-                body: e.body.clone(),
-                created_at: e.created_at.as_millis(),
-            })
-            .collect(),
-        held_mine: conv
-            .entries
-            .iter()
-            .filter(|e| {
-                e.kind == EntryKind::Reply
-                    && e.author == me.as_str()
-                    && e.delivery_state() == Some(DeliveryState::Held)
-            })
-            .map(|e| HeldReply {
-                id: e.id.to_string(),
-                reason: e
-                    .delivery
-                    .as_ref()
-                    .and_then(|d| d.reason.clone())
-                    .unwrap_or_else(|| "it collided with another entry".to_owned()),
-            })
-            .collect(),
-    })
 }
 
 /// A running sync thread.

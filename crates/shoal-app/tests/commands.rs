@@ -251,6 +251,77 @@ fn drafts_survive_a_restart_and_go_with_the_send() {
 }
 
 #[test]
+fn a_snooze_ending_on_my_conversation_notifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(&mut r, "maria@acme.example", "Call me back", "Tomorrow?");
+    e.take(&c).unwrap();
+    let wake = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 1_500;
+    e.set_status(&c, "snoozed", Some(wake)).unwrap();
+    let n = wait_for(
+        &rx,
+        "a snooze-ended notification",
+        |ev| matches!(ev, AppEvent::Notify(n) if n.summary == "Snooze ended: Call me back"),
+    );
+    let AppEvent::Notify(n) = n else {
+        unreachable!()
+    };
+    assert_eq!(n.conversation_id.as_deref(), Some(c.as_str()));
+    assert_eq!(e.conversation(&c).unwrap().status, "open");
+}
+
+#[test]
+fn a_conflicting_assignment_is_settled_from_the_banner() {
+    use shoal_core::automerge::{ActorId, AutoCommit};
+    use shoal_core::{AgentRole, ConversationDoc, Ctx, DocId, Document, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, _rx) = local(home);
+    let mut r = other(home);
+    let ben = r
+        .add_agent("Ben Okafor", "ben@northwind.example", AgentRole::Agent)
+        .unwrap();
+    let c = new_conversation(&mut r, "maria@acme.example", "Refund", "Where is it?");
+    let doc_id = DocId::conversation(&ConversationId::parse(&c).unwrap());
+    // Ben's replica: the same document, his own actor, offline.
+    let mut doc = AutoCommit::new();
+    for change in r.changes_since(&doc_id, &[]).unwrap() {
+        doc.load_incremental(&change).unwrap();
+    }
+    let mut bens = ConversationDoc::from_automerge(doc.with_actor(ActorId::random())).unwrap();
+    let before = bens.automerge_mut().get_heads();
+    bens.assign(&Ctx::new(ben.clone(), Timestamp(1)), Some(&ben))
+        .unwrap();
+    let his: Vec<Vec<u8>> = bens
+        .automerge_mut()
+        .get_changes(&before)
+        .iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    // Meanwhile Ana takes it; then Ben's change arrives.
+    e.take(&c).unwrap();
+    r.apply_changes(&doc_id, &his).unwrap();
+    let view = e.conversation(&c).unwrap();
+    assert_eq!(view.conflicts.len(), 1, "{:?}", view.conflicts);
+    assert_eq!(view.conflicts[0].field, "assignee");
+    // "Give it to Ben": the conflict is gone, Ben has it.
+    e.resolve_conflict(&c, "assignee", ben.as_str()).unwrap();
+    let view = e.conversation(&c).unwrap();
+    assert!(view.conflicts.is_empty());
+    assert_eq!(view.assignee.as_deref(), Some(ben.as_str()));
+    assert_eq!(
+        e.resolve_conflict(&c, "subject", "x").unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+}
+
+#[test]
 fn assign_take_status_and_tags() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();

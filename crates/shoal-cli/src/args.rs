@@ -132,6 +132,9 @@ pub enum Command {
     /// Withdraw your reply within its 10-second undo window (undo send)
     #[command(after_help = UNSEND_EXAMPLES)]
     Unsend(UnsendArgs),
+    /// Stream the notifications the desktop app would show you (while connected)
+    #[command(after_help = NOTIFICATIONS_EXAMPLES)]
+    Notifications(NotificationsArgs),
     /// List your replies the relay held back because they collided
     #[command(after_help = HELD_EXAMPLES)]
     Held(HeldArgs),
@@ -495,6 +498,28 @@ pub struct UnsendArgs {
 const UNSEND_EXAMPLES: &str = "Examples:
   shoal reply 3f2a --body \"Refund sent.\"   # goes out after 10 s
   shoal unsend 3f2a                         # …unless withdrawn before";
+
+/// `shoal notifications`.
+#[derive(Debug, Args)]
+pub struct NotificationsArgs {
+    /// Stay connected and print each notification as it happens (required:
+    /// notifications are what changes while you watch)
+    #[arg(long)]
+    pub watch: bool,
+    /// One JSON object per line: {summary, body, conversation_id}
+    #[arg(long)]
+    pub json: bool,
+}
+
+const NOTIFICATIONS_EXAMPLES: &str =
+    "The same rules as the desktop app: a new customer message in a \
+conversation of yours (or unassigned, while your availability is `available`), assigned to you by \
+someone else, a colleague's note that @mentions you, a reply of yours held, failed or about to be \
+held, a conflicting change you are part of. Never about your own actions; bursts become one line.
+
+Examples:
+  shoal notifications --watch
+  shoal notifications --watch --json | while read -r n; do notify-send \"$n\"; done";
 
 /// `shoal held`.
 #[derive(Debug, Args)]

@@ -33,7 +33,9 @@ pub use derived::DerivedDump;
 pub use drafts::Draft;
 pub use error::ReplicaError;
 pub use export::{ExportOptions, ImportReport, EXPORT_FORMAT, EXPORT_VERSION};
-pub use queries::{ConversationActivity, CustomerRow, InboxQuery, InboxRow, InboxView};
+pub use queries::{
+    ConversationActivity, CustomerRow, InboxQuery, InboxRow, InboxView, SnoozeEnding,
+};
 pub use replica::{
     ChangeRecord, HeldReply, Identity, InitOptions, MergeOutcome, NewConversationInput, Replica,
     ReplicaStats,

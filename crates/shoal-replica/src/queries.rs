@@ -292,6 +292,41 @@ pub(crate) fn activity(conn: &Connection) -> Result<Vec<ConversationActivity>> {
     Ok(rows)
 }
 
+/// A snoozed conversation whose snooze ends at `snooze_until`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SnoozeEnding {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Subject.
+    pub subject: String,
+    /// When the snooze ends (ms).
+    pub snooze_until: i64,
+}
+
+/// Conversations assigned to `agent` whose snooze ends in `(after, until]`.
+pub(crate) fn snoozes_ending(
+    conn: &Connection,
+    agent: &str,
+    after: i64,
+    until: i64,
+) -> Result<Vec<SnoozeEnding>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT conv_id, subject, snooze_until FROM inbox
+         WHERE status = 'snoozed' AND assignee = ?1 AND snooze_until > ?2 AND snooze_until <= ?3
+         ORDER BY snooze_until",
+    )?;
+    let rows = stmt
+        .query_map(rusqlite::params![agent, after, until], |r| {
+            Ok(SnoozeEnding {
+                conversation_id: r.get(0)?,
+                subject: r.get(1)?,
+                snooze_until: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// One row of the customer list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CustomerRow {

@@ -832,6 +832,20 @@ impl Replica {
         queries::count(&self.conn, view, &self.identity.agent_id, self.clock.now())
     }
 
+    /// This agent's conversations whose snooze ends in `(after, until]`.
+    pub fn snoozes_ending(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<queries::SnoozeEnding>> {
+        queries::snoozes_ending(
+            &self.conn,
+            self.identity.agent_id.as_str(),
+            after.as_millis(),
+            until.as_millis(),
+        )
+    }
+
     /// Every conversation's assignee and newest activity (cheap: no join).
     pub fn conversation_activity(&self) -> Result<Vec<queries::ConversationActivity>> {
         queries::activity(&self.conn)

@@ -57,6 +57,9 @@ export const openConversation = (id: string) => call<ConversationView>('open_con
 export const leaveConversation = () => call<null>('leave_conversation');
 export const setComposing = (id: string, composing: boolean, note = false) =>
   call<null>('set_composing', { id, composing, note });
+/** Settles a field agents changed concurrently by writing `value` over every candidate. */
+export const resolveConflict = (id: string, field: string, value: string) =>
+  call<null>('resolve_conflict', { id, field, value });
 /** Keeps the composer's text in the replica (blank removes it), so a restart loses nothing. */
 export const saveDraft = (id: string, mode: 'reply' | 'note', body: string) =>
   call<null>('save_draft', { id, mode, body });

@@ -59,6 +59,35 @@ export function conflictText(
   return `The ${c.field} was set to ${shown} at the same time (${verb}); it is now ${current || 'none'}`;
 }
 
+/** One way out of a conflict: keep what Automerge kept, or change to another value. */
+export interface ConflictChoice {
+  value: string;
+  label: string;
+  keep: boolean;
+}
+
+/**
+ * The conflict banner's buttons: "Keep Ana" first, then "Give it to Ben" (assignee) or "Change
+ * to closed" (status, priority). Settling writes the value over every concurrent one.
+ */
+export function conflictChoices(
+  c: FieldConflict,
+  current: string | null,
+  name: (agentId: string) => string,
+): ConflictChoice[] {
+  const show = (v: string) => (c.field === 'assignee' ? (v ? name(v) : 'nobody') : v || 'none');
+  const cur = current ?? '';
+  const keep: ConflictChoice = { value: cur, label: `Keep ${show(cur)}`, keep: true };
+  const others = [...new Set(c.values)]
+    .filter((v) => v !== cur)
+    .map((v) => ({
+      value: v,
+      label: c.field === 'assignee' ? `Give it to ${show(v)}` : `Change to ${show(v)}`,
+      keep: false,
+    }));
+  return [keep, ...others];
+}
+
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;

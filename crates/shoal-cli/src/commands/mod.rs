@@ -10,6 +10,7 @@ pub mod held;
 pub mod inbox;
 pub mod init;
 pub mod maintenance;
+pub mod notifications;
 pub mod search;
 pub mod status;
 pub mod sync;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Reply(a) => conversation::reply(home, a, out),
         Command::Note(a) => conversation::note(home, a, out),
         Command::Held(a) => held::list(home, a, out),
+        Command::Notifications(a) => notifications::watch(home, a, out),
         Command::Release(a) => held::release(home, a, out),
         Command::Discard(a) => held::discard(home, a, out),
         Command::Assign(a) => {
