@@ -55,6 +55,10 @@ enum Command {
         /// Poll for new mail even when the server offers IMAP IDLE.
         #[arg(long)]
         mail_no_idle: bool,
+        /// Testing only: refuse to import mail whose subject contains this
+        /// text (it goes to the quarantine).
+        #[arg(long, hide = true, value_name = "TEXT")]
+        fault_ingest_subject: Option<String>,
     },
     /// Manage teams.
     Team {
@@ -70,6 +74,45 @@ enum Command {
     Mailbox {
         #[command(subcommand)]
         command: Box<MailboxCommand>,
+    },
+    /// Incoming mail that could not be imported.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Messages set aside because they could not be imported (the mail
+    /// after them flows): list them, retry one, or drop one.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  shoal-relay mail quarantine list\n  shoal-relay mail quarantine retry 3   # picked up within --mail-poll-secs\n  shoal-relay mail quarantine drop 3    # forget it; it stays in the mailbox"
+    )]
+    Quarantine(QuarantineCommand),
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// List them, oldest first, with why each could not be imported.
+    List {
+        /// Only this mailbox (id or address).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running relay to import one again.
+    Retry {
+        /// Its number (from `list`).
+        id: i64,
+    },
+    /// Forget one: it is not imported (it stays in the mailbox).
+    Drop {
+        /// Its number (from `list`).
+        id: i64,
     },
 }
 
@@ -248,6 +291,7 @@ fn run() -> Result<()> {
             mail_retry_secs,
             mail_poll_secs,
             mail_no_idle,
+            fault_ingest_subject,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -263,6 +307,7 @@ fn run() -> Result<()> {
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),
                 poll_every: std::time::Duration::from_secs(mail_poll_secs),
                 no_idle: mail_no_idle,
+                fault_ingest_subject,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -352,6 +397,71 @@ fn run() -> Result<()> {
             }
         }
         Command::Mailbox { command } => mailbox_command(&cli.data, *command)?,
+        Command::Mail {
+            command: MailCommand::Quarantine(command),
+        } => quarantine_command(&cli.data, command)?,
+    }
+    Ok(())
+}
+
+fn quarantine_command(data: &std::path::Path, command: QuarantineCommand) -> Result<()> {
+    let store = admin::open(data)?;
+    match command {
+        QuarantineCommand::List { mailbox, json } => {
+            let mailbox_id = match mailbox {
+                Some(m) => Some(
+                    store
+                        .mailboxes(None)?
+                        .into_iter()
+                        .find(|b| b.id == m || b.address.eq_ignore_ascii_case(&m))
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("no mailbox `{m}` (see `shoal-relay mailbox list`)")
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let list = store.quarantined_mail(mailbox_id.as_deref())?;
+            if json {
+                print_json(&list)?;
+            } else if list.is_empty() {
+                println!("No mail is set aside: every message was imported.");
+            } else {
+                for q in list {
+                    println!(
+                        "{}  mailbox {}  UID {}  from {}  \"{}\"  {} attempt(s){}\n    {}",
+                        q.id,
+                        q.mailbox_id,
+                        q.uid,
+                        if q.from.is_empty() {
+                            "(no sender)"
+                        } else {
+                            &q.from
+                        },
+                        q.subject,
+                        q.attempts,
+                        if q.retry { ", retry requested" } else { "" },
+                        q.reason
+                    );
+                }
+            }
+        }
+        QuarantineCommand::Retry { id } => {
+            if !store.retry_quarantined(id)? {
+                anyhow::bail!(
+                    "no quarantined message {id} (see `shoal-relay mail quarantine list`)"
+                );
+            }
+            println!("Message {id} will be imported again by the running relay (within --mail-poll-secs).");
+        }
+        QuarantineCommand::Drop { id } => {
+            if !store.drop_quarantined(id)? {
+                anyhow::bail!(
+                    "no quarantined message {id} (see `shoal-relay mail quarantine list`)"
+                );
+            }
+            println!("Message {id} dropped: it will not be imported; it stays in the mailbox.");
+        }
     }
     Ok(())
 }

@@ -116,6 +116,13 @@ impl Relay {
         ok(c)
     }
 
+    /// `shoal-relay` with this data directory, whatever its exit status.
+    pub fn admin_output(&self, args: &[&str]) -> Output {
+        let mut c = relay_cmd(self.data.path());
+        c.args(args);
+        c.output().expect("run shoal-relay")
+    }
+
     /// Creates a team; returns its id.
     pub fn team(&self, name: &str) -> String {
         let out = self.admin(&["team", "create", name, "--json"]);
@@ -147,6 +154,13 @@ impl Relay {
             libc::kill(c.id() as i32, libc::SIGTERM);
         }
         c.wait().expect("relay exit")
+    }
+
+    /// Starts the relay again on the same data and port, with other `serve`
+    /// options.
+    pub fn restart_with(&mut self, serve_args: &[&str]) {
+        self.serve_args = serve_args.iter().map(|a| a.to_string()).collect();
+        self.restart();
     }
 
     /// Starts the relay again on the same data and port.

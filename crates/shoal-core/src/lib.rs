@@ -52,6 +52,12 @@ pub use automerge;
 /// Result type of every fallible domain operation.
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
+/// Whether `address` looks like an address mail can be sent to (one `@`, a
+/// dotted domain, no spaces): what a customer's e-mail must be.
+pub fn is_plausible_email(address: &str) -> bool {
+    doc_fields::valid_email(address).is_ok()
+}
+
 /// How long a reply waits for the outbox, so that its author can withdraw it
 /// (`shoal unsend`). The relay's outbox uses the same window by default.
 pub const UNDO_SEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);

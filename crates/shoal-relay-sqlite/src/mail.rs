@@ -3,8 +3,8 @@
 use crate::{backend, team_exists, SqliteStore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use shoal_relay_store::{
-    IngestCursor, IngestRecord, MailStore, MailboxRecord, NewMailbox, OutboxItem, Result,
-    ServerConfig, StoreError,
+    IngestCursor, IngestRecord, MailStore, MailboxRecord, NewMailbox, OutboxItem, QuarantinedMail,
+    Result, ServerConfig, StoreError,
 };
 
 pub(crate) const SCHEMA_V2: &str = "
@@ -101,6 +101,43 @@ CREATE TABLE mail_blobs (
     PRIMARY KEY (team_id, hash)
 );
 ";
+
+/// Schema 4: mail that could not be imported, set aside.
+pub(crate) const SCHEMA_V4: &str = "
+CREATE TABLE mail_quarantine (
+    id             INTEGER PRIMARY KEY,
+    mailbox_id     TEXT NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    uidvalidity    INTEGER NOT NULL,
+    uid            INTEGER NOT NULL,
+    message_id     TEXT NULL,
+    from_address   TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    attempts       INTEGER NOT NULL,
+    quarantined_at INTEGER NOT NULL,
+    retry          INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (mailbox_id, uidvalidity, uid)
+);
+";
+
+const QUARANTINE_COLUMNS: &str = "id, mailbox_id, uidvalidity, uid, message_id, from_address, \
+    subject, reason, attempts, quarantined_at, retry";
+
+fn quarantined_from_row(row: &Row<'_>) -> rusqlite::Result<QuarantinedMail> {
+    Ok(QuarantinedMail {
+        id: row.get(0)?,
+        mailbox_id: row.get(1)?,
+        uidvalidity: row.get(2)?,
+        uid: row.get(3)?,
+        message_id: row.get(4)?,
+        from: row.get(5)?,
+        subject: row.get(6)?,
+        reason: row.get(7)?,
+        attempts: row.get(8)?,
+        quarantined_at: row.get(9)?,
+        retry: row.get(10)?,
+    })
+}
 
 const MAILBOX_COLUMNS: &str = "id, team_id, address, display_name, imap_host, imap_port, \
     imap_tls, imap_user, smtp_host, smtp_port, smtp_tls, smtp_user, created_at, imap_ca_file, \
@@ -395,6 +432,70 @@ impl MailStore for SqliteStore {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(backend)?;
         Ok(rows)
+    }
+
+    fn quarantine_mail(&self, m: &QuarantinedMail) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(backend)?;
+        tx.prepare_cached(&format!(
+            "INSERT INTO mail_quarantine ({QUARANTINE_COLUMNS}) \
+             VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0) \
+             ON CONFLICT (mailbox_id, uidvalidity, uid) DO UPDATE \
+             SET reason = ?7, attempts = attempts + 1, retry = 0"
+        ))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                m.mailbox_id,
+                m.uidvalidity,
+                m.uid,
+                m.message_id,
+                m.from,
+                m.subject,
+                m.reason,
+                m.quarantined_at
+            ])
+        })
+        .map_err(backend)?;
+        tx.prepare_cached(
+            "DELETE FROM mail_ingest WHERE mailbox_id = ?1 AND uidvalidity = ?2 AND uid = ?3 \
+             AND done = 0",
+        )
+        .and_then(|mut stmt| stmt.execute(params![m.mailbox_id, m.uidvalidity, m.uid]))
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn quarantined_mail(&self, mailbox_id: Option<&str>) -> Result<Vec<QuarantinedMail>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM mail_quarantine \
+                 WHERE ?1 IS NULL OR mailbox_id = ?1 ORDER BY id"
+            ))
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([mailbox_id], quarantined_from_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn retry_quarantined(&self, id: i64) -> Result<bool> {
+        let conn = self.conn()?;
+        let n = conn
+            .prepare_cached("UPDATE mail_quarantine SET retry = 1 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute([id]))
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn drop_quarantined(&self, id: i64) -> Result<bool> {
+        let conn = self.conn()?;
+        let n = conn
+            .prepare_cached("DELETE FROM mail_quarantine WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute([id]))
+            .map_err(backend)?;
+        Ok(n > 0)
     }
 
     fn conversation_by_message_ids(

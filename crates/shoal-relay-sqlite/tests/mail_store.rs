@@ -2,8 +2,8 @@
 
 use shoal_relay_sqlite::SqliteStore;
 use shoal_relay_store::{
-    IngestCursor, IngestRecord, MailStore, NewMailbox, RelayStore, ServerConfig, StoreError,
-    TlsMode,
+    IngestCursor, IngestRecord, MailStore, NewMailbox, QuarantinedMail, RelayStore, ServerConfig,
+    StoreError, TlsMode,
 };
 use tempfile::TempDir;
 
@@ -206,4 +206,74 @@ fn ingest_intents_and_threading_lookups() {
             .as_deref(),
         Some("conv-2")
     );
+}
+
+#[test]
+fn quarantine_sets_mail_aside_counts_attempts_and_forgets_the_intent() {
+    let (_dir, store) = store();
+    store
+        .add_mailbox(&new_mailbox("mb1", TEAM_A, "support@a.example"), T0)
+        .unwrap();
+    store
+        .add_mailbox(&new_mailbox("mb2", TEAM_B, "sales@b.example"), T0)
+        .unwrap();
+    // An import that began and failed: its intent goes with the quarantine.
+    store
+        .begin_ingest(&record(5, Some("m5@x"), "conv-5"), "", "")
+        .unwrap();
+    let aside = |mailbox: &str, uid: u32, reason: &str| QuarantinedMail {
+        id: 0,
+        mailbox_id: mailbox.into(),
+        uidvalidity: 7,
+        uid,
+        message_id: Some(format!("m{uid}@x")),
+        from: "alice@example.test".into(),
+        subject: format!("subject {uid}"),
+        reason: reason.into(),
+        attempts: 0,
+        quarantined_at: T0,
+        retry: false,
+    };
+    store
+        .quarantine_mail(&aside("mb1", 5, "document refused"))
+        .unwrap();
+    store
+        .quarantine_mail(&aside("mb2", 9, "other team"))
+        .unwrap();
+    assert!(store.unfinished_ingests("mb1").unwrap().is_empty());
+    assert!(store
+        .find_ingest("mb1", 7, 5, Some("m5@x"))
+        .unwrap()
+        .is_none());
+
+    let mine = store.quarantined_mail(Some("mb1")).unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].uid, mine[0].attempts, mine[0].retry),
+        (5, 1, false)
+    );
+    assert_eq!(mine[0].reason, "document refused");
+    assert_eq!(store.quarantined_mail(None).unwrap().len(), 2);
+
+    // A retry is requested, then fails again: one more attempt, new reason.
+    assert!(store.retry_quarantined(mine[0].id).unwrap());
+    assert!(store.quarantined_mail(Some("mb1")).unwrap()[0].retry);
+    store
+        .quarantine_mail(&aside("mb1", 5, "still refused"))
+        .unwrap();
+    let again = &store.quarantined_mail(Some("mb1")).unwrap()[0];
+    assert_eq!(
+        (again.id, again.attempts, again.retry),
+        (mine[0].id, 2, false)
+    );
+    assert_eq!(again.reason, "still refused");
+    assert_eq!(again.subject, "subject 5");
+
+    assert!(store.drop_quarantined(again.id).unwrap());
+    assert!(!store.drop_quarantined(again.id).unwrap());
+    assert!(!store.retry_quarantined(again.id).unwrap());
+    assert!(store.quarantined_mail(Some("mb1")).unwrap().is_empty());
+    // Removing a mailbox removes what it set aside.
+    store.remove_mailbox("mb2").unwrap();
+    assert!(store.quarantined_mail(None).unwrap().is_empty());
 }

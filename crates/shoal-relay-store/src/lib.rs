@@ -12,7 +12,7 @@ use serde::Serialize;
 mod mail;
 pub use mail::{
     IngestCursor, IngestRecord, MailStore, MailboxRecord, NewMailbox, OutboxItem, OutboxState,
-    ServerConfig, TlsMode,
+    QuarantinedMail, ServerConfig, TlsMode,
 };
 
 /// Storage failures.

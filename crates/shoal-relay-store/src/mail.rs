@@ -215,6 +215,34 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
 }
 
+/// A message ingest could not import, set aside so that the mail after it
+/// flows: kept with its reason until an admin retries or drops it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuarantinedMail {
+    /// Its number, for `shoal-relay mail quarantine retry|drop`.
+    pub id: i64,
+    /// The mailbox it came to.
+    pub mailbox_id: String,
+    /// The mailbox's UIDVALIDITY when it was read.
+    pub uidvalidity: u32,
+    /// Its UID.
+    pub uid: u32,
+    /// Its Message-ID, when it has one.
+    pub message_id: Option<String>,
+    /// Its sender, as written.
+    pub from: String,
+    /// Its subject.
+    pub subject: String,
+    /// Why it could not be imported (the last attempt's error).
+    pub reason: String,
+    /// Import attempts so far.
+    pub attempts: u32,
+    /// When it was first set aside (Unix ms).
+    pub quarantined_at: i64,
+    /// An admin asked for another attempt.
+    pub retry: bool,
+}
+
 /// What the email channel stores.
 pub trait MailStore: Send + Sync + 'static {
     /// Adds a mailbox; its address must be unique across the relay.
@@ -252,6 +280,21 @@ pub trait MailStore: Send + Sync + 'static {
     fn finish_ingest(&self, mailbox_id: &str, uidvalidity: u32, uid: u32) -> Result<()>;
     /// Imports begun and not marked done (after a crash).
     fn unfinished_ingests(&self, mailbox_id: &str) -> Result<Vec<IngestRecord>>;
+
+    /// Sets a message aside that could not be imported (or records another
+    /// failed attempt of one already set aside: attempts + 1, the new
+    /// reason, no retry pending), and forgets its unfinished import, so a
+    /// later attempt starts afresh. `id`, `attempts` and `retry` of `mail`
+    /// are ignored.
+    fn quarantine_mail(&self, mail: &QuarantinedMail) -> Result<()>;
+    /// Messages set aside, of one mailbox or all, oldest first.
+    fn quarantined_mail(&self, mailbox_id: Option<&str>) -> Result<Vec<QuarantinedMail>>;
+    /// Asks for another import attempt of a message set aside; false when
+    /// there is no such message.
+    fn retry_quarantined(&self, id: i64) -> Result<bool>;
+    /// Forgets a message set aside (it stays in the mailbox, unimported);
+    /// false when there is no such message.
+    fn drop_quarantined(&self, id: i64) -> Result<bool>;
 
     /// The conversation a message with any of these Message-IDs belongs to.
     fn conversation_by_message_ids(

@@ -9,6 +9,12 @@
 //! documents (is the customer there, does the conversation hold the
 //! Message-ID?) and completed; a message whose import finished is never
 //! taken again, also when it is seen under a new UIDVALIDITY.
+//!
+//! One message never stops a mailbox: a message that cannot be imported,
+//! for any reason, is set aside in the quarantine with its reason and the
+//! mail after it flows. An admin lists, retries or drops it
+//! (`shoal-relay mail quarantine`); retries are picked up within
+//! `--mail-poll-secs` (IDLE is re-issued that often).
 
 use super::threading;
 use crate::server::Relay;
@@ -20,7 +26,7 @@ use shoal_core::{
     Document, EmailDetails, EmailHeaders, NewConversation, NewCustomer, Priority, Timestamp,
 };
 use shoal_mail::{IncomingMail, Limits};
-use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, TlsMode};
+use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, QuarantinedMail, TlsMode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -120,10 +126,14 @@ async fn session(relay: &Arc<Relay>, mailbox: &MailboxRecord, password: &str) ->
             recovered = true;
         }
         fetch_new(relay, mailbox, &mut imap, uidvalidity).await?;
+        retry_requested(relay, mailbox, &mut imap, uidvalidity).await?;
         if idle {
             let mut handle = imap.idle();
             handle.init().await.context("IDLE")?;
-            let (wait, _interrupt) = handle.wait_with_timeout(IDLE_FOR);
+            // Re-issued every poll interval, so that an admin's retry of a
+            // quarantined message does not wait for the next mail.
+            let (wait, _interrupt) =
+                handle.wait_with_timeout(IDLE_FOR.min(relay.mail_settings.poll_every));
             wait.await.context("IDLE")?;
             imap = handle.done().await.context("ending IDLE")?;
         } else {
@@ -165,7 +175,9 @@ async fn fetch_new(
         let Some(raw) = fetch_one(imap, uid).await? else {
             continue;
         };
-        import(relay, mailbox, uidvalidity, uid, &raw).await?;
+        if let Err(e) = import(relay, mailbox, uidvalidity, uid, &raw).await {
+            quarantine(relay, mailbox, uidvalidity, uid, Some(&raw), &e).await?;
+        }
         let mail = relay.mail.clone();
         let id = mailbox.id.clone();
         blocking(move || {
@@ -178,6 +190,80 @@ async fn fetch_new(
             )
         })
         .await?;
+    }
+    Ok(())
+}
+
+/// Sets a message that could not be imported aside, with why; the mailbox
+/// goes on. Fails only when the quarantine itself cannot be written (then
+/// the session restarts and the message is tried again).
+async fn quarantine(
+    relay: &Arc<Relay>,
+    mailbox: &MailboxRecord,
+    uidvalidity: u32,
+    uid: u32,
+    raw: Option<&[u8]>,
+    error: &anyhow::Error,
+) -> Result<()> {
+    let parsed = raw.map(|r| shoal_mail::parse(r, &Limits::default()));
+    let reason = format!("{error:#}");
+    let item = QuarantinedMail {
+        id: 0,
+        mailbox_id: mailbox.id.clone(),
+        uidvalidity,
+        uid,
+        message_id: parsed.as_ref().and_then(|p| p.message_id.clone()),
+        from: parsed
+            .as_ref()
+            .and_then(|p| p.from.as_ref())
+            .map(|a| a.email.clone())
+            .unwrap_or_default(),
+        subject: parsed.map(|p| p.subject).unwrap_or_default(),
+        reason: reason.clone(),
+        attempts: 0,
+        quarantined_at: crate::now_ms(),
+        retry: false,
+    };
+    let mail = relay.mail.clone();
+    blocking(move || mail.quarantine_mail(&item))
+        .await
+        .context("setting a message that could not be imported aside")?;
+    tracing::warn!(mailbox = %mailbox.address, uid,
+        "could not import a message; it is set aside (shoal-relay mail quarantine list) and later mail goes on: {reason}");
+    Ok(())
+}
+
+/// Imports the quarantined messages an admin asked to retry.
+async fn retry_requested(
+    relay: &Arc<Relay>,
+    mailbox: &MailboxRecord,
+    imap: &mut ImapSession,
+    uidvalidity: u32,
+) -> Result<()> {
+    let (mail, id) = (relay.mail.clone(), mailbox.id.clone());
+    let waiting = blocking(move || mail.quarantined_mail(Some(&id))).await?;
+    for q in waiting.into_iter().filter(|q| q.retry) {
+        let raw = if q.uidvalidity == uidvalidity {
+            fetch_one(imap, q.uid).await?
+        } else {
+            None
+        };
+        let result = match &raw {
+            Some(raw) => import(relay, mailbox, q.uidvalidity, q.uid, raw).await,
+            None => Err(anyhow!(
+                "the message is no longer in the mailbox (UID {} of UIDVALIDITY {})",
+                q.uid,
+                q.uidvalidity
+            )),
+        };
+        match result {
+            Ok(()) => {
+                let mail = relay.mail.clone();
+                blocking(move || mail.drop_quarantined(q.id)).await?;
+                tracing::info!(mailbox = %mailbox.address, uid = q.uid, "imported a message from the quarantine");
+            }
+            Err(e) => quarantine(relay, mailbox, q.uidvalidity, q.uid, raw.as_deref(), &e).await?,
+        }
     }
     Ok(())
 }
@@ -215,7 +301,11 @@ async fn recover(
         match raw {
             Some(raw) => {
                 let parsed = shoal_mail::parse(&raw, &Limits::default());
-                apply(relay, mailbox, &record, &parsed).await?;
+                if let Err(e) = apply(relay, mailbox, &record, &parsed).await {
+                    let (v, u) = (record.uidvalidity, record.uid);
+                    quarantine(relay, mailbox, v, u, Some(&raw), &e).await?;
+                    continue;
+                }
             }
             None => tracing::warn!(mailbox = %mailbox.address, uid = record.uid,
                 "a message whose import was interrupted is no longer in the mailbox"),
@@ -242,6 +332,13 @@ pub(crate) async fn import(
     raw: &[u8],
 ) -> Result<()> {
     let parsed = shoal_mail::parse(raw, &Limits::default());
+    if let Some(marker) = &relay.mail_settings.fault_ingest_subject {
+        if parsed.subject.contains(marker.as_str()) {
+            return Err(anyhow!(
+                "refused by the fault hook (--fault-ingest-subject {marker:?}, for tests)"
+            ));
+        }
+    }
     // Every imported message gets a Message-ID: the recovery check and
     // threading of answers rely on it.
     let message_id = parsed
@@ -321,14 +418,18 @@ async fn apply(
             ),
             None => (String::new(), None),
         };
+        // An address no reply could go to (`cron@localhost`) is kept as
+        // the customer's name instead; the entry says why (a warning).
+        let usable = shoal_core::is_plausible_email(&address);
         let name = name.unwrap_or_else(|| {
-            address
-                .split('@')
-                .next()
-                .filter(|s| !s.is_empty())
-                .unwrap_or("Unknown sender")
-                .to_owned()
+            let local = address.split('@').next().filter(|s| !s.is_empty());
+            match (usable, local) {
+                (true, Some(l)) => l.to_owned(),
+                (false, _) if !address.is_empty() => address.clone(),
+                _ => "Unknown sender".to_owned(),
+            }
         });
+        let address = if usable { address } else { String::new() };
         let (created, _) = CustomerDoc::create(
             actor.clone(),
             &ctx,
@@ -347,7 +448,17 @@ async fn apply(
         Ok(())
     })
     .await?;
-    let details = store_attachments(relay, team, mail).await?;
+    let mut details = store_attachments(relay, team, mail).await?;
+    if let Some(a) = mail
+        .from
+        .as_ref()
+        .filter(|a| !shoal_core::is_plausible_email(&a.email))
+    {
+        details.warnings.push(format!(
+            "the sender's address `{}` is not one a reply can go to; the customer is kept without an e-mail address",
+            a.email
+        ));
+    }
     let body = if mail.body.trim().is_empty() {
         "(no text)".to_owned()
     } else {

@@ -26,6 +26,9 @@ pub struct MailSettings {
     /// Poll even when the server offers IDLE (for servers whose IDLE is
     /// unreliable).
     pub no_idle: bool,
+    /// Test hook: refuse to import mail whose subject contains this (to
+    /// exercise the quarantine with a real relay and real mail servers).
+    pub fault_ingest_subject: Option<String>,
 }
 
 impl Default for MailSettings {
@@ -35,6 +38,7 @@ impl Default for MailSettings {
             retry_base: Duration::from_secs(60),
             poll_every: Duration::from_secs(30),
             no_idle: false,
+            fault_ingest_subject: None,
         }
     }
 }
