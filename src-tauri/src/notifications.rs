@@ -38,10 +38,14 @@ pub fn show(app: tauri::AppHandle, n: Notification) {
                 let _ = w.show();
                 let _ = w.set_focus();
             }
-            if let (Some(id), Some(engine)) =
-                (n.conversation_id.as_deref(), app.try_state::<Arc<Engine>>())
-            {
-                engine.focus_conversation(id);
+            let Some(engine) = app.try_state::<Arc<Engine>>() else {
+                return;
+            };
+            match n.conversation_id.as_deref() {
+                Some(id) => engine.focus_conversation(id),
+                // A summary of several conversations: list them.
+                None if !n.items.is_empty() => engine.show_notifications(n.items.clone()),
+                None => {}
             }
         });
     });

@@ -998,6 +998,11 @@ impl Engine {
         });
     }
 
+    /// Asks the UI to list `items` (a summary notification was clicked).
+    pub fn show_notifications(&self, items: Vec<crate::Notification>) {
+        self.shared.emit(AppEvent::ShowNotifications { items });
+    }
+
     /// Stops the sync engine and the event worker.
     pub fn shutdown(&self) {
         self.set_my_presence(None);

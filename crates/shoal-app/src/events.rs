@@ -34,6 +34,12 @@ pub enum AppEvent {
         /// The conversation to show.
         conversation_id: String,
     },
+    /// `show-notifications`: a summary notification was clicked; the UI
+    /// lists what it summarised.
+    ShowNotifications {
+        /// The notifications the summary stood for.
+        items: Vec<Notification>,
+    },
     /// Not a UI event: the shell shows a desktop notification.
     Notify(Notification),
 }
@@ -46,6 +52,7 @@ impl AppEvent {
             AppEvent::SyncStatus(_) => "sync-status",
             AppEvent::Presence(_) => "presence",
             AppEvent::FocusConversation { .. } => "focus-conversation",
+            AppEvent::ShowNotifications { .. } => "show-notifications",
             AppEvent::Notify(_) => "notify",
         }
     }

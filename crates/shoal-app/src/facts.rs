@@ -54,7 +54,9 @@ pub fn conversation_facts(r: &Replica, id: &str) -> Option<ConversationFacts> {
                 };
                 FieldConflictFact {
                     field: c.field.clone(),
+                    // Who made each concurrent change is recorded with it.
                     involves_me: mine
+                        || c.by.contains(&me.to_string())
                         || (c.field == "assignee" && c.values.contains(&me.to_string())),
                     text: conflict_text(&c.field, &c.values, current.as_deref(), &me, &name_of),
                 }

@@ -166,6 +166,9 @@ pub struct Notification {
     /// leads with (a held reply before a new message).
     #[serde(skip)]
     pub rank: u8,
+    /// For a summary: what it summarises (a click lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Notification>,
 }
 
 fn first_line(text: &str, max: usize) -> String {
@@ -203,6 +206,7 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
             body: first_line(&t.reason, 200),
             conversation_id: Some(after.id.clone()),
             rank,
+            items: Vec::new(),
         });
     }
     // Notes that mention me, new since I last knew the conversation.
@@ -217,6 +221,7 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
             body: first_line(&m.body, 140),
             conversation_id: Some(after.id.clone()),
             rank: 3,
+            items: Vec::new(),
         });
     }
     let new: Vec<&CustomerMessage> = after
@@ -245,6 +250,7 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
             body: first_line(&last.body, 140),
             conversation_id: Some(after.id.clone()),
             rank: 2,
+            items: Vec::new(),
         });
     }
     // A conflicting change I am part of: both sides hear of it.
@@ -258,6 +264,7 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
             body: c.text.clone(),
             conversation_id: Some(after.id.clone()),
             rank: 2,
+            items: Vec::new(),
         });
     }
     let was_mine = before.is_some_and(|k| k.assignee.as_deref() == Some(me.agent_id.as_str()));
@@ -268,6 +275,7 @@ pub fn decide(me: &Me, before: Option<&Known>, after: &ConversationFacts) -> Opt
             body: format!("{}: {}", after.customer_name, after.subject),
             conversation_id: Some(after.id.clone()),
             rank: 4,
+            items: Vec::new(),
         });
     }
     None
@@ -281,6 +289,7 @@ pub fn snooze_ended(me: &Me, conversation_id: &str, subject: &str) -> Option<Not
         body: "Back in your inbox".to_owned(),
         conversation_id: Some(conversation_id.to_owned()),
         rank: 5,
+        items: Vec::new(),
     })
 }
 
@@ -412,32 +421,36 @@ impl Gate {
             .iter()
             .filter_map(|n| n.conversation_id.as_deref())
             .collect();
-        let summary =
-            if conversations.len() == 1 && held.iter().all(|n| n.conversation_id.is_some()) {
-                // One conversation: lead with what matters most there.
-                let lead = held.iter().min_by_key(|n| n.rank).expect("several held");
-                Notification {
-                    summary: lead.summary.clone(),
-                    body: format!("{} (and {} more)", lead.body, held.len() - 1),
-                    conversation_id: lead.conversation_id.clone(),
-                    rank: lead.rank,
-                }
-            } else {
-                Notification {
-                    summary: if digest {
-                        format!("While you were away: {} updates", held.len())
-                    } else {
-                        format!("{} new notifications", held.len())
-                    },
-                    body: format!(
-                        "in {} conversation{}",
-                        conversations.len(),
-                        if conversations.len() == 1 { "" } else { "s" }
-                    ),
-                    conversation_id: None,
-                    rank: 9,
-                }
-            };
+        let one_conversation =
+            conversations.len() == 1 && held.iter().all(|n| n.conversation_id.is_some());
+        let mut summary = if one_conversation {
+            // One conversation: lead with what matters most there.
+            let lead = held.iter().min_by_key(|n| n.rank).expect("several held");
+            Notification {
+                summary: lead.summary.clone(),
+                body: format!("{} (and {} more)", lead.body, held.len() - 1),
+                conversation_id: lead.conversation_id.clone(),
+                rank: lead.rank,
+                items: Vec::new(),
+            }
+        } else {
+            Notification {
+                summary: if digest {
+                    format!("While you were away: {} updates", held.len())
+                } else {
+                    format!("{} new notifications", held.len())
+                },
+                body: format!(
+                    "in {} conversation{}",
+                    conversations.len(),
+                    if conversations.len() == 1 { "" } else { "s" }
+                ),
+                conversation_id: None,
+                rank: 9,
+                items: Vec::new(),
+            }
+        };
+        summary.items = held;
         self.show(now, &summary);
         Some(summary)
     }
@@ -759,6 +772,7 @@ mod tests {
             body: String::new(),
             conversation_id: Some(format!("c{}", i % 2)),
             rank: 5,
+            items: Vec::new(),
         }
     }
 
@@ -796,6 +810,7 @@ mod tests {
             body: String::new(),
             conversation_id: Some(conv.into()),
             rank: 5,
+            items: Vec::new(),
         }
     }
 
@@ -843,6 +858,7 @@ mod tests {
         assert_eq!(gate.tick(14_000), None);
         let digest = gate.tick(15_000).unwrap();
         assert_eq!(digest.summary, "While you were away: 12 updates");
+        assert_eq!(digest.items.len(), 12, "a click lists what it summarises");
         assert_eq!(digest.body, "in 2 conversations");
         assert_eq!(gate.held(), 0);
         // Afterwards, business as usual.

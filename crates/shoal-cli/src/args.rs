@@ -515,7 +515,8 @@ const NOTIFICATIONS_EXAMPLES: &str =
     "The same rules as the desktop app: a new customer message in a \
 conversation of yours (or unassigned, while your availability is `available`), assigned to you by \
 someone else, a colleague's note that @mentions you, a reply of yours held, failed or about to be \
-held, a conflicting change you are part of. Never about your own actions; bursts become one line.
+held, a conflicting change you are part of, a snooze of yours that ended. Never about your own \
+actions; bursts become one line.
 
 Examples:
   shoal notifications --watch

@@ -162,6 +162,10 @@ pub struct FieldConflict {
     pub field: String,
     /// All concurrent values, sorted (empty string for "none").
     pub values: Vec<String>,
+    /// Who made the concurrent changes, sorted (recorded with each change;
+    /// empty for changes made before Shoal recorded it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<String>,
 }
 
 /// Read view of a conversation document.
@@ -576,6 +580,7 @@ impl ConversationDoc {
         to.validate(ctx.now)?;
         change(&mut self.doc, ctx, "set status", |doc| {
             doc.put(ROOT, "status", to.status.as_str())?;
+            doc.put(ROOT, "status_by", ctx.agent.as_str())?;
             match to.until {
                 Some(until) => doc.put(ROOT, "snooze_until", until.as_millis())?,
                 None => doc.put(ROOT, "snooze_until", ScalarValue::Null)?,
@@ -588,6 +593,7 @@ impl ConversationDoc {
     pub fn set_priority(&mut self, ctx: &Ctx, priority: Priority) -> Result<()> {
         change(&mut self.doc, ctx, "set priority", |doc| {
             doc.put(ROOT, "priority", priority.as_str())?;
+            doc.put(ROOT, "priority_by", ctx.agent.as_str())?;
             Ok(())
         })
     }
@@ -1166,9 +1172,18 @@ fn read(doc: &AutoCommit) -> Result<Conversation> {
         .filter(|field| d.conflicted(field))
         .filter_map(|field| {
             let values = conflicting_strs(doc, &ROOT, field);
+            let by_key = if field == "assignee" {
+                "assigned_by".to_owned()
+            } else {
+                format!("{field}_by")
+            };
+            let mut by = conflicting_strs(doc, &ROOT, &by_key);
+            by.retain(|b| !b.is_empty());
+            by.dedup();
             (values.len() > 1).then(|| FieldConflict {
                 field: field.to_owned(),
                 values,
+                by,
             })
         })
         .collect();
@@ -1726,6 +1741,28 @@ mod tests {
     }
 
     #[test]
+    fn a_status_conflict_names_who_changed_it() {
+        let mut a = new_conv();
+        let mut b = fork(&mut a);
+        let close = StatusChange {
+            status: Status::Closed,
+            until: None,
+        };
+        let pending = StatusChange {
+            status: Status::Pending,
+            until: None,
+        };
+        a.set_status(&at("ana", 2_000), close).unwrap();
+        b.set_status(&at("ben", 2_000), pending).unwrap();
+        merge(&mut a, &mut b);
+        let c = &a.view().unwrap().conflicts;
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].field, "status");
+        assert_eq!(c[0].values, vec!["closed", "pending"]);
+        assert_eq!(c[0].by, vec!["ana", "ben"]);
+    }
+
+    #[test]
     fn concurrent_assignments_are_reported_as_conflicts() {
         let mut a = new_conv();
         let mut b =
@@ -1741,7 +1778,8 @@ mod tests {
             va.conflicts,
             vec![FieldConflict {
                 field: "assignee".into(),
-                values: vec!["ana".into(), "ben".into()]
+                values: vec!["ana".into(), "ben".into()],
+                by: vec!["ana".into(), "ben".into()],
             }]
         );
     }

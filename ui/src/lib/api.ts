@@ -14,6 +14,7 @@ import type {
   ReplicaChanged,
   SearchHit,
   Settings,
+  ShowNotifications,
   Status,
   SyncStatusView,
   TeamView,
@@ -107,6 +108,9 @@ export const onSyncStatus = (f: (p: SyncStatusView) => void): Promise<UnlistenFn
 /** Subscribes to `presence`. */
 export const onPresence = (f: (p: PresenceView[]) => void): Promise<UnlistenFn> =>
   listen<PresenceView[]>('presence', (e) => f(e.payload));
+/** Subscribes to `show-notifications` (a summary notification was clicked). */
+export const onShowNotifications = (f: (p: ShowNotifications) => void): Promise<UnlistenFn> =>
+  listen<ShowNotifications>('show-notifications', (e) => f(e.payload));
 /** Subscribes to `focus-conversation` (a notification was clicked). */
 export const onFocusConversation = (f: (p: FocusConversation) => void): Promise<UnlistenFn> =>
   listen<FocusConversation>('focus-conversation', (e) => f(e.payload));

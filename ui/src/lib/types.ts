@@ -96,6 +96,8 @@ export interface EntryView {
 export interface FieldConflict {
   field: string;
   values: string[];
+  /** Who made the concurrent changes (when recorded). */
+  by?: string[];
 }
 
 /** `conversation` / `open_conversation` (shoal-app `ConversationView`). */
@@ -213,4 +215,16 @@ export interface AppError {
   kind: string;
   message: string;
   unseen?: EntryView[];
+}
+
+/** A desktop notification as the engine decided it (shoal-app `Notification`). */
+export interface NotificationView {
+  summary: string;
+  body: string;
+  conversation_id: string | null;
+}
+
+/** `show-notifications`: a summary was clicked; what it stood for. */
+export interface ShowNotifications {
+  items: NotificationView[];
 }

@@ -7,7 +7,7 @@ use super::sync::relay_config;
 use crate::args::NotificationsArgs;
 use anyhow::{bail, Context, Result};
 use shoal_app::facts::conversation_facts;
-use shoal_app::notify::{decide, Gate, Known, Me, Notification};
+use shoal_app::notify::{decide, snooze_ended, Gate, Known, Me, Notification};
 use shoal_core::AgentAvailability;
 use shoal_replica::Replica;
 use shoal_sync::SyncEvent;
@@ -24,6 +24,8 @@ struct Watcher {
     gate: Gate,
     epoch: Instant,
     json: bool,
+    /// Snoozes ending up to this time (replica clock) were looked at.
+    snoozes_checked: shoal_core::Timestamp,
 }
 
 impl Watcher {
@@ -55,8 +57,26 @@ impl Watcher {
         self.tick();
     }
 
-    /// What the burst limits held back, once they allow.
+    /// Snoozes of mine that ended, and what the burst limits held back,
+    /// once they allow.
     fn tick(&mut self) {
+        let now = self.reader.now();
+        if now > self.snoozes_checked {
+            let ended = self
+                .reader
+                .snoozes_ending(self.snoozes_checked, now)
+                .unwrap_or_default();
+            self.snoozes_checked = now;
+            let me = self.me();
+            let found: Vec<Notification> = ended
+                .iter()
+                .filter_map(|s| snooze_ended(&me, &s.conversation_id, &s.subject))
+                .collect();
+            let ms = self.now();
+            for n in self.gate.offer(ms, found) {
+                self.print(&n);
+            }
+        }
         if let Some(n) = self.gate.tick(self.now()) {
             self.print(&n);
         }
@@ -121,6 +141,7 @@ pub fn watch(home: &Path, args: NotificationsArgs, _out: &mut dyn Write) -> Resu
         gate: Gate::default(),
         epoch: Instant::now(),
         json: args.json,
+        snoozes_checked: replica.now(),
     }));
     let events = watcher.clone();
     let mut on_event = move |event: SyncEvent| {
