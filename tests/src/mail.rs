@@ -882,6 +882,40 @@ service anvil {{
     }
 }
 
+/// A plain-text mail from `from` to [`SUPPORT`] with `extra` headers (each
+/// ending in CRLF), dated 26 November 2026.
+pub fn mail_from(from: &str, message_id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n\
+         Message-ID: <{message_id}>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n{extra}\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// [`mail_from`] Alice Martin, the customer of the tests.
+pub fn customer_mail(message_id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    mail_from(
+        &format!("Alice Martin <{ALICE}>"),
+        message_id,
+        subject,
+        extra,
+        body,
+    )
+}
+
+/// A relay (with `serve` options) whose team Northwind has Ana, signed in
+/// on a fresh client, and [`SUPPORT`] connected.
+pub fn relay_with_mailbox(mail: &MailServers, serve: &[&str]) -> (crate::Relay, crate::Client) {
+    let relay = crate::Relay::start_with(serve);
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    connect_support_mailbox(&relay, mail, "Northwind");
+    let ana = crate::Client::new();
+    ana.login(&relay, &token);
+    (relay, ana)
+}
+
 /// Connects [`SUPPORT`] to `team` on `relay`: IMAP and SMTP in plain text
 /// on loopback, the password handed over in a file.
 pub fn connect_support_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str) {

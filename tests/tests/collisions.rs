@@ -8,7 +8,7 @@
 //! and reason, and all replicas agree at the end.
 
 use serde_json::Value;
-use shoal_e2e::mail::{connect_support_mailbox, MailServers, ALICE, SUPPORT};
+use shoal_e2e::mail::{connect_support_mailbox, customer_mail, MailServers, ALICE, SUPPORT};
 use shoal_e2e::{eventually, Client, Relay};
 use std::time::Duration;
 
@@ -137,15 +137,6 @@ struct Conversation {
     id: String,
     subject: String,
     message_id: String,
-}
-
-fn customer_mail(message_id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: Alice Martin <{ALICE}>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n\
-         Message-ID: <{message_id}>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n{extra}\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
 }
 
 fn entries_of(agent: &Client, conv: &str) -> Vec<Value> {

@@ -752,7 +752,7 @@ fn screenshots_of_the_main_screens() {
 //     @mentioning Ana notifies her.
 #[test]
 fn a_held_reply_and_a_mention_notify_and_send_anyway_delivers() {
-    use shoal_e2e::mail::{connect_support_mailbox, MailServers, ALICE, SUPPORT};
+    use shoal_e2e::mail::{connect_support_mailbox, customer_mail, MailServers, ALICE, SUPPORT};
     let desktop = Desktop::start();
     let mail = MailServers::start();
     // Five seconds of undo: the customer's second mail lands inside it.
@@ -773,16 +773,8 @@ fn a_held_reply_and_a_mention_notify_and_send_anyway_delivers() {
     let app = joined(&desktop, &t, home.path());
 
     let subject = "Kettle lid cracked";
-    let customer_mail = |id: &str, extra: &str, body: &str| {
-        format!(
-            "From: Alice Martin <{ALICE}>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n\
-             Message-ID: <{id}>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n{extra}\
-             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-        )
-        .into_bytes()
-    };
     mail.deliver(
-        &customer_mail("lid-1@example.test", "", "The lid is cracked."),
+        &customer_mail("lid-1@example.test", subject, "", "The lid is cracked."),
         SUPPORT,
     );
     let mut id = None;
@@ -804,6 +796,7 @@ fn a_held_reply_and_a_mention_notify_and_send_anyway_delivers() {
     mail.deliver(
         &customer_mail(
             "lid-2@example.test",
+            subject,
             "In-Reply-To: <lid-1@example.test>\r\n",
             "Actually the handle is broken too.",
         ),

@@ -2,36 +2,11 @@
 //! real relay reading the support mailbox, real clients syncing.
 
 use serde_json::Value;
-use shoal_e2e::mail::{connect_support_mailbox, MailServers, ALICE, SUPPORT};
+use shoal_e2e::mail::{customer_mail, relay_with_mailbox, MailServers, ALICE, SUPPORT};
 use shoal_e2e::{eventually, Client, Relay};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A relay with team Northwind, the support mailbox connected, and Ana.
-fn setup(mail: &MailServers) -> (Relay, Client) {
-    setup_with(mail, &[])
-}
-
-/// [`setup`] with extra `serve` options.
-fn setup_with(mail: &MailServers, serve: &[&str]) -> (Relay, Client) {
-    let relay = Relay::start_with(serve);
-    let team = relay.team("Northwind");
-    let token = relay.agent(&team, "Ana", "ana@northwind.example");
-    connect_support_mailbox(&relay, mail, "Northwind");
-    let ana = Client::new();
-    ana.login(&relay, &token);
-    (relay, ana)
-}
-
-fn customer_mail(message_id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: Alice Martin <{ALICE}>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n\
-         Message-ID: <{message_id}>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n{extra}\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
 
 /// Syncs until `check` holds for the inbox rows.
 fn synced_until(ana: &Client, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
@@ -52,7 +27,7 @@ fn show(ana: &Client, conversation: &str) -> Value {
 #[test]
 fn customer_mail_becomes_a_conversation_and_answers_thread_into_it() {
     let mail = MailServers::start();
-    let (relay, ana) = setup(&mail);
+    let (relay, ana) = relay_with_mailbox(&mail, &[]);
     // The password is nowhere in the relay's database files.
     let password = mail.credentials(SUPPORT).password;
     for entry in std::fs::read_dir(relay.data()).unwrap() {
@@ -154,7 +129,7 @@ fn customer_mail_becomes_a_conversation_and_answers_thread_into_it() {
 #[test]
 fn a_relay_killed_while_importing_loses_and_duplicates_nothing() {
     let mail = MailServers::start();
-    let (mut relay, ana) = setup(&mail);
+    let (mut relay, ana) = relay_with_mailbox(&mail, &[]);
     // Many messages, so the kill lands in the middle of importing them.
     for i in 0..30 {
         mail.deliver(
@@ -234,7 +209,7 @@ fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
 #[test]
 fn a_reply_reaches_the_customer_threaded_and_its_state_flows_back() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup_with(&mail, &FAST);
+    let (_relay, ana) = relay_with_mailbox(&mail, &FAST);
     let conversation = first_conversation(&mail, &ana);
     let said = ana.ok(&[
         "reply",
@@ -294,7 +269,7 @@ fn a_reply_reaches_the_customer_threaded_and_its_state_flows_back() {
 #[test]
 fn a_withdrawn_reply_is_never_sent() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup_with(&mail, &["--undo-send-secs", "4"]);
+    let (_relay, ana) = relay_with_mailbox(&mail, &["--undo-send-secs", "4"]);
     let conversation = first_conversation(&mail, &ana);
     ana.ok(&["reply", &conversation, "--body", "Oops, wrong customer"]);
     ana.sync();
@@ -317,7 +292,7 @@ fn a_withdrawn_reply_is_never_sent() {
 #[test]
 fn replies_wait_while_the_smtp_server_is_down_then_go_out_once() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup_with(&mail, &FAST);
+    let (_relay, ana) = relay_with_mailbox(&mail, &FAST);
     let conversation = first_conversation(&mail, &ana);
     mail.stop_smtp();
     ana.ok(&[
@@ -341,7 +316,7 @@ fn replies_wait_while_the_smtp_server_is_down_then_go_out_once() {
 #[test]
 fn a_relay_killed_while_sending_sends_every_reply_exactly_once() {
     let mail = MailServers::start();
-    let (mut relay, ana) = setup_with(&mail, &FAST);
+    let (mut relay, ana) = relay_with_mailbox(&mail, &FAST);
     for i in 0..10 {
         mail.deliver(
             &customer_mail(
@@ -421,7 +396,7 @@ fn by_subject(rows: &[Value], subject: &str) -> Option<(String, String)> {
 fn difficult_mail_is_kept_with_warnings_and_machine_mail_reopens_nothing() {
     use base64::Engine;
     let mail = MailServers::start();
-    let (_relay, ana) = setup(&mail);
+    let (_relay, ana) = relay_with_mailbox(&mail, &[]);
     let kettle = first_conversation(&mail, &ana);
     ana.ok(&["status", &kettle, "closed"]);
     ana.sync();
@@ -662,7 +637,7 @@ fn a_server_whose_certificate_does_not_verify_gets_nothing() {
 #[test]
 fn mail_is_polled_when_idle_is_not_used() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup_with(&mail, &["--mail-no-idle", "--mail-poll-secs", "1"]);
+    let (_relay, ana) = relay_with_mailbox(&mail, &["--mail-no-idle", "--mail-poll-secs", "1"]);
     first_conversation(&mail, &ana);
     mail.deliver(
         &customer_mail("poll-2@example.test", "Second question", "", "Hello again"),
@@ -674,7 +649,7 @@ fn mail_is_polled_when_idle_is_not_used() {
 #[test]
 fn a_refused_recipient_fails_the_reply_with_the_server_reason() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup_with(&mail, &FAST);
+    let (_relay, ana) = relay_with_mailbox(&mail, &FAST);
     // The sender's address has no mailbox: the server refuses the reply.
     mail.deliver(
         format!(
@@ -700,7 +675,7 @@ fn a_refused_recipient_fails_the_reply_with_the_server_reason() {
 #[test]
 fn a_reply_is_not_sent_when_the_customer_changed_meanwhile() {
     let mail = MailServers::start();
-    let (_relay, ana) = setup_with(&mail, &["--undo-send-secs", "4"]);
+    let (_relay, ana) = relay_with_mailbox(&mail, &["--undo-send-secs", "4"]);
     let conversation = first_conversation(&mail, &ana);
     ana.ok(&[
         "customer",

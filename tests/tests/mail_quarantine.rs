@@ -2,30 +2,12 @@
 //! 127.0.0.1, a real relay reading the support mailbox, a real client.
 
 use serde_json::Value;
-use shoal_e2e::mail::{connect_support_mailbox, MailServers, ALICE, SUPPORT};
+use shoal_e2e::mail::{mail_from, relay_with_mailbox, MailServers, ALICE, SUPPORT};
 use shoal_e2e::{eventually, Client, Relay};
+
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn setup(mail: &MailServers, serve: &[&str]) -> (Relay, Client) {
-    let relay = Relay::start_with(serve);
-    let team = relay.team("Northwind");
-    let token = relay.agent(&team, "Ana", "ana@northwind.example");
-    connect_support_mailbox(&relay, mail, "Northwind");
-    let ana = Client::new();
-    ana.login(&relay, &token);
-    (relay, ana)
-}
-
-fn mail_from(from: &str, id: &str, subject: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
-         Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
 
 /// Syncs until a conversation with `subject` is in the inbox; returns it.
 fn conversation(ana: &Client, subject: &str) -> Value {
@@ -54,12 +36,13 @@ fn quarantine(relay: &Relay) -> Vec<Value> {
 #[test]
 fn a_sender_no_reply_can_reach_is_kept_and_later_mail_flows() {
     let mail = MailServers::start();
-    let (relay, ana) = setup(&mail, &[]);
+    let (relay, ana) = relay_with_mailbox(&mail, &[]);
     mail.deliver(
         &mail_from(
             "Cron Daemon <cron@localhost>",
             "cron-1@localhost",
             "Backup failed",
+            "",
             "Disk full.",
         ),
         SUPPORT,
@@ -69,6 +52,7 @@ fn a_sender_no_reply_can_reach_is_kept_and_later_mail_flows() {
             &format!("Alice Martin <{ALICE}>"),
             "alice-1@example.test",
             "Kettle broken",
+            "",
             "Help.",
         ),
         SUPPORT,
@@ -91,14 +75,14 @@ fn a_sender_no_reply_can_reach_is_kept_and_later_mail_flows() {
 fn a_mail_that_cannot_be_imported_is_set_aside_listed_retried_and_dropped() {
     let mail = MailServers::start();
     let hook = ["--mail-poll-secs", "1", "--fault-ingest-subject", "POISON"];
-    let (mut relay, ana) = setup(&mail, &hook);
+    let (mut relay, ana) = relay_with_mailbox(&mail, &hook);
     let alice = format!("Alice Martin <{ALICE}>");
     mail.deliver(
-        &mail_from(&alice, "p-1@example.test", "POISON one", "x"),
+        &mail_from(&alice, "p-1@example.test", "POISON one", "", "x"),
         SUPPORT,
     );
     mail.deliver(
-        &mail_from(&alice, "ok-1@example.test", "After the poison", "y"),
+        &mail_from(&alice, "ok-1@example.test", "After the poison", "", "y"),
         SUPPORT,
     );
     // The mail after it flows.
@@ -119,7 +103,7 @@ fn a_mail_that_cannot_be_imported_is_set_aside_listed_retried_and_dropped() {
 
     // A second one, dropped: never imported.
     mail.deliver(
-        &mail_from(&alice, "p-2@example.test", "POISON two", "z"),
+        &mail_from(&alice, "p-2@example.test", "POISON two", "", "z"),
         SUPPORT,
     );
     assert!(eventually(WAIT, || quarantine(&relay).len() == 2));

@@ -2,11 +2,32 @@
 //! from a replica: shared by the desktop's event worker and
 //! `shoal notifications`.
 
+use crate::notify::Known;
 use crate::notify::{
     ConversationFacts, CustomerMessage, FieldConflictFact, Mention, ReplyTrouble, Trouble,
 };
 use shoal_core::{ConversationId, DeliveryState, EntryKind};
 use shoal_replica::Replica;
+use std::collections::HashMap;
+
+/// What is known of every conversation before any change is seen, by id:
+/// its assignee and newest activity. Three columns of the inbox table, not
+/// inbox rows: at 50,000 conversations the full rows held the replica for
+/// seconds while the window waited for its first page.
+pub fn baseline(r: &Replica) -> shoal_replica::Result<HashMap<String, Known>> {
+    Ok(r.conversation_activity()?
+        .into_iter()
+        .map(|row| {
+            let known = Known {
+                assignee: row.assignee,
+                customer_entries: None,
+                last_activity: row.last_activity,
+                ..Known::default()
+            };
+            (row.conversation_id, known)
+        })
+        .collect())
+}
 
 /// The facts the notification rules need, read from a replica.
 /// The facts of conversation `id` as the replica holds it now.

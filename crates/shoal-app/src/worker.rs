@@ -324,27 +324,10 @@ impl Worker {
     }
 
     fn load_baseline(&mut self) {
-        // Three columns of the inbox table, not inbox rows: at 50,000
-        // conversations the full rows held the replica for seconds while the
-        // window waited for its first page.
-        let rows = self.shared.with_replica(|r| r.conversation_activity().ok());
-        let Some(Some(rows)) = rows else { return };
-        self.known = rows
-            .into_iter()
-            .map(|r| {
-                (
-                    r.conversation_id,
-                    Known {
-                        assignee: r.assignee,
-                        customer_entries: None,
-                        last_activity: r.last_activity,
-                        troubles: Default::default(),
-                        mentions: Default::default(),
-                        conflicts: Default::default(),
-                    },
-                )
-            })
-            .collect();
+        let known = self.shared.with_replica(|r| crate::facts::baseline(r).ok());
+        if let Some(Some(known)) = known {
+            self.known = known;
+        }
     }
 
     fn emit_status(&mut self) {

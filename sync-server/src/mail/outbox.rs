@@ -279,7 +279,7 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
         Some(DeliveryState::Held) => return Ok(Prepared::Skip(OutboxState::Held)),
         _ => return Ok(Prepared::Skip(OutboxState::Cancelled)),
     }
-    let on_its_way = replies_on_their_way(relay, &conv, &entry_id).await?;
+    let on_its_way = replies_on_their_way(relay, team, &conv, &entry_id).await?;
     if let Some(collision) = outbox_verdict(&conv, &entry_id, |e| on_its_way.contains(e)) {
         let names = agent_names(relay, team).await?;
         let reason = collision.describe(|a| {
@@ -370,6 +370,7 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
 /// (their documents do not say `sent` yet).
 async fn replies_on_their_way(
     relay: &Relay,
+    team: &str,
     conv: &Conversation,
     except: &EntryId,
 ) -> Result<HashSet<EntryId>> {
@@ -381,7 +382,10 @@ async fn replies_on_their_way(
     }) {
         let (mail, id) = (relay.mail.clone(), e.id.to_string());
         if let Some(item) = blocking(move || mail.outbox_item(&id)).await? {
-            if matches!(item.state, OutboxState::Sending | OutboxState::Sent) {
+            // Outbox rows are keyed by entry id alone: only this team's count.
+            if item.team_id == team
+                && matches!(item.state, OutboxState::Sending | OutboxState::Sent)
+            {
                 out.insert(e.id.clone());
             }
         }

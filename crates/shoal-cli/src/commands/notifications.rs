@@ -6,7 +6,7 @@ use super::open;
 use super::sync::relay_config;
 use crate::args::NotificationsArgs;
 use anyhow::{bail, Context, Result};
-use shoal_app::facts::conversation_facts;
+use shoal_app::facts::{baseline, conversation_facts};
 use shoal_app::notify::{decide, snooze_ended, Gate, Known, Me, Notification};
 use shoal_core::AgentAvailability;
 use shoal_replica::Replica;
@@ -119,22 +119,7 @@ pub fn watch(home: &Path, args: NotificationsArgs, _out: &mut dyn Write) -> Resu
     let (cfg, _) = relay_config(home, &replica)?;
     // A second handle reads what the sync writes, as the desktop's does.
     let reader = open(home)?;
-    let known = reader
-        .conversation_activity()
-        .context("cannot read the inbox")?
-        .into_iter()
-        .map(|r| {
-            (
-                r.conversation_id,
-                Known {
-                    assignee: r.assignee,
-                    customer_entries: None,
-                    last_activity: r.last_activity,
-                    ..Known::default()
-                },
-            )
-        })
-        .collect();
+    let known = baseline(&reader).context("cannot read the inbox")?;
     let watcher = Arc::new(Mutex::new(Watcher {
         reader,
         known,
