@@ -256,9 +256,7 @@ impl Conversation {
     /// Whether `agent` has a customer message they have not been shown.
     pub fn unread_for(&self, agent: &AgentId) -> bool {
         self.entries.iter().any(|e| {
-            e.kind == EntryKind::CustomerMessage
-                && e.logged_by.as_ref() != Some(agent)
-                && !self.has_seen(agent, &e.id)
+            e.kind == EntryKind::CustomerMessage && !e.is_own(agent) && !self.has_seen(agent, &e.id)
         })
     }
 
