@@ -672,6 +672,22 @@ fn a_refused_recipient_fails_the_reply_with_the_server_reason() {
     );
 }
 
+/// Before: a reply the mail library refused to write (here: an address
+/// Shoal accepts but RFC 5322 does not, two dots in a row) stayed `queued`
+/// for ever, retried twice a second.
+#[test]
+fn a_reply_the_mail_library_refuses_fails_with_the_reason() {
+    let mail = MailServers::start();
+    let (_relay, ana) = relay_with_mailbox(&mail, &FAST);
+    let id = ana.new_conversation("jo..doe@example.test", "Dots", "Hello");
+    ana.ok(&["show", &id]);
+    ana.ok(&["reply", &id, "--body", "Hi Jo"]);
+    ana.sync();
+    let delivery = delivery_becomes(&ana, &id, 1, "failed");
+    let reason = delivery["reason"].as_str().unwrap();
+    assert!(reason.contains("jo..doe@example.test"), "{reason}");
+}
+
 #[test]
 fn a_reply_is_not_sent_when_the_customer_changed_meanwhile() {
     let mail = MailServers::start();

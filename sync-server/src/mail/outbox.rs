@@ -26,7 +26,7 @@
 use super::ingest::{blocking, change_doc};
 use super::secrets::SecretBox;
 use crate::server::Relay;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use automerge::AutoCommit;
 use lettre::address::Envelope;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -252,7 +252,8 @@ async fn update(relay: &Relay, item: &OutboxItem) -> Result<()> {
 
 /// What to send for one reply, or why not.
 enum Prepared {
-    Send(Box<(OutgoingReply, String)>),
+    /// The reply, its Message-ID and the message as written.
+    Send(Box<(OutgoingReply, String, Vec<u8>)>),
     /// No longer queued (withdrawn, held, already handled elsewhere).
     Skip(OutboxState),
     /// Cannot be sent; the reason goes to its author.
@@ -363,7 +364,17 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
         references,
         date_ms: reply.created_at.as_millis(),
     };
-    Ok(Prepared::Send(Box::new((reply_mail, message_id))))
+    // A message the mail library refuses to write is refused for good: the
+    // same reply would be refused on every attempt.
+    let raw = match shoal_mail::build_reply(&reply_mail) {
+        Ok(raw) => raw,
+        Err(e) => {
+            return Ok(Prepared::Refuse(format!(
+                "the reply cannot be written as mail: {e}"
+            )))
+        }
+    };
+    Ok(Prepared::Send(Box::new((reply_mail, message_id, raw))))
 }
 
 /// The other queued replies of `conv` that the outbox has started sending
@@ -414,7 +425,7 @@ async fn send(
     mailbox: &MailboxRecord,
     mut item: OutboxItem,
 ) -> Result<()> {
-    let (reply, message_id) = match prepare(relay, mailbox, &item).await? {
+    let (reply, message_id, raw) = match prepare(relay, mailbox, &item).await? {
         Prepared::Send(p) => *p,
         Prepared::Skip(state) => {
             item.state = state;
@@ -436,7 +447,6 @@ async fn send(
             return update(relay, &item).await;
         }
     };
-    let raw = shoal_mail::build_reply(&reply).context("writing the reply as mail")?;
     // The customer's answer may reference only our reply: thread it.
     let (mail, t, m, c) = (
         relay.mail.clone(),
