@@ -32,6 +32,9 @@ pub struct Connection {
     received: u64,
 }
 
+/// The sync endpoint of a relay address. A bare host gets TLS (`wss://`)
+/// unless it is this machine: the token must not cross a network in the
+/// clear by default. Plain `ws://` elsewhere takes saying so.
 fn sync_url(base: &str) -> String {
     let base = base.trim_end_matches('/');
     let base = if let Some(rest) = base.strip_prefix("http://") {
@@ -40,8 +43,10 @@ fn sync_url(base: &str) -> String {
         format!("wss://{rest}")
     } else if base.starts_with("ws://") || base.starts_with("wss://") {
         base.to_owned()
-    } else {
+    } else if is_loopback(base) {
         format!("ws://{base}")
+    } else {
+        format!("wss://{base}")
     };
     if base.ends_with("/v1/sync") {
         base
@@ -147,6 +152,19 @@ impl Connection {
     }
 }
 
+/// Whether `host[:port]` names this machine.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        // [::1]:7300
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::sync_url;
@@ -166,6 +184,23 @@ mod tests {
             "wss://relay.example/v1/sync"
         );
         assert_eq!(sync_url("127.0.0.1:7300"), "ws://127.0.0.1:7300/v1/sync");
+        assert_eq!(sync_url("localhost:7300"), "ws://localhost:7300/v1/sync");
+        assert_eq!(sync_url("[::1]:7300"), "ws://[::1]:7300/v1/sync");
         assert_eq!(sync_url("ws://h/v1/sync"), "ws://h/v1/sync");
+    }
+
+    /// Before: a bare host got plain `ws://`, sending the token in the clear.
+    #[test]
+    fn a_bare_host_elsewhere_gets_tls() {
+        assert_eq!(
+            sync_url("relay.example:7300"),
+            "wss://relay.example:7300/v1/sync"
+        );
+        assert_eq!(sync_url("10.0.0.5:7300"), "wss://10.0.0.5:7300/v1/sync");
+        assert_eq!(
+            sync_url("ws://relay.example:7300"),
+            "ws://relay.example:7300/v1/sync",
+            "plain only when asked for"
+        );
     }
 }
