@@ -175,6 +175,15 @@ fn onboarding_keeps_the_token_in_the_keyring_and_restarts_online() {
     let home = tempfile::tempdir().unwrap();
     let app = desktop.launch(home.path());
     app.wait_for(&tid("onboarding"), UI);
+    // The webview runs under a Content-Security-Policy: no eval, no inline
+    // script, nothing fetched from elsewhere (before: none at all).
+    let eval = app
+        .execute(
+            "try { return String(eval('1 + 1')); } catch (e) { return 'blocked: ' + e.name; }",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(eval, "blocked: EvalError", "eval under the webview's CSP");
     app.join(&t.relay, &t.ana.token);
 
     let stored =
