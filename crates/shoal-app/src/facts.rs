@@ -86,9 +86,7 @@ pub fn conversation_facts(r: &Replica, id: &str) -> Option<ConversationFacts> {
         mentions: conv
             .entries
             .iter()
-            .filter(|e| {
-                e.kind == EntryKind::Note && e.author != me.as_str() && e.mentions.contains(&me)
-            })
+            .filter(|e| e.kind == EntryKind::Note && !e.is_own(&me) && e.mentions.contains(&me))
             .map(|e| Mention {
                 id: e.id.to_string(),
                 author_name: name_of(&e.author),

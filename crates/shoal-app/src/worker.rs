@@ -77,11 +77,16 @@ pub(crate) struct Worker {
     last_contact: Option<std::time::SystemTime>,
     /// Snoozes ending up to this time (replica clock, ms) were looked at.
     snoozes_checked: Option<i64>,
+    /// Not before this: the housekeeping tick is 250 ms, and each look
+    /// takes the replica's lock that the window's commands wait on.
+    next_snooze_check: Instant,
     epoch: Instant,
 }
 
 /// Offline longer than this, the catch-up becomes one digest.
 const LONG_AWAY: Duration = Duration::from_secs(10 * 60);
+/// How often ended snoozes are looked for (snoozes end on the minute).
+const SNOOZE_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// How long a catch-up's notifications are gathered into the digest.
 const DIGEST_GATHER_MS: i64 = 3_000;
 
@@ -104,6 +109,7 @@ impl Worker {
             // first catch-up.
             last_contact: None,
             snoozes_checked: None,
+            next_snooze_check: Instant::now(),
             epoch: Instant::now(),
         };
         std::thread::Builder::new()
@@ -289,9 +295,10 @@ impl Worker {
     /// the app's start: ones that ended while it was closed are already
     /// back in the inbox).
     fn check_snoozes(&mut self) {
-        if self.catching_up {
+        if self.catching_up || Instant::now() < self.next_snooze_check {
             return;
         }
+        self.next_snooze_check = Instant::now() + SNOOZE_CHECK_EVERY;
         let Some(me) = self.shared.me() else { return };
         let Some(now) = self.shared.with_replica(|r| r.now()) else {
             return;

@@ -274,7 +274,7 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
     let Some(reply) = conv.entry(&entry_id) else {
         return Ok(Prepared::Refuse("the reply is gone".into()));
     };
-    match reply.delivery.as_ref().map(|d| d.state) {
+    match reply.delivery_state() {
         Some(DeliveryState::Queued) => {}
         Some(DeliveryState::Sent) => return Ok(Prepared::Skip(OutboxState::Sent)),
         Some(DeliveryState::Held) => return Ok(Prepared::Skip(OutboxState::Held)),
