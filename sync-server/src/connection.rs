@@ -28,6 +28,11 @@ const OUT_QUEUE: usize = 4096;
 const FEED_PAGE: usize = 1000;
 /// Least time between two `changed` notices to one connection.
 const NOTICE_INTERVAL: Duration = Duration::from_millis(100);
+/// A ping goes to every connection this often, so a peer that vanished
+/// without closing (a laptop put to sleep) is noticed.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A connection that sent nothing (not even a pong) for this long is closed.
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -43,10 +48,28 @@ struct Session {
     changed: Arc<ChangedDocs>,
 }
 
+/// Sends one message; false when the socket is gone or the peer did not take
+/// it within the write timeout (it stopped reading: the connection ends, and
+/// since no document lock is ever held across this call, nobody else waits).
 async fn send(sink: &mut Sink, relay: &Relay, message: &RelayMessage) -> bool {
     let frame = encode(message);
     relay.metrics.sent(frame.len());
-    sink.send(Message::Binary(frame.into())).await.is_ok()
+    write(sink, relay, Message::Binary(frame.into())).await
+}
+
+/// Writes one WebSocket message within the relay's write timeout.
+async fn write(sink: &mut Sink, relay: &Relay, message: Message) -> bool {
+    match tokio::time::timeout(relay.write_timeout, sink.send(message)).await {
+        Ok(result) => result.is_ok(),
+        Err(_) => {
+            relay.metrics.slow_peer_cut();
+            tracing::warn!(
+                "a client took no data for {} s: closing its connection",
+                relay.write_timeout.as_secs_f32()
+            );
+            false
+        }
+    }
 }
 
 /// Sends an error; fatal codes also close the socket.
@@ -65,8 +88,9 @@ async fn fail(sink: &mut Sink, relay: &Relay, code: ErrorCode, message: String) 
             code: close_code(code),
             reason: code.as_str().into(),
         };
-        let _ = sink.send(Message::Close(Some(frame))).await;
-        let _ = sink.close().await;
+        if write(sink, relay, Message::Close(Some(frame))).await {
+            let _ = tokio::time::timeout(relay.write_timeout, sink.close()).await;
+        }
     }
 }
 
@@ -238,8 +262,20 @@ impl Session {
         // spell, then at most every NOTICE_INTERVAL.
         let mut notice_at: Option<tokio::time::Instant> = None;
         let mut last_notice = tokio::time::Instant::now() - NOTICE_INTERVAL;
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        let mut last_heard = Instant::now();
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > SILENCE_LIMIT {
+                        fail(&mut self.sink, &self.relay, ErrorCode::Timeout, format!("nothing heard for {} s", SILENCE_LIMIT.as_secs())).await;
+                        return;
+                    }
+                    if !write(&mut self.sink, &self.relay, Message::Ping(Vec::new().into())).await {
+                        return;
+                    }
+                }
                 _ = changed.ready.notified(), if notice_at.is_none() => {
                     notice_at = Some((last_notice + NOTICE_INTERVAL).max(tokio::time::Instant::now()));
                 }
@@ -251,6 +287,7 @@ impl Session {
                     }
                 }
                 frame = stream.next() => {
+                    last_heard = Instant::now();
                     // Frames that have already arrived join this one's batch:
                     // many documents' changes then share one commit.
                     let mut batch = Vec::new();
@@ -491,7 +528,11 @@ impl Session {
         for doc in ids {
             let entry = match relay.cache.get(&self.team, doc).await {
                 Ok(entry) => entry,
-                Err(e) => return self.report(doc, ErrorCode::Internal, e.to_string()).await,
+                Err(e) => {
+                    let doc = doc.clone();
+                    drop(docs);
+                    return self.report(&doc, ErrorCode::Internal, e.to_string()).await;
+                }
             };
             let mut guard = entry.lock_owned().await;
             let before = guard.doc.get_heads();
@@ -546,7 +587,9 @@ impl Session {
         } else {
             relay.committer.append(items).await
         };
-        let mut open = true;
+        // Replies wait here until every lock is released: a write to a
+        // client that stopped reading must not hold up anyone else.
+        let mut replies = Vec::new();
         for ((doc, count), result) in counts.into_iter().zip(results) {
             let t = docs.get_mut(&doc).expect("locked above");
             match result {
@@ -554,11 +597,10 @@ impl Session {
                     fanout::stored(&mut t.guard, &relay.metrics, seq, count);
                     fanout::announce(&relay.hub, &self.team, &doc, seq, &t.guard, self.conn);
                     relay.metrics.observe_propagation(t.received.elapsed());
-                    let ack = RelayMessage::Ack {
+                    replies.push(RelayMessage::Ack {
                         doc: doc.clone(),
                         seq,
-                    };
-                    open &= send(&mut self.sink, &relay, &ack).await;
+                    });
                 }
                 Err(e) => t.failed = Some((ErrorCode::Internal, e.to_string())),
             }
@@ -572,14 +614,19 @@ impl Session {
             let e = &mut *t.guard;
             let state = e.peers.entry(self.conn).or_default();
             if let Some(reply) = e.doc.sync().generate_sync_message(state) {
-                let message = RelayMessage::Sync {
+                replies.push(RelayMessage::Sync {
                     doc: doc.clone(),
                     data: reply.encode(),
-                };
-                open &= send(&mut self.sink, &relay, &message).await;
+                });
             }
         }
         drop(docs);
+        let mut open = true;
+        for message in &replies {
+            if !send(&mut self.sink, &relay, message).await {
+                return false;
+            }
+        }
         for (doc, (code, message)) in failed {
             // The in-memory document may hold changes that were not stored:
             // reload it from storage next time.

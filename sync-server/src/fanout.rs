@@ -45,8 +45,8 @@ fn deliver(peer: &Peer, message: RelayMessage) {
         // A client that cannot keep up is disconnected; it resyncs from
         // its cursor when it reconnects.
         let _ = peer.tx.try_send(Outgoing::Close(
-            shoal_protocol::ErrorCode::Internal,
-            "too slow".into(),
+            shoal_protocol::ErrorCode::Timeout,
+            "too slow: the client's queue is full".into(),
         ));
     }
 }

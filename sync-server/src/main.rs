@@ -42,6 +42,11 @@ enum Command {
         /// Seconds after which an unused document leaves memory.
         #[arg(long, default_value_t = 60)]
         evict_after_secs: u64,
+        /// Seconds a client may take to accept data the relay sends it
+        /// before its connection is closed (it stopped reading: asleep or
+        /// stuck). Nobody else waits for it meanwhile.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+        write_timeout_secs: u64,
         /// Seconds a reply waits before it is sent, so its author can
         /// withdraw it (`shoal unsend`).
         #[arg(long, default_value_t = 10)]
@@ -287,6 +292,7 @@ fn run() -> Result<()> {
         Command::Serve {
             listen,
             evict_after_secs,
+            write_timeout_secs,
             undo_send_secs,
             mail_retry_secs,
             mail_poll_secs,
@@ -302,6 +308,7 @@ fn run() -> Result<()> {
                 .init();
             let mut opts = ServeOptions::new(listen);
             opts.evict_after = std::time::Duration::from_secs(evict_after_secs);
+            opts.write_timeout = std::time::Duration::from_secs(write_timeout_secs);
             opts.mail = shoal_relay::mail::MailSettings {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),

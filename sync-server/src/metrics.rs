@@ -20,6 +20,8 @@ pub struct Metrics {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     changes_stored: AtomicU64,
+    slow_peers_cut: AtomicU64,
+    refused_over_limit: AtomicU64,
     propagation_buckets: [AtomicU64; BUCKETS.len()],
     propagation_count: AtomicU64,
     propagation_sum_us: AtomicU64,
@@ -55,6 +57,14 @@ impl Metrics {
     /// Changes were stored.
     pub fn changes_stored(&self, n: usize) {
         self.changes_stored.fetch_add(n as u64, Relaxed);
+    }
+    /// A connection was closed because its client stopped taking data.
+    pub fn slow_peer_cut(&self) {
+        self.slow_peers_cut.fetch_add(1, Relaxed);
+    }
+    /// An input was refused for exceeding a named limit.
+    pub fn refused_over_limit(&self) {
+        self.refused_over_limit.fetch_add(1, Relaxed);
     }
     /// Time from receiving new changes to handing them to the other clients.
     pub fn observe_propagation(&self, d: Duration) {
@@ -131,6 +141,18 @@ impl Metrics {
             "counter",
             "Automerge changes stored.",
             self.changes_stored.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_slow_clients_cut_total",
+            "counter",
+            "Connections closed because the client stopped taking data.",
+            self.slow_peers_cut.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_refused_over_limit_total",
+            "counter",
+            "Inputs refused for exceeding a limit (change size, quotas).",
+            self.refused_over_limit.load(Relaxed).to_string(),
         );
         let name = "shoal_relay_propagation_seconds";
         let _ = writeln!(out, "# HELP {name} Time from receiving new changes to handing them to the other connected clients.\n# TYPE {name} histogram");

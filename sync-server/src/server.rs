@@ -30,6 +30,8 @@ pub struct ServeOptions {
     pub evict_after: Duration,
     /// Largest accepted frame.
     pub max_frame: usize,
+    /// A client that takes no data for this long is disconnected.
+    pub write_timeout: Duration,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
 }
@@ -41,6 +43,7 @@ impl ServeOptions {
             listen,
             evict_after: Duration::from_secs(60),
             max_frame: MAX_FRAME_BYTES,
+            write_timeout: Duration::from_secs(20),
             mail: Default::default(),
         }
     }
@@ -59,6 +62,7 @@ pub struct Relay {
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_frame: usize,
+    pub(crate) write_timeout: Duration,
     /// The relay's own Automerge actor (for team documents it maintains);
     /// fresh per process so two runs never reuse sequence numbers.
     pub(crate) actor: automerge::ActorId,
@@ -80,6 +84,7 @@ impl Relay {
             metrics: Metrics::default(),
             shutdown: watch::channel(false).0,
             max_frame,
+            write_timeout: opts.write_timeout,
             actor: automerge::ActorId::random(),
             team_signatures: Default::default(),
         }

@@ -198,6 +198,15 @@ impl Relay {
         s.read_to_string(&mut text).unwrap();
         text
     }
+
+    /// The value of one unlabelled metric from `/metrics` (0 if absent).
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = self.http_get("/metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
 }
 
 impl Drop for Relay {

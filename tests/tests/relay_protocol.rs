@@ -331,3 +331,113 @@ fn changes_are_announced_to_idle_connections_in_few_messages() {
         heard.len()
     );
 }
+
+/// Text that does not compress away: `n` pseudo-random letters.
+fn incompressible(n: usize, seed: u64) -> String {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (b'a' + (x % 26) as u8) as char
+        })
+        .collect()
+}
+
+/// Connects as `token` and asks for `doc` from scratch again and again for
+/// `spell`, without ever reading: each request makes the relay send the
+/// whole document, so its writes to this socket soon block.
+async fn stop_reading(relay: &Relay, token: &str, doc: &str, spell: Duration) -> Ws {
+    use automerge::sync::SyncDoc;
+    let mut ws = open(relay).await;
+    assert!(matches!(
+        hello(&mut ws, token).await,
+        RelayMessage::Welcome { .. }
+    ));
+    let mut state = automerge::sync::State::new();
+    let ask = automerge::AutoCommit::new()
+        .sync()
+        .generate_sync_message(&mut state)
+        .expect("a first sync message")
+        .encode();
+    let frame = encode(&ClientMessage::Sync {
+        doc: doc.into(),
+        data: ask,
+        restart: true,
+    });
+    let until = tokio::time::Instant::now() + spell;
+    while tokio::time::Instant::now() < until {
+        // Once the relay stops reading too, sends block: that is enough.
+        let sent = tokio::time::timeout(
+            Duration::from_millis(200),
+            ws.send(Message::Binary(frame.clone().into())),
+        )
+        .await;
+        if sent.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    ws
+}
+
+#[test]
+fn a_client_that_stops_reading_holds_up_nobody_and_is_cut_off() {
+    // Failed before the relay stopped writing under document locks: Ben's
+    // reply waited for the stalled socket forever.
+    let relay = Relay::start_with(&["--write-timeout-secs", "30"]);
+    let team = relay.team("Northwind");
+    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
+    let (ana, ben) = (Client::new(), Client::new());
+    ana.login(&relay, &ana_token);
+    ben.login(&relay, &ben_token);
+    let conv = ana.new_conversation(
+        "m@acme.example",
+        "A long story",
+        &incompressible(100_000, 7),
+    );
+    ana.sync();
+    ben.sync();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stalled = rt.block_on(stop_reading(
+        &relay,
+        &ana_token,
+        &format!("conv/{conv}"),
+        Duration::from_secs(3),
+    ));
+    let connections = relay.metric("shoal_relay_connections");
+    assert!(connections >= 1.0, "the stalled client is connected");
+
+    // The team goes on with the very document the stalled client wants.
+    ben.ok(&["reply", &conv, "--body", "Short answer.", "--force"]);
+    ben.sync();
+    ana.sync();
+    let entries = ana.json(&["show", &conv, "--no-mark-seen"])["conversation"]["entries"]
+        .as_array()
+        .cloned()
+        .unwrap();
+    assert!(
+        entries.iter().any(|e| e["body"] == "Short answer."),
+        "Ana has Ben's reply"
+    );
+    assert_eq!(
+        relay.metric("shoal_relay_slow_clients_cut_total"),
+        0.0,
+        "that happened while the stalled client was still connected"
+    );
+
+    // Then the stalled client is cut off, after the write timeout.
+    assert!(
+        shoal_e2e::eventually(Duration::from_secs(60), || {
+            relay.metric("shoal_relay_slow_clients_cut_total") >= 1.0
+        }),
+        "the relay closed the stalled connection"
+    );
+    assert!(shoal_e2e::eventually(Duration::from_secs(5), || {
+        relay.metric("shoal_relay_connections") < connections
+    }));
+    drop(stalled);
+}

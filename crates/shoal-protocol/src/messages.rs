@@ -149,6 +149,13 @@ pub enum ErrorCode {
     BadChange,
     /// The relay is shutting down. Fatal; reconnect later.
     ShuttingDown,
+    /// The client stopped taking data (its queue overflowed, or a write did
+    /// not complete in time) or went silent. Fatal; reconnect.
+    Timeout,
+    /// The input is within the frame limit but over a named limit of the
+    /// relay (a change's expanded size, a team's quota…); nothing of it was
+    /// stored. The connection stays open.
+    LimitExceeded,
     /// An unexpected relay failure.
     Internal,
 }
@@ -156,7 +163,10 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Whether the relay closes the connection after this error.
     pub fn is_fatal(self) -> bool {
-        !matches!(self, ErrorCode::Forbidden | ErrorCode::BadChange)
+        !matches!(
+            self,
+            ErrorCode::Forbidden | ErrorCode::BadChange | ErrorCode::LimitExceeded
+        )
     }
 
     /// The code as written on the wire.
@@ -170,6 +180,8 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::BadChange => "bad-change",
             ErrorCode::ShuttingDown => "shutting-down",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::LimitExceeded => "limit-exceeded",
             ErrorCode::Internal => "internal",
         }
     }
