@@ -64,6 +64,12 @@ enum Command {
         /// text (it goes to the quarantine).
         #[arg(long, hide = true, value_name = "TEXT")]
         fault_ingest_subject: Option<String>,
+        /// Testing only: fail this many times to record that a reply was sent.
+        #[arg(long, hide = true, default_value_t = 0)]
+        fault_record_sent: u32,
+        /// Testing only: the outbox's scan of this team (id) always fails.
+        #[arg(long, hide = true, value_name = "TEAM")]
+        fault_scan_team: Option<String>,
     },
     /// Manage teams.
     Team {
@@ -298,6 +304,8 @@ fn run() -> Result<()> {
             mail_poll_secs,
             mail_no_idle,
             fault_ingest_subject,
+            fault_record_sent,
+            fault_scan_team,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -315,6 +323,8 @@ fn run() -> Result<()> {
                 poll_every: std::time::Duration::from_secs(mail_poll_secs),
                 no_idle: mail_no_idle,
                 fault_ingest_subject,
+                fault_record_sent,
+                fault_scan_team,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -919,8 +919,13 @@ pub fn relay_with_mailbox(mail: &MailServers, serve: &[&str]) -> (crate::Relay, 
 /// Connects [`SUPPORT`] to `team` on `relay`: IMAP and SMTP in plain text
 /// on loopback, the password handed over in a file.
 pub fn connect_support_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str) {
-    let creds = mail.credentials(SUPPORT);
-    let password = relay.data().join("imap.pass");
+    connect_mailbox(relay, mail, team, SUPPORT);
+}
+
+/// [`connect_support_mailbox`] for any user of `mail`.
+pub fn connect_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str, address: &str) {
+    let creds = mail.credentials(address);
+    let password = relay.data().join(format!("{address}.pass"));
     std::fs::write(&password, format!("{}\n", creds.password)).unwrap();
     relay.admin(&[
         "mailbox",
@@ -928,7 +933,7 @@ pub fn connect_support_mailbox(relay: &crate::Relay, mail: &MailServers, team: &
         "--team",
         team,
         "--address",
-        SUPPORT,
+        address,
         "--imap-host",
         "127.0.0.1",
         "--imap-port",

@@ -2,7 +2,10 @@
 //! real relay reading the support mailbox, real clients syncing.
 
 use serde_json::Value;
-use shoal_e2e::mail::{customer_mail, relay_with_mailbox, MailServers, ALICE, SUPPORT};
+use shoal_e2e::mail::{
+    connect_mailbox, customer_mail, relay_with_mailbox, MailServers, ALICE, BOB, DEFAULT_USERS,
+    SUPPORT,
+};
 use shoal_e2e::{eventually, Client, Relay};
 use std::time::Duration;
 
@@ -712,4 +715,62 @@ fn a_reply_is_not_sent_when_the_customer_changed_meanwhile() {
         .unwrap()
         .contains("customer changed"));
     assert!(mail.messages(ALICE).is_empty() && mail.messages("bob@example.test").is_empty());
+}
+
+/// Before: when recording `sent` failed after the SMTP server took the
+/// reply, the row stayed `sending` and the reply went out again every round
+/// (twice a second). The hook fails the record four times.
+#[test]
+fn a_reply_whose_sending_cannot_be_recorded_goes_out_once() {
+    let mail = MailServers::start();
+    let mut serve = FAST.to_vec();
+    serve.extend(["--fault-record-sent", "4"]);
+    let (_relay, ana) = relay_with_mailbox(&mail, &serve);
+    let conversation = first_conversation(&mail, &ana);
+    ana.ok(&["reply", &conversation, "--body", "Once and only once"]);
+    ana.sync();
+    mail.wait_for_messages(ALICE, 1, WAIT);
+    delivery_becomes(&ana, &conversation, 1, "sent");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(mail.messages(ALICE).len(), 1, "sent exactly once");
+}
+
+/// Before: one team's outbox failure ended the whole round, so no team's
+/// mail went out. Team A's scan fails (hook); team B's reply still goes.
+#[test]
+fn one_teams_outbox_failure_does_not_stop_another_teams_mail() {
+    const HELP: &str = "help@shoal.test";
+    let mut users = DEFAULT_USERS.to_vec();
+    users.push(HELP);
+    let mail = MailServers::with_users(&users);
+    // Team ids are known only once created: start, create, restart with the hook.
+    let mut relay = Relay::start_with(&FAST);
+    let northwind = relay.team("Northwind");
+    let contoso = relay.team("Contoso");
+    let ana_token = relay.agent(&northwind, "Ana", "ana@northwind.example");
+    let bea_token = relay.agent(&contoso, "Bea", "bea@contoso.example");
+    shoal_e2e::mail::connect_support_mailbox(&relay, &mail, "Northwind");
+    connect_mailbox(&relay, &mail, "Contoso", HELP);
+    let mut serve = FAST.to_vec();
+    serve.extend(["--fault-scan-team", northwind.as_str()]);
+    relay.terminate();
+    relay.restart_with(&serve);
+    let (ana, bea) = (Client::new(), Client::new());
+    ana.login(&relay, &ana_token);
+    bea.login(&relay, &bea_token);
+    let theirs = ana.new_conversation(ALICE, "Order 1", "Hello");
+    ana.ok(&["show", &theirs]);
+    ana.ok(&["reply", &theirs, "--body", "From Northwind"]);
+    ana.sync();
+    let ours = bea.new_conversation(BOB, "Order 2", "Hello");
+    bea.ok(&["show", &ours]);
+    bea.ok(&["reply", &ours, "--body", "From Contoso"]);
+    bea.sync();
+    let received = mail.wait_for_messages(BOB, 1, WAIT);
+    assert!(String::from_utf8_lossy(&received[0]).contains("From Contoso"));
+    delivery_becomes(&bea, &ours, 1, "sent");
+    assert!(
+        mail.messages(ALICE).is_empty(),
+        "the failing team's reply waits"
+    );
 }

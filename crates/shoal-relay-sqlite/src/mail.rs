@@ -120,6 +120,31 @@ CREATE TABLE mail_quarantine (
 );
 ";
 
+/// Schema 5: outbox rows keyed by team and entry. Entry ids come from
+/// clients, so two teams' ids may meet; keyed by entry alone, one team's
+/// reply could hide another team's.
+pub(crate) const SCHEMA_V5: &str = "
+CREATE TABLE outbox_v5 (
+    team_id         TEXT NOT NULL,
+    entry_id        TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    mailbox_id      TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT NULL,
+    PRIMARY KEY (team_id, entry_id)
+);
+INSERT INTO outbox_v5 (team_id, entry_id, conversation_id, mailbox_id, state, attempts,
+        next_attempt_at, last_error)
+    SELECT team_id, entry_id, conversation_id, mailbox_id, state, attempts, next_attempt_at,
+        last_error
+    FROM outbox ORDER BY rowid;
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('waiting', 'sending');
+";
+
 const QUARANTINE_COLUMNS: &str = "id, mailbox_id, uidvalidity, uid, message_id, from_address, \
     subject, reason, attempts, quarantined_at, retry";
 
@@ -208,11 +233,14 @@ fn outbox_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxItem> {
     })
 }
 
-fn outbox_item(conn: &Connection, entry_id: &str) -> Result<Option<OutboxItem>> {
+fn outbox_item(conn: &Connection, team_id: &str, entry_id: &str) -> Result<Option<OutboxItem>> {
     conn.prepare_cached(&format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE entry_id = ?1"
+        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE team_id = ?1 AND entry_id = ?2"
     ))
-    .and_then(|mut stmt| stmt.query_row([entry_id], outbox_from_row).optional())
+    .and_then(|mut stmt| {
+        stmt.query_row([team_id, entry_id], outbox_from_row)
+            .optional()
+    })
     .map_err(backend)
 }
 
@@ -575,7 +603,7 @@ impl MailStore for SqliteStore {
             ])
         })
         .map_err(backend)?;
-        outbox_item(&conn, &item.entry_id)?
+        outbox_item(&conn, &item.team_id, &item.entry_id)?
             .ok_or_else(|| StoreError::Backend("outbox item vanished".into()))
     }
 
@@ -599,7 +627,7 @@ impl MailStore for SqliteStore {
         let conn = self.conn()?;
         conn.prepare_cached(
             "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at = ?4, last_error = ?5 \
-             WHERE entry_id = ?1",
+             WHERE entry_id = ?1 AND team_id = ?6",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -607,15 +635,16 @@ impl MailStore for SqliteStore {
                 item.state.as_str(),
                 item.attempts,
                 item.next_attempt_at,
-                item.last_error
+                item.last_error,
+                item.team_id
             ])
         })
         .map_err(backend)?;
         Ok(())
     }
 
-    fn outbox_item(&self, entry_id: &str) -> Result<Option<OutboxItem>> {
-        outbox_item(&*self.conn()?, entry_id)
+    fn outbox_item(&self, team_id: &str, entry_id: &str) -> Result<Option<OutboxItem>> {
+        outbox_item(&*self.conn()?, team_id, entry_id)
     }
 
     fn put_blob(&self, team_id: &str, hash: &str, content_type: &str, data: &[u8]) -> Result<()> {
@@ -675,7 +704,7 @@ impl MailStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shoal_relay_store::{RelayStore, TlsMode};
+    use shoal_relay_store::{OutboxState, RelayStore, TlsMode};
 
     #[test]
     fn a_schema_2_database_is_upgraded_in_place() {
@@ -691,7 +720,8 @@ mod tests {
                      imap_user, imap_secret, smtp_host, smtp_port, smtp_tls, smtp_user,
                      smtp_secret, created_at)
                  VALUES ('m1', 't1', 'a@b.example', 'imap', 993, 'tls', 'u', x'00', 'smtp',
-                     465, 'tls', 'u', x'00', 0);",
+                     465, 'tls', 'u', x'00', 0);
+                 INSERT INTO outbox VALUES ('e1', 't1', 'c1', 'm1', 'waiting', 0, 5, NULL);",
             )
             .unwrap();
             conn.pragma_update(None, "user_version", 2).unwrap();
@@ -703,5 +733,38 @@ mod tests {
         assert_eq!(mailboxes[0].imap.ca_file, None);
         store.put_blob("t1", "h", "text/plain", b"x").unwrap();
         assert_eq!(store.teams().unwrap().len(), 1);
+        let item = store.outbox_item("t1", "e1").unwrap().expect("kept");
+        assert_eq!(
+            (item.state, item.next_attempt_at),
+            (OutboxState::Waiting, 5)
+        );
+        assert_eq!(store.outbox_due(10).unwrap(), vec![item]);
+    }
+
+    #[test]
+    fn two_teams_replies_with_the_same_entry_id_stay_apart() {
+        // Entry ids come from clients: a team that copies another team's id
+        // must neither hide that team's reply nor take over its row.
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("relay.db")).unwrap();
+        let item = |team: &str| OutboxItem {
+            entry_id: "same".into(),
+            team_id: team.into(),
+            conversation_id: format!("conv-of-{team}"),
+            mailbox_id: format!("mb-{team}"),
+            state: OutboxState::Waiting,
+            attempts: 0,
+            next_attempt_at: 1,
+            last_error: None,
+        };
+        let a = store.outbox_add(&item("a")).unwrap();
+        let mut b = store.outbox_add(&item("b")).unwrap();
+        assert_eq!(a, item("a"));
+        assert_eq!(b, item("b"));
+        b.state = OutboxState::Sent;
+        store.outbox_update(&b).unwrap();
+        assert_eq!(store.outbox_item("a", "same").unwrap(), Some(item("a")));
+        assert_eq!(store.outbox_item("b", "same").unwrap(), Some(b));
+        assert_eq!(store.outbox_due(10).unwrap(), vec![item("a")]);
     }
 }

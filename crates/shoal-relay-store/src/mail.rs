@@ -194,7 +194,8 @@ impl FromStr for OutboxState {
     }
 }
 
-/// One reply in the outbox, keyed by its entry id (the idempotency key).
+/// One reply in the outbox, keyed by its team and entry id (the
+/// idempotency key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OutboxItem {
     /// The reply's entry id.
@@ -321,8 +322,8 @@ pub trait MailStore: Send + Sync + 'static {
     fn outbox_due(&self, now: i64) -> Result<Vec<OutboxItem>>;
     /// Stores an item's new state.
     fn outbox_update(&self, item: &OutboxItem) -> Result<()>;
-    /// One item.
-    fn outbox_item(&self, entry_id: &str) -> Result<Option<OutboxItem>>;
+    /// One item of a team.
+    fn outbox_item(&self, team_id: &str, entry_id: &str) -> Result<Option<OutboxItem>>;
 
     /// Keeps an attachment's bytes under its content hash (once per team).
     fn put_blob(&self, team_id: &str, hash: &str, content_type: &str, data: &[u8]) -> Result<()>;

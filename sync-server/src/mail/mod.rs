@@ -29,6 +29,11 @@ pub struct MailSettings {
     /// Test hook: refuse to import mail whose subject contains this (to
     /// exercise the quarantine with a real relay and real mail servers).
     pub fault_ingest_subject: Option<String>,
+    /// Test hook: the outbox fails this many times to record that a reply
+    /// went out (as a full disk would make it).
+    pub fault_record_sent: u32,
+    /// Test hook: the outbox's scan of this team fails every time.
+    pub fault_scan_team: Option<String>,
 }
 
 impl Default for MailSettings {
@@ -39,6 +44,8 @@ impl Default for MailSettings {
             poll_every: Duration::from_secs(30),
             no_idle: false,
             fault_ingest_subject: None,
+            fault_record_sent: 0,
+            fault_scan_team: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The outbox follows each team's change feed (a cursor of its own), so a
 //! reply is found even if the relay was down when it arrived. Each reply is
-//! an outbox row keyed by its entry id (the idempotency key), and its
+//! an outbox row keyed by its team and entry id (the idempotency key), and its
 //! Message-ID is derived from that key. Per attempt: the row is marked
 //! `sending` (committed) → the SMTP transaction → the row is marked `sent`
 //! (committed) → the document says `sent`. The one unavoidable window is a
@@ -37,7 +37,7 @@ use shoal_core::{
 };
 use shoal_mail::{Address, OutgoingReply};
 use shoal_relay_store::{MailboxRecord, OutboxItem, OutboxState, TlsMode};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,8 +54,12 @@ fn retry_delay(base: Duration, failures: u32) -> Duration {
 /// Runs the outbox until the relay stops.
 pub async fn run(relay: Arc<Relay>, data: PathBuf) {
     let mut shutdown = relay.shutdown.subscribe();
+    let mut outbox = Outbox {
+        unrecorded: HashMap::new(),
+        record_faults: relay.mail_settings.fault_record_sent,
+    };
     loop {
-        if let Err(e) = round(&relay, &data).await {
+        if let Err(e) = outbox.round(&relay, &data).await {
             tracing::warn!("outbox: {e:#}");
         }
         tokio::select! {
@@ -65,38 +69,93 @@ pub async fn run(relay: Arc<Relay>, data: PathBuf) {
     }
 }
 
-async fn round(relay: &Arc<Relay>, data: &Path) -> Result<()> {
-    let mail = relay.mail.clone();
-    let mailboxes = blocking(move || mail.mailboxes(None)).await?;
-    for mailbox in &mailboxes {
-        // One mailbox per team sends (the first connected).
-        if mailboxes
-            .iter()
-            .find(|m| m.team_id == mailbox.team_id)
-            .map(|m| &m.id)
-            == Some(&mailbox.id)
-        {
-            scan(relay, mailbox).await?;
-        }
-    }
-    let mail = relay.mail.clone();
-    let now = crate::now_ms();
-    let due = blocking(move || mail.outbox_due(now)).await?;
-    for item in due {
-        let Some(mailbox) = mailboxes.iter().find(|m| m.id == item.mailbox_id) else {
-            continue;
-        };
-        if let Err(e) = send(relay, data, mailbox, item.clone()).await {
-            tracing::warn!(entry = %item.entry_id, "outbox: {e:#}");
-        }
-    }
-    Ok(())
+/// What the outbox remembers between rounds.
+struct Outbox {
+    /// Replies the SMTP server accepted whose `sent` could not be recorded
+    /// yet (storage failing): recording is retried, sending never is.
+    unrecorded: HashMap<(String, String), OutboxItem>,
+    /// Test hook: recordings of `sent` still to fail.
+    record_faults: u32,
 }
 
+impl Outbox {
+    async fn round(&mut self, relay: &Arc<Relay>, data: &Path) -> Result<()> {
+        self.record_unrecorded(relay).await;
+        let mail = relay.mail.clone();
+        let mailboxes = blocking(move || mail.mailboxes(None)).await?;
+        for mailbox in &mailboxes {
+            // One mailbox per team sends (the first connected).
+            if mailboxes
+                .iter()
+                .find(|m| m.team_id == mailbox.team_id)
+                .map(|m| &m.id)
+                == Some(&mailbox.id)
+            {
+                // One team's failure must not stop the other teams' mail.
+                if let Err(e) = scan(relay, mailbox).await {
+                    tracing::warn!(team = %mailbox.team_id, "outbox cannot scan: {e:#}");
+                }
+            }
+        }
+        let mail = relay.mail.clone();
+        let now = crate::now_ms();
+        let due = blocking(move || mail.outbox_due(now)).await?;
+        for item in due {
+            let Some(mailbox) = mailboxes.iter().find(|m| m.id == item.mailbox_id) else {
+                continue;
+            };
+            if self.unrecorded.contains_key(&key(&item)) {
+                continue;
+            }
+            if let Err(e) = self.send(relay, data, mailbox, item.clone()).await {
+                tracing::warn!(entry = %item.entry_id, "outbox: {e:#}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Records `sent` for a reply the SMTP server accepted: the row, then
+    /// the document. Kept for the next round when storage fails.
+    async fn record_sent(&mut self, relay: &Relay, item: &OutboxItem) -> Result<()> {
+        let recorded = if self.record_faults > 0 {
+            self.record_faults -= 1;
+            Err(anyhow::anyhow!("test hook: recording `sent` fails"))
+        } else {
+            match update(relay, item).await {
+                Ok(()) => set_delivery(relay, item, DeliveryState::Sent, None).await,
+                Err(e) => Err(e),
+            }
+        };
+        match recorded {
+            Ok(()) => {
+                self.unrecorded.remove(&key(item));
+                Ok(())
+            }
+            Err(e) => {
+                self.unrecorded.insert(key(item), item.clone());
+                Err(e.context(
+                    "the reply went out but recording it failed; retrying the record, not the send",
+                ))
+            }
+        }
+    }
+
+    async fn record_unrecorded(&mut self, relay: &Relay) {
+        let pending: Vec<OutboxItem> = self.unrecorded.values().cloned().collect();
+        for item in pending {
+            if let Err(e) = self.record_sent(relay, &item).await {
+                tracing::warn!(entry = %item.entry_id, "outbox: {e:#}");
+            }
+        }
+    }
+}
 /// Follows the team's feed: every queued reply of a changed conversation
 /// gets an outbox row (once).
 async fn scan(relay: &Arc<Relay>, mailbox: &MailboxRecord) -> Result<()> {
     let team = mailbox.team_id.clone();
+    if relay.mail_settings.fault_scan_team.as_deref() == Some(team.as_str()) {
+        anyhow::bail!("test hook: scanning team {team} fails");
+    }
     let (mail, store, t) = (relay.mail.clone(), relay.store.clone(), team.clone());
     let (cursor, changed) = blocking(move || {
         let cursor = mail.outbox_cursor(&t)?;
@@ -123,8 +182,8 @@ async fn scan(relay: &Arc<Relay>, mailbox: &MailboxRecord) -> Result<()> {
             };
             if delivery.state == DeliveryState::Cancelled {
                 // Withdrawn by a replica that did not know it had gone out.
-                let (mail, id) = (relay.mail.clone(), reply.id.to_string());
-                if let Some(item) = blocking(move || mail.outbox_item(&id)).await? {
+                let (mail, t, id) = (relay.mail.clone(), team.clone(), reply.id.to_string());
+                if let Some(item) = blocking(move || mail.outbox_item(&t, &id)).await? {
                     if item.state == OutboxState::Sent {
                         let reason = "withdrawn after it had been sent";
                         set_delivery(relay, &item, DeliveryState::Sent, Some(reason)).await?;
@@ -391,12 +450,9 @@ async fn replies_on_their_way(
             && &e.id != except
             && e.delivery_state() == Some(DeliveryState::Queued)
     }) {
-        let (mail, id) = (relay.mail.clone(), e.id.to_string());
-        if let Some(item) = blocking(move || mail.outbox_item(&id)).await? {
-            // Outbox rows are keyed by entry id alone: only this team's count.
-            if item.team_id == team
-                && matches!(item.state, OutboxState::Sending | OutboxState::Sent)
-            {
+        let (mail, t, id) = (relay.mail.clone(), team.to_owned(), e.id.to_string());
+        if let Some(item) = blocking(move || mail.outbox_item(&t, &id)).await? {
+            if matches!(item.state, OutboxState::Sending | OutboxState::Sent) {
                 out.insert(e.id.clone());
             }
         }
@@ -419,79 +475,97 @@ async fn agent_names(relay: &Relay, team: &str) -> Result<Vec<(AgentId, String)>
     )
 }
 
-async fn send(
-    relay: &Arc<Relay>,
-    data: &Path,
-    mailbox: &MailboxRecord,
-    mut item: OutboxItem,
-) -> Result<()> {
-    let (reply, message_id, raw) = match prepare(relay, mailbox, &item).await? {
-        Prepared::Send(p) => *p,
-        Prepared::Skip(state) => {
-            item.state = state;
-            return update(relay, &item).await;
-        }
-        Prepared::Refuse(reason) => {
+impl Outbox {
+    async fn send(
+        &mut self,
+        relay: &Arc<Relay>,
+        data: &Path,
+        mailbox: &MailboxRecord,
+        mut item: OutboxItem,
+    ) -> Result<()> {
+        if item.attempts >= MAX_ATTEMPTS {
+            // Attempts that never finished (the relay stopped mid-send).
+            let reason = format!("gave up after {} interrupted attempts", item.attempts);
             item.state = OutboxState::Failed;
             item.last_error = Some(reason.clone());
             update(relay, &item).await?;
             return set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await;
         }
-        Prepared::Hold(reason, with) => {
-            // The document first: a crash between leaves the row waiting,
-            // and the next attempt finds the reply held and skips it.
-            hold(relay, &item, &reason, &with).await?;
-            item.state = OutboxState::Held;
-            item.last_error = Some(reason.clone());
-            tracing::info!(entry = %item.entry_id, collided_with = %with, "reply held: {reason}");
-            return update(relay, &item).await;
-        }
-    };
-    // The customer's answer may reference only our reply: thread it.
-    let (mail, t, m, c) = (
-        relay.mail.clone(),
-        item.team_id.clone(),
-        message_id,
-        item.conversation_id.clone(),
-    );
-    blocking(move || mail.record_message_id(&t, &m, &c)).await?;
-    item.state = OutboxState::Sending;
-    item.attempts += 1;
-    update(relay, &item).await?;
-    let result = smtp_send(relay, data, mailbox, &reply, &raw).await;
-    match result {
-        Ok(()) => {
-            item.state = OutboxState::Sent;
-            item.last_error = None;
-            update(relay, &item).await?;
-            set_delivery(relay, &item, DeliveryState::Sent, None).await?;
-            tracing::info!(entry = %item.entry_id, to = %reply.to.email, "reply sent");
-        }
-        Err(SendError::Permanent(reason)) => {
-            item.state = OutboxState::Failed;
-            item.last_error = Some(reason.clone());
-            update(relay, &item).await?;
-            set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await?;
-            tracing::warn!(entry = %item.entry_id, "reply refused: {reason}");
-        }
-        Err(SendError::Transient(reason)) => {
-            item.last_error = Some(reason.clone());
-            if item.attempts >= MAX_ATTEMPTS {
+        let (reply, message_id, raw) = match prepare(relay, mailbox, &item).await? {
+            Prepared::Send(p) => *p,
+            Prepared::Skip(state) => {
+                item.state = state;
+                return update(relay, &item).await;
+            }
+            Prepared::Refuse(reason) => {
                 item.state = OutboxState::Failed;
-                let reason = format!("gave up after {} attempts: {reason}", item.attempts);
+                item.last_error = Some(reason.clone());
+                update(relay, &item).await?;
+                return set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await;
+            }
+            Prepared::Hold(reason, with) => {
+                // The document first: a crash between leaves the row waiting,
+                // and the next attempt finds the reply held and skips it.
+                hold(relay, &item, &reason, &with).await?;
+                item.state = OutboxState::Held;
+                item.last_error = Some(reason.clone());
+                tracing::info!(entry = %item.entry_id, collided_with = %with, "reply held: {reason}");
+                return update(relay, &item).await;
+            }
+        };
+        // The customer's answer may reference only our reply: thread it.
+        let (mail, t, m, c) = (
+            relay.mail.clone(),
+            item.team_id.clone(),
+            message_id,
+            item.conversation_id.clone(),
+        );
+        blocking(move || mail.record_message_id(&t, &m, &c)).await?;
+        item.state = OutboxState::Sending;
+        item.attempts += 1;
+        // Should this attempt be cut short (a crash), the next one waits for
+        // the backoff too: a reply that crashes the relay is not retried in a loop.
+        item.next_attempt_at = crate::now_ms()
+            + retry_delay(relay.mail_settings.retry_base, item.attempts - 1).as_millis() as i64;
+        update(relay, &item).await?;
+        let result = smtp_send(relay, data, mailbox, &reply, &raw).await;
+        match result {
+            Ok(()) => {
+                item.state = OutboxState::Sent;
+                item.last_error = None;
+                tracing::info!(entry = %item.entry_id, to = %reply.to.email, "reply sent");
+                self.record_sent(relay, &item).await?;
+            }
+            Err(SendError::Permanent(reason)) => {
+                item.state = OutboxState::Failed;
+                item.last_error = Some(reason.clone());
                 update(relay, &item).await?;
                 set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await?;
-            } else {
-                item.state = OutboxState::Waiting;
-                let delay = retry_delay(relay.mail_settings.retry_base, item.attempts - 1);
-                item.next_attempt_at = crate::now_ms() + delay.as_millis() as i64;
-                update(relay, &item).await?;
-                tracing::info!(entry = %item.entry_id, attempt = item.attempts,
+                tracing::warn!(entry = %item.entry_id, "reply refused: {reason}");
+            }
+            Err(SendError::Transient(reason)) => {
+                item.last_error = Some(reason.clone());
+                if item.attempts >= MAX_ATTEMPTS {
+                    item.state = OutboxState::Failed;
+                    let reason = format!("gave up after {} attempts: {reason}", item.attempts);
+                    update(relay, &item).await?;
+                    set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await?;
+                } else {
+                    item.state = OutboxState::Waiting;
+                    let delay = retry_delay(relay.mail_settings.retry_base, item.attempts - 1);
+                    item.next_attempt_at = crate::now_ms() + delay.as_millis() as i64;
+                    update(relay, &item).await?;
+                    tracing::info!(entry = %item.entry_id, attempt = item.attempts,
                     "sending failed ({reason}); retrying in {} s", delay.as_secs());
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+fn key(item: &OutboxItem) -> (String, String) {
+    (item.team_id.clone(), item.entry_id.clone())
 }
 
 enum SendError {
