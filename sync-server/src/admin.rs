@@ -10,7 +10,7 @@ use shoal_core::{AgentId, TeamId};
 use shoal_relay_sqlite::SqliteStore;
 use shoal_relay_store::{
     AgentRecord, MailStore, MailboxRecord, NewAgent, NewMailbox, RelayStore, ServerConfig,
-    TeamRecord,
+    TeamRecord, TlsMode,
 };
 use std::path::Path;
 
@@ -135,6 +135,8 @@ pub struct MailboxInput {
     pub imap_password: String,
     /// SMTP password.
     pub smtp_password: String,
+    /// Allow the IMAP password over a connection without TLS.
+    pub insecure_plaintext: bool,
 }
 
 /// Connects a mailbox to a team. Its passwords are sealed with the relay's
@@ -153,6 +155,9 @@ pub fn add_mailbox(store: &SqliteStore, data: &Path, input: MailboxInput) -> Res
             bail!("the {what} port must not be 0");
         }
     }
+    if input.imap.tls == TlsMode::None && !input.insecure_plaintext {
+        bail!("{}", crate::mail::PLAINTEXT_REFUSED);
+    }
     let secrets = SecretBox::open(data, true)?;
     let mailbox = NewMailbox {
         id: uuid_like(),
@@ -163,6 +168,7 @@ pub fn add_mailbox(store: &SqliteStore, data: &Path, input: MailboxInput) -> Res
         smtp: input.smtp,
         imap_secret: secrets.seal(&input.imap_password),
         smtp_secret: secrets.seal(&input.smtp_password),
+        insecure_plaintext: input.insecure_plaintext,
     };
     Ok(store.add_mailbox(&mailbox, now_ms())?)
 }

@@ -192,6 +192,10 @@ enum MailboxCommand {
         /// Environment variable holding a different SMTP password.
         #[arg(long)]
         smtp_password_env: Option<String>,
+        /// Allow --imap-tls none to send the password in plain text (only
+        /// for a server on a network you trust; refused otherwise).
+        #[arg(long)]
+        insecure_plaintext: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -501,6 +505,7 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
                 smtp: file.smtp.server(Protocol::Smtp, &file.address, &path),
                 imap_password: file.imap.password("imap", &path)?.read()?,
                 smtp_password: file.smtp.password("smtp", &path)?.read()?,
+                insecure_plaintext: file.insecure_plaintext,
             };
             report_mailbox(&admin::add_mailbox(&store, data, input)?, json)?;
         }
@@ -522,6 +527,7 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
             password_file,
             password_stdin,
             smtp_password_env,
+            insecure_plaintext,
             json,
             ..
         } => {
@@ -560,6 +566,7 @@ fn mailbox_command(data: &std::path::Path, command: MailboxCommand) -> Result<()
                 },
                 imap_password,
                 smtp_password,
+                insecure_plaintext,
             };
             report_mailbox(&admin::add_mailbox(&store, data, input)?, json)?;
         }

@@ -950,6 +950,7 @@ pub fn connect_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str, add
         "none",
         "--password-file",
         password.to_str().unwrap(),
+        "--insecure-plaintext",
     ]);
 }
 

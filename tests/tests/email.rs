@@ -774,3 +774,49 @@ fn one_teams_outbox_failure_does_not_stop_another_teams_mail() {
         "the failing team's reply waits"
     );
 }
+
+/// Before: `--imap-tls none` sent the mailbox password in the clear, with
+/// no warning.
+#[test]
+fn imap_without_tls_is_refused_unless_plaintext_is_allowed_explicitly() {
+    let mail = MailServers::start();
+    let relay = Relay::start();
+    relay.team("Northwind");
+    let password = relay.data().join("mail.pass");
+    std::fs::write(&password, "secret").unwrap();
+    let port = mail.imap_port().to_string();
+    let args = [
+        "mailbox",
+        "add",
+        "--team",
+        "Northwind",
+        "--address",
+        SUPPORT,
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        &port,
+        "--imap-tls",
+        "none",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-tls",
+        "none",
+        "--password-file",
+        password.to_str().unwrap(),
+    ];
+    let refused = relay.admin_output(&args);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("plain text") && said.contains("--insecure-plaintext"),
+        "{said}"
+    );
+    assert!(relay.admin(&["mailbox", "list", "--json"]).trim() == "[]");
+    // The explicit flag is the administrator's decision.
+    let mut allowed = args.to_vec();
+    allowed.push("--insecure-plaintext");
+    relay.admin(&allowed);
+    let list: Value = serde_json::from_str(&relay.admin(&["mailbox", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["insecure_plaintext"], true);
+}

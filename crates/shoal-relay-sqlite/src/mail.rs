@@ -120,7 +120,8 @@ CREATE TABLE mail_quarantine (
 );
 ";
 
-/// Schema 5: outbox rows keyed by team and entry. Entry ids come from
+/// Schema 5: outbox rows keyed by team and entry, and the mailboxes'
+/// permission to log in without TLS. Entry ids come from
 /// clients, so two teams' ids may meet; keyed by entry alone, one team's
 /// reply could hide another team's.
 pub(crate) const SCHEMA_V5: &str = "
@@ -143,6 +144,9 @@ INSERT INTO outbox_v5 (team_id, entry_id, conversation_id, mailbox_id, state, at
 DROP TABLE outbox;
 ALTER TABLE outbox_v5 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('waiting', 'sending');
+-- Whether the IMAP password may be sent without TLS: no by default, also for
+-- mailboxes connected before (they get a clear error until changed).
+ALTER TABLE mailboxes ADD COLUMN insecure_plaintext INTEGER NOT NULL DEFAULT 0;
 ";
 
 const QUARANTINE_COLUMNS: &str = "id, mailbox_id, uidvalidity, uid, message_id, from_address, \
@@ -166,7 +170,7 @@ fn quarantined_from_row(row: &Row<'_>) -> rusqlite::Result<QuarantinedMail> {
 
 const MAILBOX_COLUMNS: &str = "id, team_id, address, display_name, imap_host, imap_port, \
     imap_tls, imap_user, smtp_host, smtp_port, smtp_tls, smtp_user, created_at, imap_ca_file, \
-    smtp_ca_file";
+    smtp_ca_file, insecure_plaintext";
 
 fn mailbox_from_row(row: &Row<'_>) -> rusqlite::Result<MailboxRecord> {
     let tls = |i: usize| -> rusqlite::Result<shoal_relay_store::TlsMode> {
@@ -195,6 +199,7 @@ fn mailbox_from_row(row: &Row<'_>) -> rusqlite::Result<MailboxRecord> {
             ca_file: row.get(14)?,
         },
         created_at: row.get(12)?,
+        insecure_plaintext: row.get(15)?,
     })
 }
 
@@ -274,8 +279,9 @@ impl MailStore for SqliteStore {
         conn.prepare_cached(
             "INSERT INTO mailboxes (id, team_id, address, display_name, imap_host, imap_port, \
              imap_tls, imap_user, imap_secret, smtp_host, smtp_port, smtp_tls, smtp_user, \
-             smtp_secret, created_at, imap_ca_file, smtp_ca_file) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             smtp_secret, created_at, imap_ca_file, smtp_ca_file, insecure_plaintext) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -295,7 +301,8 @@ impl MailStore for SqliteStore {
                 m.smtp_secret,
                 now,
                 m.imap.ca_file,
-                m.smtp.ca_file
+                m.smtp.ca_file,
+                m.insecure_plaintext
             ])
         })
         .map_err(backend)?;
@@ -731,6 +738,10 @@ mod tests {
         assert_eq!(mailboxes.len(), 1);
         assert_eq!(mailboxes[0].imap.tls, TlsMode::Tls);
         assert_eq!(mailboxes[0].imap.ca_file, None);
+        assert!(
+            !mailboxes[0].insecure_plaintext,
+            "logging in without TLS needs a new, explicit decision"
+        );
         store.put_blob("t1", "h", "text/plain", b"x").unwrap();
         assert_eq!(store.teams().unwrap().len(), 1);
         let item = store.outbox_item("t1", "e1").unwrap().expect("kept");

@@ -31,6 +31,7 @@ fn new_mailbox(id: &str, team: &str, address: &str) -> NewMailbox {
         smtp: server("smtp.example", 465),
         imap_secret: b"sealed-imap".to_vec(),
         smtp_secret: b"sealed-smtp".to_vec(),
+        insecure_plaintext: false,
     }
 }
 

@@ -85,6 +85,9 @@ pub struct MailboxRecord {
     pub smtp: ServerConfig,
     /// When it was added, Unix ms.
     pub created_at: i64,
+    /// Whether the administrator allowed the IMAP password to be sent
+    /// without TLS (`--insecure-plaintext`, for a trusted network).
+    pub insecure_plaintext: bool,
 }
 
 /// A mailbox to add, with its passwords already sealed by the relay.
@@ -106,6 +109,8 @@ pub struct NewMailbox {
     pub imap_secret: Vec<u8>,
     /// The SMTP password, sealed.
     pub smtp_secret: Vec<u8>,
+    /// See [`MailboxRecord::insecure_plaintext`].
+    pub insecure_plaintext: bool,
 }
 
 /// How far a mailbox's INBOX has been read: messages up to `last_uid` of

@@ -45,6 +45,9 @@ pub struct MailboxFile {
     pub imap: ServerFile,
     /// Outgoing mail.
     pub smtp: ServerFile,
+    /// Allow the IMAP password over a connection without TLS.
+    #[serde(default)]
+    pub insecure_plaintext: bool,
 }
 
 /// One server in a settings file.

@@ -75,6 +75,9 @@ async fn connect(mailbox: &MailboxRecord, password: &str) -> Result<ImapSession>
         .await
         .with_context(|| format!("connecting to {}:{}", imap.host, imap.port))?;
     let ca = imap.ca_file.as_deref();
+    if imap.tls == TlsMode::None && !mailbox.insecure_plaintext {
+        anyhow::bail!("{}", super::PLAINTEXT_REFUSED);
+    }
     let client: async_imap::Client<Box<dyn MailStream>> = match imap.tls {
         TlsMode::None => greeted(Box::new(tcp)).await?,
         TlsMode::Tls => greeted(Box::new(super::tls::connect(tcp, &imap.host, ca).await?)).await?,

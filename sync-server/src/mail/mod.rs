@@ -14,6 +14,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why a mailbox without IMAP TLS is refused unless the administrator
+/// allowed it explicitly.
+pub const PLAINTEXT_REFUSED: &str = "IMAP without TLS would send the mailbox password in plain \
+    text: use --imap-tls tls or starttls (tls = \"tls\" or \"starttls\" in a settings file), or, \
+    for a server on a network you trust, --insecure-plaintext (insecure_plaintext = true)";
+
 /// Timing of the email channel.
 #[derive(Clone, Debug)]
 pub struct MailSettings {
