@@ -820,3 +820,60 @@ fn imap_without_tls_is_refused_unless_plaintext_is_allowed_explicitly() {
     let list: Value = serde_json::from_str(&relay.admin(&["mailbox", "list", "--json"])).unwrap();
     assert_eq!(list[0]["insecure_plaintext"], true);
 }
+
+/// Before: a mail naming a customer's Message-ID joined that customer's
+/// conversation as the customer's own words, whoever sent it.
+#[test]
+fn mail_from_someone_else_never_passes_for_the_customer() {
+    let mail = MailServers::start();
+    let (_relay, ana) = relay_with_mailbox(&mail, &FAST);
+    let conversation = first_conversation(&mail, &ana);
+    mail.deliver(
+        &shoal_e2e::mail::mail_from(
+            &format!("Bob Stone <{BOB}>"),
+            "bob-1@example.test",
+            "Re: Kettle arrived broken",
+            "In-Reply-To: <kettle-1@example.test>\r\n",
+            "Please send the refund to my account instead.",
+        ),
+        SUPPORT,
+    );
+    let rows = synced_until(&ana, |rows| rows.len() == 2);
+    let alices = entries(&ana, &conversation);
+    assert_eq!(alices.len(), 1, "Alice's conversation is unchanged");
+    assert_eq!(
+        alices[0]["email"]["from"],
+        format!("Alice Martin <{ALICE}>")
+    );
+    let other = rows
+        .iter()
+        .map(|r| r["conversation_id"].as_str().unwrap())
+        .find(|id| *id != conversation)
+        .unwrap()
+        .to_owned();
+    let shown = show(&ana, &other);
+    let entry = &shown["conversation"]["entries"][0];
+    assert_eq!(entry["email"]["from"], format!("Bob Stone <{BOB}>"));
+    let warnings = entry["email"]["warnings"].to_string();
+    assert!(
+        warnings.contains(&conversation) && warnings.contains("not that conversation's customer"),
+        "{warnings}"
+    );
+    assert_eq!(shown["customer"]["emails"][0], BOB, "{shown}");
+
+    // The customer's own answer still threads.
+    mail.deliver(
+        &customer_mail(
+            "kettle-2@example.test",
+            "Re: Kettle arrived broken",
+            "In-Reply-To: <kettle-1@example.test>\r\n",
+            "Any news?",
+        ),
+        SUPPORT,
+    );
+    assert!(eventually(WAIT, || {
+        ana.sync();
+        entries(&ana, &conversation).len() == 2
+    }));
+    assert_eq!(ana.inbox().len(), 2);
+}

@@ -70,6 +70,10 @@ impl EmailHeaders {
 /// What the relay learned about a customer message that came by e-mail.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailDetails {
+    /// The sender as the mail's From header gave it (`Name <address>`, or
+    /// what was there): who really wrote, whatever the conversation's
+    /// customer is.
+    pub from: Option<String>,
     /// The whole text when the entry's body shows it trimmed (the quoted
     /// earlier conversation cut off).
     pub full_body: Option<String>,
@@ -997,6 +1001,9 @@ fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
 
 fn write_email(doc: &mut AutoCommit, entry: &ObjId, email: &EmailDetails) -> Result<()> {
     let m = doc.put_object(entry, "email", ObjType::Map)?;
+    if let Some(from) = &email.from {
+        doc.put(&m, "from", from.as_str())?;
+    }
     if let Some(full) = &email.full_body {
         doc.put(&m, "full_body", full.as_str())?;
     }
@@ -1048,6 +1055,7 @@ fn read_entry(e: Node<'_>) -> Option<Entry> {
         })
     });
     let email = e.map("email").map(|m| EmailDetails {
+        from: m.str("from"),
         full_body: m.str("full_body"),
         had_html: m.bool("had_html").unwrap_or(false),
         automatic: m.str("automatic"),
@@ -1244,6 +1252,7 @@ mod tests {
     #[test]
     fn email_details_round_trip_and_machine_mail_reopens_nothing() {
         let details = EmailDetails {
+            from: Some("Alice Martin <alice@example.test>".into()),
             full_body: Some("Any news?\n> earlier".into()),
             had_html: true,
             automatic: None,

@@ -462,6 +462,16 @@ async fn apply(
             a.email
         ));
     }
+    if mail.auto.is_none() {
+        if let Some(answered) = threading::answered_conversation(relay, team, mail).await? {
+            if answered != record.conversation_id {
+                details.warnings.push(format!(
+                    "this message answers conversation {answered}, but its sender is not that \
+                     conversation's customer: it starts a conversation of its own"
+                ));
+            }
+        }
+    }
     let body = if mail.body.trim().is_empty() {
         "(no text)".to_owned()
     } else {
@@ -590,6 +600,10 @@ async fn store_attachments(
     }
     let full_body = (mail.full_body.trim() != mail.body.trim()).then(|| mail.full_body.clone());
     Ok(EmailDetails {
+        from: mail.from.as_ref().map(|a| match &a.name {
+            Some(name) => format!("{name} <{}>", a.email),
+            None => a.email.clone(),
+        }),
         full_body,
         had_html: mail.had_html,
         automatic: mail.auto.map(|k| {

@@ -14,6 +14,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A copy of a team's stored document, `None` when the team has no such
+/// document.
+pub(crate) async fn read_doc(
+    relay: &Relay,
+    team: &str,
+    doc_id: &str,
+) -> anyhow::Result<Option<automerge::AutoCommit>> {
+    let entry = relay.cache.get(team, doc_id).await?;
+    let mut guard = entry.lock().await;
+    Ok((!guard.doc.get_heads().is_empty()).then(|| guard.doc.clone()))
+}
+
 /// Why a mailbox without IMAP TLS is refused unless the administrator
 /// allowed it explicitly.
 pub const PLAINTEXT_REFUSED: &str = "IMAP without TLS would send the mailbox password in plain \

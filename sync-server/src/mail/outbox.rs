@@ -24,10 +24,10 @@
 //! instead, until its author (or an admin) releases or discards it.
 
 use super::ingest::{blocking, change_doc};
+use super::read_doc;
 use super::secrets::SecretBox;
 use crate::server::Relay;
 use anyhow::Result;
-use automerge::AutoCommit;
 use lettre::address::Envelope;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -245,13 +245,6 @@ async fn read_conversation(
         Some(doc) => Ok(Some(ConversationDoc::from_automerge(doc)?.view()?)),
         None => Ok(None),
     }
-}
-
-/// A copy of a stored document, `None` when the team has no such document.
-async fn read_doc(relay: &Relay, team: &str, doc_id: &str) -> Result<Option<AutoCommit>> {
-    let entry = relay.cache.get(team, doc_id).await?;
-    let mut guard = entry.lock().await;
-    Ok((!guard.doc.get_heads().is_empty()).then(|| guard.doc.clone()))
 }
 
 async fn set_delivery(

@@ -253,11 +253,15 @@ fn entry_heading(
     parts.join(" · ")
 }
 
-/// Who wrote an entry: the customer's name for customer messages (with the
-/// agent who logged it), the agent's name otherwise.
+/// Who wrote an entry: for customer messages the sender as the mail gave it,
+/// else the customer's name (with the agent who logged it); the agent's name
+/// otherwise.
 fn author_name(entry: &Entry, customer: Option<&Customer>, team: &Team) -> String {
     match entry.kind {
         EntryKind::CustomerMessage => {
+            if let Some(from) = entry.email.as_ref().and_then(|e| e.from.clone()) {
+                return from;
+            }
             let name = customer.map_or_else(|| "the customer".to_owned(), |c| c.name.clone());
             match &entry.logged_by {
                 Some(agent) => format!("{name} (logged by {})", agent_name(team, agent.as_str())),
