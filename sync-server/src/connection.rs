@@ -5,6 +5,7 @@ use crate::auth::AuthError;
 use crate::doc_cache::DocEntry;
 use crate::fanout::{self, visible_to};
 use crate::hub::{ChangedDocs, ConnId, Outgoing, Peer};
+use crate::input_limits::InputError;
 use crate::server::Relay;
 use automerge::sync::{self, SyncDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -222,6 +223,20 @@ async fn head(relay: &Relay, team: &str) -> Result<u64, String> {
 
 /// Sync messages handled together at most: one group commit per batch.
 const MAX_BATCH: usize = 256;
+/// Batches carrying more than this many bytes are applied on a thread of
+/// their own, so the other connections' tasks move to another worker.
+const HEAVY_BATCH: usize = 64 * 1024;
+
+/// Runs `f`, as blocking work when `heavy` (on the multi-threaded runtime).
+fn cpu_heavy<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if heavy && multi {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
 
 /// A sync message waiting in a batch.
 struct SyncIn {
@@ -482,7 +497,18 @@ impl Session {
                 "this document belongs to another team or agent".into(),
             ));
         }
-        sync::Message::decode(data).map_err(|e| (ErrorCode::BadChange, e.to_string()))
+        let message =
+            sync::Message::decode(data).map_err(|e| (ErrorCode::BadChange, e.to_string()))?;
+        crate::input_limits::check(message.changes.iter(), &self.relay.input_limits).map_err(
+            |e| match e {
+                InputError::Malformed(_) => (ErrorCode::BadChange, e.to_string()),
+                _ => {
+                    self.relay.metrics.refused_over_limit();
+                    (ErrorCode::LimitExceeded, e.to_string())
+                }
+            },
+        )?;
+        Ok(message)
     }
 
     /// Reports a problem with one document; false when it ends the connection.
@@ -505,9 +531,16 @@ impl Session {
             return true;
         }
         let relay = self.relay.clone();
-        let mut accepted = Vec::with_capacity(batch.len());
-        for s in batch {
-            match self.check(&s.doc, &s.data) {
+        let heavy = batch.iter().map(|s| s.data.len()).sum::<usize>() > HEAVY_BATCH;
+        let checked: Vec<_> = cpu_heavy(heavy, || {
+            batch
+                .into_iter()
+                .map(|s| (self.check(&s.doc, &s.data), s))
+                .collect()
+        });
+        let mut accepted = Vec::with_capacity(checked.len());
+        for (checked, s) in checked {
+            match checked {
                 Ok(message) => accepted.push((s, message)),
                 Err((code, message)) => {
                     if !self.report(&s.doc, code, message).await {
@@ -546,6 +579,16 @@ impl Session {
                 },
             );
         }
+        cpu_heavy(heavy, || self.apply(&mut docs, accepted));
+        self.store_and_reply(docs).await
+    }
+
+    /// Applies each accepted sync message to its locked document.
+    fn apply(
+        &mut self,
+        docs: &mut BTreeMap<String, Touched>,
+        accepted: Vec<(SyncIn, sync::Message)>,
+    ) {
         for (s, message) in accepted {
             let t = docs.get_mut(&s.doc).expect("locked above");
             if t.failed.is_some() {
@@ -567,6 +610,12 @@ impl Session {
                 t.failed = Some((ErrorCode::BadChange, err.to_string()));
             }
         }
+    }
+
+    /// Stores what the batch changed, then replies, once every lock is
+    /// released. False ends the connection.
+    async fn store_and_reply(&mut self, mut docs: BTreeMap<String, Touched>) -> bool {
+        let relay = self.relay.clone();
         let mut items = Vec::new();
         let mut counts = Vec::new();
         for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {

@@ -21,6 +21,7 @@ mod connection;
 mod doc_cache;
 mod fanout;
 mod hub;
+pub mod input_limits;
 pub mod mail;
 pub mod metrics;
 pub mod server;

@@ -32,6 +32,8 @@ pub struct ServeOptions {
     pub max_frame: usize,
     /// A client that takes no data for this long is disconnected.
     pub write_timeout: Duration,
+    /// Bounds on the Automerge changes of one sync message.
+    pub input_limits: crate::input_limits::InputLimits,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
 }
@@ -44,6 +46,7 @@ impl ServeOptions {
             evict_after: Duration::from_secs(60),
             max_frame: MAX_FRAME_BYTES,
             write_timeout: Duration::from_secs(20),
+            input_limits: Default::default(),
             mail: Default::default(),
         }
     }
@@ -63,6 +66,7 @@ pub struct Relay {
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_frame: usize,
     pub(crate) write_timeout: Duration,
+    pub(crate) input_limits: crate::input_limits::InputLimits,
     /// The relay's own Automerge actor (for team documents it maintains);
     /// fresh per process so two runs never reuse sequence numbers.
     pub(crate) actor: automerge::ActorId,
@@ -85,6 +89,7 @@ impl Relay {
             shutdown: watch::channel(false).0,
             max_frame,
             write_timeout: opts.write_timeout,
+            input_limits: opts.input_limits,
             actor: automerge::ActorId::random(),
             team_signatures: Default::default(),
         }

@@ -441,3 +441,93 @@ fn a_client_that_stops_reading_holds_up_nobody_and_is_cut_off() {
     }));
     drop(stalled);
 }
+
+/// An Automerge compressed-change chunk whose data inflates to `size` zero
+/// bytes (a "deflate bomb": a few kilobytes on the wire).
+fn deflate_bomb(size: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..size.div_ceil(block.len()) {
+        e.write_all(&block).unwrap();
+    }
+    let data = e.finish().unwrap();
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    let mut n = data.len();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        chunk.push(if n == 0 { b } else { b | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    chunk.extend(data);
+    chunk
+}
+
+#[test]
+fn changes_that_expand_past_the_limit_are_refused_before_they_are_applied() {
+    // Before: the relay handed the chunk to Automerge, which inflated all
+    // of it (here 200 MiB from about 200 kB) on a runtime thread.
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ana = Client::new();
+    ana.login(&relay, &token);
+    ana.new_conversation("m@acme.example", "Before", "Hello");
+    ana.sync();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut ws = open(&relay).await;
+        let head = match hello(&mut ws, &token).await {
+            RelayMessage::Welcome { head, .. } => head,
+            other => panic!("{other:?}"),
+        };
+        let bomb = deflate_bomb(200 << 20);
+        assert!(bomb.len() < 1 << 20, "{} bytes on the wire", bomb.len());
+        let message = automerge::sync::Message {
+            heads: Vec::new(),
+            need: Vec::new(),
+            have: Vec::new(),
+            changes: bomb.into(),
+            flags: None,
+            version: automerge::sync::MessageVersion::V1,
+        };
+        let frame = encode(&ClientMessage::Sync {
+            doc: "conv/0123456789abcdef0123456789abcdef".into(),
+            data: message.encode(),
+            restart: true,
+        });
+        ws.send(Message::Binary(frame.into())).await.unwrap();
+        loop {
+            match next(&mut ws).await {
+                Some(RelayMessage::Error { code, message }) => {
+                    assert_eq!(code, ErrorCode::LimitExceeded, "{message}");
+                    assert!(message.contains("expand"), "{message}");
+                    break;
+                }
+                Some(RelayMessage::Presence { .. }) => continue,
+                other => panic!("expected limit-exceeded, got {other:?}"),
+            }
+        }
+        // Not fatal, and nothing was stored.
+        ws.send(Message::Binary(
+            encode(&ClientMessage::ChangedSince { cursor: head }).into(),
+        ))
+        .await
+        .unwrap();
+        match next(&mut ws).await {
+            Some(RelayMessage::Changed {
+                docs, head: now, ..
+            }) => {
+                assert!(docs.is_empty(), "{docs:?}");
+                assert_eq!(now, head);
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+    assert_eq!(relay.metric("shoal_relay_refused_over_limit_total"), 1.0);
+    ana.new_conversation("m@acme.example", "After", "Still here");
+    ana.sync();
+}
