@@ -4,7 +4,7 @@
 use crate::auth::AuthError;
 use crate::doc_cache::DocEntry;
 use crate::fanout::{self, visible_to};
-use crate::hub::{ChangedDocs, ConnId, Outgoing, Peer};
+use crate::hub::{queued_size, ChangedDocs, ConnId, Outgoing, Peer};
 use crate::input_limits::InputError;
 use crate::server::Relay;
 use automerge::sync::{self, SyncDoc};
@@ -17,6 +17,7 @@ use shoal_protocol::{
 };
 use shoal_relay_store::{AgentRecord, AppendItem};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedMutexGuard};
@@ -47,6 +48,8 @@ struct Session {
     syncing: HashSet<String>,
     /// Changes of other documents to announce.
     changed: Arc<ChangedDocs>,
+    /// Bytes waiting in this connection's queue (see `Peer::deliver`).
+    queued: Arc<AtomicUsize>,
 }
 
 /// Sends one message; false when the socket is gone or the peer did not take
@@ -100,6 +103,7 @@ fn close_code(code: ErrorCode) -> u16 {
         ErrorCode::FrameTooLarge => 1009,
         ErrorCode::Malformed => 1003,
         ErrorCode::ShuttingDown => 1001,
+        ErrorCode::Busy => 1013,
         ErrorCode::Internal => 1011,
         _ => 1008,
     }
@@ -116,6 +120,13 @@ fn decode_error(e: DecodeError) -> (ErrorCode, String) {
 pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
     relay.metrics.connection_opened();
     let (mut sink, mut stream) = socket.split();
+    // Connections that have not logged in yet are capped: they cost memory
+    // and a hash each, and anyone can open them.
+    let Ok(pending) = relay.pending_logins.clone().try_acquire_owned() else {
+        let message = "too many connections are waiting to log in; try again shortly";
+        fail(&mut sink, &relay, ErrorCode::Busy, message.into()).await;
+        return;
+    };
     let agent = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(Message::Binary(frame)))) => {
             relay.metrics.received(frame.len());
@@ -139,6 +150,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
             format!("no hello within {} s", HELLO_TIMEOUT.as_secs()),
         )),
     };
+    drop(pending);
     let agent = match agent {
         Ok(agent) => agent,
         Err((code, message)) => {
@@ -153,12 +165,14 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
     }
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
     let changed = Arc::new(ChangedDocs::default());
+    let queued = Arc::new(AtomicUsize::new(0));
     let conn = relay.hub.register(
         &team,
         Peer {
             agent_id: agent.id.clone(),
             tx,
             changed: changed.clone(),
+            queued: queued.clone(),
         },
     );
     tracing::info!(agent = %agent.email, team = %team, conn, "connected");
@@ -177,6 +191,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         agent,
         syncing: HashSet::new(),
         changed,
+        queued,
     };
     if send(&mut session.sink, &relay, &welcome).await {
         for presence in relay.hub.current_presence(&session.team) {
@@ -338,6 +353,7 @@ impl Session {
                 }
                 out = rx.recv() => match out {
                     Some(Outgoing::Message(m)) => {
+                        self.queued.fetch_sub(queued_size(&m), Ordering::Relaxed);
                         if !send(&mut self.sink, &self.relay, &m).await {
                             return;
                         }
@@ -553,13 +569,23 @@ impl Session {
         // different connections never wait for each other in a cycle.
         let mut docs: BTreeMap<String, Touched> = BTreeMap::new();
         let mut first_seen: HashMap<String, Instant> = HashMap::new();
-        for (s, _) in &accepted {
+        let mut writes: HashSet<&str> = HashSet::new();
+        for (s, message) in &accepted {
             first_seen.entry(s.doc.clone()).or_insert(s.received);
+            if !message.changes.is_empty() {
+                writes.insert(&s.doc);
+            }
         }
         let mut ids: Vec<&String> = first_seen.keys().collect();
         ids.sort();
         for doc in ids {
-            let entry = match relay.cache.get(&self.team, doc).await {
+            // Only documents that receive changes enter the cache when new.
+            let entry = if writes.contains(doc.as_str()) {
+                relay.cache.get(&self.team, doc).await
+            } else {
+                relay.cache.peek(&self.team, doc).await
+            };
+            let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
                     let doc = doc.clone();

@@ -62,8 +62,24 @@ impl DocCache {
     }
 
     /// The document, loaded from storage if needed (empty if the team has no
-    /// such document yet).
+    /// such document yet; it stays in the cache, to be written).
     pub async fn get(&self, team: &str, doc: &str) -> Result<Arc<Mutex<DocEntry>>, LoadError> {
+        self.load(team, doc, true).await
+    }
+
+    /// Like [`DocCache::get`], but a document the team does not have is
+    /// handed out empty without entering the cache: asking about random ids
+    /// costs the relay no memory.
+    pub async fn peek(&self, team: &str, doc: &str) -> Result<Arc<Mutex<DocEntry>>, LoadError> {
+        self.load(team, doc, false).await
+    }
+
+    async fn load(
+        &self,
+        team: &str,
+        doc: &str,
+        keep_missing: bool,
+    ) -> Result<Arc<Mutex<DocEntry>>, LoadError> {
         let key = (team.to_owned(), doc.to_owned());
         if let Some(entry) = self.docs.lock().expect("cache lock").get(&key) {
             return Ok(entry.clone());
@@ -74,6 +90,7 @@ impl DocCache {
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;
         let entry = match stored {
+            None if !keep_missing => return Ok(Arc::new(Mutex::new(DocEntry::empty()))),
             None => DocEntry::empty(),
             Some(s) => {
                 let corrupt = |e: automerge::AutomergeError| {

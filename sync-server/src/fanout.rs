@@ -10,7 +10,7 @@
 
 use crate::committer::Committer;
 use crate::doc_cache::DocEntry;
-use crate::hub::{ConnId, Hub, Outgoing, Peer};
+use crate::hub::{ConnId, Hub};
 use crate::metrics::Metrics;
 use automerge::sync::{self, SyncDoc};
 use automerge::ChangeHash;
@@ -38,17 +38,6 @@ pub fn new_changes(entry: &mut DocEntry, before: &[ChangeHash]) -> Vec<NewChange
             bytes: c.bytes().into_owned(),
         })
         .collect()
-}
-
-fn deliver(peer: &Peer, message: RelayMessage) {
-    if peer.tx.try_send(Outgoing::Message(message)).is_err() {
-        // A client that cannot keep up is disconnected; it resyncs from
-        // its cursor when it reconnects.
-        let _ = peer.tx.try_send(Outgoing::Close(
-            shoal_protocol::ErrorCode::Timeout,
-            "too slow: the client's queue is full".into(),
-        ));
-    }
 }
 
 /// Sends what is new in `doc_id` to every other connection of the team that
@@ -94,13 +83,10 @@ pub fn forward(hub: &Hub, team: &str, doc_id: &str, entry: &mut DocEntry, origin
             }
         };
         if let Some(data) = data {
-            deliver(
-                &peer,
-                RelayMessage::Sync {
-                    doc: doc_id.to_owned(),
-                    data,
-                },
-            );
+            peer.deliver(RelayMessage::Sync {
+                doc: doc_id.to_owned(),
+                data,
+            });
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use shoal_protocol::{ErrorCode, PresenceState, RelayMessage};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -13,6 +13,10 @@ pub type ConnId = u64;
 
 /// How long a presence holds without a refresh.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(10);
+/// Conversations one agent can be present in at once; announcing more
+/// drops the oldest (a person views or writes in a few at most, and the
+/// relay keeps presence in memory).
+pub const MAX_PRESENCE_PER_AGENT: usize = 16;
 
 /// What a connection's writer task is told to do.
 #[derive(Debug)]
@@ -23,6 +27,11 @@ pub enum Outgoing {
     Close(ErrorCode, String),
 }
 
+/// Bytes of messages queued for one connection at most: past this the
+/// client is too slow to keep up, and is disconnected (it resyncs from its
+/// cursor when it comes back).
+pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
+
 /// A connected client as others see it.
 #[derive(Clone)]
 pub struct Peer {
@@ -32,6 +41,33 @@ pub struct Peer {
     pub tx: mpsc::Sender<Outgoing>,
     /// Documents changed since its last `changed` notice.
     pub changed: Arc<ChangedDocs>,
+    /// Bytes in its queue (roughly: the payloads).
+    pub queued: Arc<AtomicUsize>,
+}
+
+impl Peer {
+    /// Queues a message; a client whose queue is full (in messages or
+    /// bytes) is told to go instead.
+    pub fn deliver(&self, message: RelayMessage) {
+        let size = queued_size(&message);
+        let over = self.queued.load(Ordering::Relaxed) + size > MAX_QUEUED_BYTES;
+        if !over && self.tx.try_send(Outgoing::Message(message)).is_ok() {
+            self.queued.fetch_add(size, Ordering::Relaxed);
+            return;
+        }
+        let _ = self.tx.try_send(Outgoing::Close(
+            ErrorCode::Timeout,
+            "too slow: the client's queue is full".into(),
+        ));
+    }
+}
+
+/// What a queued message counts for in [`Peer::queued`].
+pub fn queued_size(message: &RelayMessage) -> usize {
+    match message {
+        RelayMessage::Sync { doc, data } => doc.len() + data.len() + 16,
+        _ => 256,
+    }
 }
 
 /// Documents to announce to one connection, collected between notices:
@@ -172,6 +208,14 @@ impl Hub {
                     state,
                     expires: Instant::now() + PRESENCE_TTL,
                 });
+                let mine = list.iter().filter(|p| p.agent_id == agent_id).count();
+                if mine > MAX_PRESENCE_PER_AGENT {
+                    let oldest = list
+                        .iter()
+                        .position(|p| p.agent_id == agent_id)
+                        .expect("counted above");
+                    list.remove(oldest);
+                }
             }
         }
         let message = RelayMessage::Presence {
@@ -180,9 +224,7 @@ impl Hub {
             state,
             ttl_ms: PRESENCE_TTL.as_millis() as u32,
         };
-        self.each_peer(team, from, |_, peer| {
-            let _ = peer.tx.try_send(Outgoing::Message(message.clone()));
-        });
+        self.each_peer(team, from, |_, peer| peer.deliver(message.clone()));
     }
 
     /// The team's current presence, for a client that just connected.
@@ -243,5 +285,61 @@ impl Hub {
             list.retain(|p| p.expires > now);
         }
         all.retain(|_, list| !list.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_that_does_not_drain_its_queue_is_told_to_go_by_bytes() {
+        // Before: only the number of queued messages was bounded (4096),
+        // so a stalled client could pin 4096 full-size frames in memory.
+        let (tx, mut rx) = mpsc::channel(4096);
+        let peer = Peer {
+            agent_id: "ana".into(),
+            tx,
+            changed: Default::default(),
+            queued: Default::default(),
+        };
+        let big = || RelayMessage::Sync {
+            doc: "conv/x".into(),
+            data: vec![0; 10 * 1024 * 1024],
+        };
+        for _ in 0..10 {
+            peer.deliver(big());
+        }
+        let mut messages = 0;
+        let mut closed = false;
+        while let Ok(out) = rx.try_recv() {
+            match out {
+                Outgoing::Message(_) => messages += 1,
+                Outgoing::Close(code, _) => {
+                    assert_eq!(code, ErrorCode::Timeout);
+                    closed = true;
+                }
+            }
+        }
+        assert_eq!(messages, MAX_QUEUED_BYTES / (10 * 1024 * 1024));
+        assert!(closed);
+    }
+
+    #[test]
+    fn one_agent_holds_a_bounded_number_of_presences() {
+        // Before: every announced conversation id was kept, so a client
+        // announcing random ids grew the relay's memory without limit.
+        let hub = Hub::default();
+        for i in 0..1000 {
+            hub.announce("t", 1, "ana", &format!("{i:032x}"), PresenceState::Viewing);
+        }
+        hub.announce("t", 2, "ben", "b", PresenceState::Composing);
+        let now = hub.current_presence("t");
+        assert_eq!(now.len(), MAX_PRESENCE_PER_AGENT + 1);
+        let newest = format!("{:032x}", 999);
+        assert!(now.iter().any(|m| matches!(m,
+            RelayMessage::Presence { conversation, .. } if *conversation == newest)));
+        assert!(now.iter().any(|m| matches!(m,
+            RelayMessage::Presence { agent_id, .. } if agent_id == "ben")));
     }
 }

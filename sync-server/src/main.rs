@@ -47,6 +47,10 @@ enum Command {
         /// stuck). Nobody else waits for it meanwhile.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
         write_timeout_secs: u64,
+        /// Connections that may wait for their login at once; more are
+        /// refused with `busy` (clients retry).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+        max_pending_logins: u64,
         /// Seconds a reply waits before it is sent, so its author can
         /// withdraw it (`shoal unsend`).
         #[arg(long, default_value_t = 10)]
@@ -303,6 +307,7 @@ fn run() -> Result<()> {
             listen,
             evict_after_secs,
             write_timeout_secs,
+            max_pending_logins,
             undo_send_secs,
             mail_retry_secs,
             mail_poll_secs,
@@ -321,6 +326,7 @@ fn run() -> Result<()> {
             let mut opts = ServeOptions::new(listen);
             opts.evict_after = std::time::Duration::from_secs(evict_after_secs);
             opts.write_timeout = std::time::Duration::from_secs(write_timeout_secs);
+            opts.max_pending_logins = max_pending_logins as usize;
             opts.mail = shoal_relay::mail::MailSettings {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),

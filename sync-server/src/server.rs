@@ -34,6 +34,8 @@ pub struct ServeOptions {
     pub write_timeout: Duration,
     /// Bounds on the Automerge changes of one sync message.
     pub input_limits: crate::input_limits::InputLimits,
+    /// Connections allowed to wait for their hello at once.
+    pub max_pending_logins: usize,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
 }
@@ -47,6 +49,7 @@ impl ServeOptions {
             max_frame: MAX_FRAME_BYTES,
             write_timeout: Duration::from_secs(20),
             input_limits: Default::default(),
+            max_pending_logins: 64,
             mail: Default::default(),
         }
     }
@@ -67,6 +70,8 @@ pub struct Relay {
     pub(crate) max_frame: usize,
     pub(crate) write_timeout: Duration,
     pub(crate) input_limits: crate::input_limits::InputLimits,
+    /// Permits for connections that have not logged in yet.
+    pub(crate) pending_logins: Arc<tokio::sync::Semaphore>,
     /// The relay's own Automerge actor (for team documents it maintains);
     /// fresh per process so two runs never reuse sequence numbers.
     pub(crate) actor: automerge::ActorId,
@@ -90,6 +95,7 @@ impl Relay {
             max_frame,
             write_timeout: opts.write_timeout,
             input_limits: opts.input_limits,
+            pending_logins: Arc::new(tokio::sync::Semaphore::new(opts.max_pending_logins)),
             actor: automerge::ActorId::random(),
             team_signatures: Default::default(),
         }
@@ -121,10 +127,14 @@ async fn metrics(State(relay): State<Arc<Relay>>) -> impl IntoResponse {
     )
 }
 
+/// How far past the protocol's frame limit the WebSocket layer reads.
+const WS_SLACK: usize = 64 * 1024;
+
 async fn sync_socket(State(relay): State<Arc<Relay>>, ws: WebSocketUpgrade) -> impl IntoResponse {
-    // The WebSocket layer allows twice the protocol limit, so frames just
-    // over it reach the codec and get a proper `frame-too-large` error.
-    let limit = relay.max_frame.saturating_mul(2);
+    // The WebSocket layer allows a little more than the protocol limit, so
+    // frames just over it reach the codec and get a proper `frame-too-large`
+    // error; larger ones are dropped as they arrive, before any login.
+    let limit = relay.max_frame.saturating_add(WS_SLACK);
     ws.max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| connection::run(relay, socket))

@@ -531,3 +531,83 @@ fn changes_that_expand_past_the_limit_are_refused_before_they_are_applied() {
     ana.new_conversation("m@acme.example", "After", "Still here");
     ana.sync();
 }
+
+#[test]
+fn connections_waiting_to_log_in_are_capped() {
+    // Before: any number of silent connections were held open, each
+    // allowed a first frame of twice the frame limit.
+    let relay = Relay::start_with(&["--max-pending-logins", "3"]);
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut silent = Vec::new();
+        for _ in 0..3 {
+            silent.push(open(&relay).await);
+        }
+        // Give the relay a moment to take the three in.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut refused = open(&relay).await;
+        expect_error_and_close(&mut refused, ErrorCode::Busy).await;
+        // One leaves: a newcomer gets in and logs in.
+        drop(silent.pop());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut newcomer = open(&relay).await;
+        assert!(matches!(
+            hello(&mut newcomer, &token).await,
+            RelayMessage::Welcome { .. }
+        ));
+        // Logged-in connections do not count.
+        let mut another = open(&relay).await;
+        assert!(matches!(
+            hello(&mut another, &token).await,
+            RelayMessage::Welcome { .. }
+        ));
+    });
+}
+
+#[test]
+fn asking_about_documents_that_do_not_exist_costs_the_relay_no_memory() {
+    // Before: every id asked about stayed loaded (empty) until eviction, so
+    // a client asking about random ids grew the relay's memory at will.
+    use automerge::sync::SyncDoc;
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let loaded_before = relay.metric("shoal_relay_documents_loaded");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut ws = open(&relay).await;
+        assert!(matches!(
+            hello(&mut ws, &token).await,
+            RelayMessage::Welcome { .. }
+        ));
+        let ask = automerge::AutoCommit::new()
+            .sync()
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap()
+            .encode();
+        for i in 0..500u32 {
+            let frame = encode(&ClientMessage::Sync {
+                doc: format!("conv/{i:032x}"),
+                data: ask.clone(),
+                restart: true,
+            });
+            ws.send(Message::Binary(frame.into())).await.unwrap();
+        }
+        // Every one is answered (an empty document's state).
+        let mut answered = 0;
+        while answered < 500 {
+            match next(&mut ws).await {
+                Some(RelayMessage::Sync { .. }) => answered += 1,
+                Some(RelayMessage::Presence { .. }) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+    let loaded = relay.metric("shoal_relay_documents_loaded");
+    assert!(
+        loaded < loaded_before + 10.0,
+        "{loaded} documents loaded (was {loaded_before})"
+    );
+}

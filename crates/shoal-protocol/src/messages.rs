@@ -149,6 +149,8 @@ pub enum ErrorCode {
     BadChange,
     /// The relay is shutting down. Fatal; reconnect later.
     ShuttingDown,
+    /// Too many connections are waiting to log in. Fatal; reconnect later.
+    Busy,
     /// The client stopped taking data (its queue overflowed, or a write did
     /// not complete in time) or went silent. Fatal; reconnect.
     Timeout,
@@ -180,6 +182,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::BadChange => "bad-change",
             ErrorCode::ShuttingDown => "shutting-down",
+            ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
             ErrorCode::LimitExceeded => "limit-exceeded",
             ErrorCode::Internal => "internal",

@@ -21,7 +21,7 @@ pub(crate) async fn read_doc(
     team: &str,
     doc_id: &str,
 ) -> anyhow::Result<Option<automerge::AutoCommit>> {
-    let entry = relay.cache.get(team, doc_id).await?;
+    let entry = relay.cache.peek(team, doc_id).await?;
     let mut guard = entry.lock().await;
     Ok((!guard.doc.get_heads().is_empty()).then(|| guard.doc.clone()))
 }
