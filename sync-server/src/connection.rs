@@ -50,6 +50,8 @@ struct Session {
     changed: Arc<ChangedDocs>,
     /// Bytes waiting in this connection's queue (see `Peer::deliver`).
     queued: Arc<AtomicUsize>,
+    /// Automerge actors known to write for this agent (see `authorize`).
+    actors: HashSet<automerge::ActorId>,
 }
 
 /// Sends one message; false when the socket is gone or the peer did not take
@@ -192,6 +194,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         syncing: HashSet::new(),
         changed,
         queued,
+        actors: HashSet::new(),
     };
     if send(&mut session.sink, &relay, &welcome).await {
         for presence in relay.hub.current_presence(&session.team) {
@@ -278,6 +281,8 @@ struct Touched {
     /// When its first message of the batch arrived.
     received: Instant,
     failed: Option<(ErrorCode, String)>,
+    /// The team document as it was, when a non-admin writes to it.
+    team_before: Option<shoal_core::Team>,
 }
 
 impl Session {
@@ -595,6 +600,11 @@ impl Session {
             };
             let mut guard = entry.lock_owned().await;
             let before = guard.doc.get_heads();
+            let team_before = (writes.contains(doc.as_str())
+                && !self.is_admin()
+                && doc.starts_with("team/"))
+            .then(|| <shoal_core::TeamDoc as shoal_core::Document>::view_of(&guard.doc).ok())
+            .flatten();
             docs.insert(
                 doc.clone(),
                 Touched {
@@ -602,6 +612,7 @@ impl Session {
                     before,
                     received: first_seen[doc],
                     failed: None,
+                    team_before,
                 },
             );
         }
@@ -642,6 +653,7 @@ impl Session {
     /// released. False ends the connection.
     async fn store_and_reply(&mut self, mut docs: BTreeMap<String, Touched>) -> bool {
         let relay = self.relay.clone();
+        self.authorize(&mut docs).await;
         let mut items = Vec::new();
         let mut counts = Vec::new();
         for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {
@@ -683,6 +695,11 @@ impl Session {
         let mut failed = Vec::new();
         for (doc, t) in docs.iter_mut() {
             if let Some(f) = t.failed.take() {
+                // The document holds changes that were applied but not
+                // stored: back to what storage holds, under the same lock,
+                // so no other connection ever sees them.
+                relay.cache.restore(&self.team, doc, &mut t.guard).await;
+                t.guard.peers.remove(&self.conn);
                 failed.push((doc.clone(), f));
                 continue;
             }
@@ -703,12 +720,83 @@ impl Session {
             }
         }
         for (doc, (code, message)) in failed {
-            // The in-memory document may hold changes that were not stored:
-            // reload it from storage next time.
-            relay.cache.evict(&self.team, &doc);
             open &= self.report(&doc, code, message).await;
         }
         open
+    }
+
+    fn is_admin(&self) -> bool {
+        self.agent.role == shoal_core::AgentRole::Admin.as_str()
+    }
+
+    /// Refuses new changes written in someone else's name: made by an
+    /// Automerge actor bound to another agent (actors are bound to the first
+    /// agent whose connection brings their changes), entries naming another
+    /// author, or a non-admin's change to the team itself (see
+    /// `shoal_core::authorship`). Changes the relay already holds are not
+    /// new and pass untouched, whoever brings them.
+    async fn authorize(&mut self, docs: &mut BTreeMap<String, Touched>) {
+        for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {
+            let new = t.guard.doc.get_changes(&t.before);
+            if new.is_empty() {
+                continue;
+            }
+            let actors: HashSet<automerge::ActorId> =
+                new.iter().map(|c| c.actor_id().clone()).collect();
+            for actor in actors {
+                if self.actors.contains(&actor) {
+                    continue;
+                }
+                let (store, team, agent) = (
+                    self.relay.store.clone(),
+                    self.team.clone(),
+                    self.agent.id.clone(),
+                );
+                let hex = actor.to_hex_string();
+                let owner = tokio::task::spawn_blocking(move || {
+                    store.bind_actor(&team, &hex, &agent, crate::now_ms())
+                })
+                .await;
+                match owner {
+                    Ok(Ok(owner)) if owner == self.agent.id => {
+                        self.actors.insert(actor);
+                    }
+                    Ok(Ok(_)) => {
+                        t.failed = Some((
+                            ErrorCode::Forbidden,
+                            format!(
+                                "changes made on another agent's device (actor {}) were refused",
+                                actor.to_hex_string()
+                            ),
+                        ));
+                        break;
+                    }
+                    Ok(Err(e)) => t.failed = Some((ErrorCode::Internal, e.to_string())),
+                    Err(e) => t.failed = Some((ErrorCode::Internal, e.to_string())),
+                }
+            }
+            if t.failed.is_some() {
+                continue;
+            }
+            let agent = self.agent.id.as_str();
+            let verdict = if doc.starts_with("conv/") {
+                shoal_core::authorship::check_entries(&t.guard.doc, agent, |a| {
+                    self.actors.contains(a)
+                })
+                .map_err(|e| e.to_string())
+            } else if let Some(before) = &t.team_before {
+                <shoal_core::TeamDoc as shoal_core::Document>::view_of(&t.guard.doc)
+                    .map_err(|e| e.to_string())
+                    .and_then(|after| {
+                        shoal_core::authorship::check_team_change(before, &after, agent)
+                    })
+            } else {
+                Ok(())
+            };
+            if let Err(reason) = verdict {
+                t.failed = Some((ErrorCode::Forbidden, format!("refused: {reason}")));
+            }
+        }
     }
 
     async fn close(self) {

@@ -84,44 +84,10 @@ impl DocCache {
         if let Some(entry) = self.docs.lock().expect("cache lock").get(&key) {
             return Ok(entry.clone());
         }
-        let store = self.store.clone();
-        let (t, d) = key.clone();
-        let stored = tokio::task::spawn_blocking(move || store.load_doc(&t, &d))
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))??;
-        let entry = match stored {
+        let entry = match self.read(team, doc).await? {
             None if !keep_missing => return Ok(Arc::new(Mutex::new(DocEntry::empty()))),
             None => DocEntry::empty(),
-            Some(s) => {
-                let corrupt = |e: automerge::AutomergeError| {
-                    LoadError::Corrupt(doc.to_owned(), e.to_string())
-                };
-                let mut am = match &s.snapshot {
-                    Some(bytes) => AutoCommit::load_with_options(
-                        bytes,
-                        LoadOptions::new().on_partial_load(OnPartialLoad::Error),
-                    )
-                    .map_err(corrupt)?,
-                    None => AutoCommit::new(),
-                };
-                let changes = s
-                    .changes
-                    .iter()
-                    .map(|b| {
-                        Change::try_from(b.as_slice())
-                            .map_err(|e| LoadError::Corrupt(doc.to_owned(), e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let n = changes.len();
-                am.apply_changes(changes).map_err(corrupt)?;
-                DocEntry {
-                    doc: am,
-                    peers: HashMap::new(),
-                    last_seq: s.last_seq,
-                    changes_since_snapshot: n,
-                    last_used: Instant::now(),
-                }
-            }
+            Some(entry) => entry,
         };
         // Another task may have loaded it meanwhile: keep the first.
         Ok(self
@@ -131,6 +97,64 @@ impl DocCache {
             .entry(key)
             .or_insert_with(|| Arc::new(Mutex::new(entry)))
             .clone())
+    }
+
+    /// The stored document, `None` when the team has none.
+    async fn read(&self, team: &str, doc: &str) -> Result<Option<DocEntry>, LoadError> {
+        let store = self.store.clone();
+        let (t, d) = (team.to_owned(), doc.to_owned());
+        let stored = tokio::task::spawn_blocking(move || store.load_doc(&t, &d))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        let Some(s) = stored else {
+            return Ok(None);
+        };
+        let corrupt =
+            |e: automerge::AutomergeError| LoadError::Corrupt(doc.to_owned(), e.to_string());
+        let mut am = match &s.snapshot {
+            Some(bytes) => AutoCommit::load_with_options(
+                bytes,
+                LoadOptions::new().on_partial_load(OnPartialLoad::Error),
+            )
+            .map_err(corrupt)?,
+            None => AutoCommit::new(),
+        };
+        let changes = s
+            .changes
+            .iter()
+            .map(|b| {
+                Change::try_from(b.as_slice())
+                    .map_err(|e| LoadError::Corrupt(doc.to_owned(), e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = changes.len();
+        am.apply_changes(changes).map_err(corrupt)?;
+        Ok(Some(DocEntry {
+            doc: am,
+            peers: HashMap::new(),
+            last_seq: s.last_seq,
+            changes_since_snapshot: n,
+            last_used: Instant::now(),
+        }))
+    }
+
+    /// Puts a locked entry back to what storage holds, dropping whatever
+    /// was applied in memory but not stored (a refused or failed batch).
+    /// Other connections' sync states stay: nothing unstored reached them.
+    /// On failure the entry leaves the cache instead, to be loaded afresh.
+    pub async fn restore(&self, team: &str, doc: &str, entry: &mut DocEntry) {
+        match self.read(team, doc).await {
+            Ok(stored) => {
+                let stored = stored.unwrap_or_else(DocEntry::empty);
+                entry.doc = stored.doc;
+                entry.last_seq = stored.last_seq;
+                entry.changes_since_snapshot = stored.changes_since_snapshot;
+            }
+            Err(e) => {
+                tracing::warn!(doc, "cannot restore the stored document: {e}");
+                self.evict(team, doc);
+            }
+        }
     }
 
     /// Drops a document from memory (after a failure, to reload it from storage).

@@ -2,6 +2,7 @@
 //! error and a closed connection, and the relay keeps serving everyone else.
 
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use shoal_e2e::{Client, Relay};
 use shoal_protocol::{
     decode, encode, ClientMessage, ErrorCode, PresenceState, RelayMessage, MAX_FRAME_BYTES,
@@ -610,4 +611,189 @@ fn asking_about_documents_that_do_not_exist_costs_the_relay_no_memory() {
         loaded < loaded_before + 10.0,
         "{loaded} documents loaded (was {loaded_before})"
     );
+}
+
+/// A raw client's copy of one document, kept in step with the relay.
+struct RawDoc {
+    id: String,
+    doc: automerge::AutoCommit,
+    state: automerge::sync::State,
+}
+
+impl RawDoc {
+    /// Fetches `id` from the relay.
+    async fn fetch(ws: &mut Ws, id: &str) -> RawDoc {
+        let mut raw = RawDoc {
+            id: id.to_owned(),
+            doc: automerge::AutoCommit::new(),
+            state: automerge::sync::State::new(),
+        };
+        raw.push(ws, true).await;
+        loop {
+            match next(ws).await {
+                Some(RelayMessage::Sync { doc, data }) if doc == id => {
+                    use automerge::sync::SyncDoc;
+                    let m = automerge::sync::Message::decode(&data).unwrap();
+                    raw.doc
+                        .sync()
+                        .receive_sync_message(&mut raw.state, m)
+                        .unwrap();
+                    raw.push(ws, false).await;
+                    let caught_up = raw.state.their_heads.as_ref() == Some(&raw.doc.get_heads());
+                    if caught_up && !raw.doc.get_heads().is_empty() {
+                        return raw;
+                    }
+                }
+                Some(RelayMessage::Error { code, message }) => panic!("{code}: {message}"),
+                Some(_) => {}
+                None => panic!("closed"),
+            }
+        }
+    }
+
+    /// Sends what the relay lacks; false when there was nothing to send.
+    async fn push(&mut self, ws: &mut Ws, restart: bool) -> bool {
+        use automerge::sync::SyncDoc;
+        let Some(m) = self.doc.sync().generate_sync_message(&mut self.state) else {
+            return false;
+        };
+        let frame = encode(&ClientMessage::Sync {
+            doc: self.id.clone(),
+            data: m.encode(),
+            restart,
+        });
+        ws.send(Message::Binary(frame.into())).await.unwrap();
+        true
+    }
+
+    /// Sends the local changes; the relay's verdict: the sequence it stored
+    /// them at, or the error it answered.
+    async fn offer(&mut self, ws: &mut Ws) -> Result<u64, (ErrorCode, String)> {
+        assert!(self.push(ws, false).await, "something to send");
+        loop {
+            match next(ws).await {
+                Some(RelayMessage::Ack { doc, seq }) if doc == self.id => return Ok(seq),
+                Some(RelayMessage::Error { code, message }) => return Err((code, message)),
+                Some(_) => {}
+                None => panic!("closed"),
+            }
+        }
+    }
+}
+
+/// A connection logged in with `token`, and its agent's id.
+async fn logged_in(relay: &Relay, token: &str) -> (Ws, String) {
+    let mut ws = open(relay).await;
+    match hello(&mut ws, token).await {
+        RelayMessage::Welcome { agent_id, .. } => (ws, agent_id),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_relay_refuses_changes_made_in_someone_elses_name() {
+    // Before: any token could write anything into its team's documents.
+    use shoal_core::{
+        AgentId, BusinessHours, ConversationDoc, Ctx, Document, SendGuard, TeamDoc, Timestamp,
+    };
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
+    let cleo: Value = serde_json::from_str(&relay.admin(&[
+        "agent",
+        "add",
+        "--team",
+        &team,
+        "--name",
+        "Cleo",
+        "--email",
+        "cleo@northwind.example",
+        "--role",
+        "admin",
+        "--json",
+    ]))
+    .unwrap();
+    let cleo_token = cleo["token"].as_str().unwrap().to_owned();
+    let ana = Client::new();
+    let ana_id = ana.login(&relay, &ana_token)["agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conv = ana.new_conversation("m@acme.example", "Refund", "Charged twice");
+    ana.sync();
+    let doc_id = format!("conv/{conv}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut ben, ben_id) = logged_in(&relay, &ben_token).await;
+        let at = |agent: &str| Ctx::new(AgentId::parse(agent).unwrap(), Timestamp(5_000));
+
+        // 1. Ben's client writes with Ana's Automerge actor.
+        let mut copy = RawDoc::fetch(&mut ben, &doc_id).await;
+        let ana_actor = copy.doc.get_changes(&[])[0].actor_id().clone();
+        let mut c = ConversationDoc::from_automerge(copy.doc.clone()).unwrap();
+        c.automerge_mut().set_actor(ana_actor);
+        c.add_note(&at(&ben_id), "Written with Ana's actor", &[])
+            .unwrap();
+        copy.doc = c.into_automerge();
+        let (code, message) = copy.offer(&mut ben).await.unwrap_err();
+        assert_eq!(code, ErrorCode::Forbidden, "{message}");
+        assert!(message.contains("another agent's device"), "{message}");
+
+        // 2. With his own actor, a reply in Ana's name.
+        let mut copy = RawDoc::fetch(&mut ben, &doc_id).await;
+        let mut c = ConversationDoc::from_automerge(copy.doc.clone()).unwrap();
+        c.automerge_mut().set_actor(automerge::ActorId::random());
+        c.add_reply(
+            &at(&ana_id),
+            "Forged refund promise",
+            None,
+            SendGuard::Force,
+        )
+        .unwrap();
+        copy.doc = c.into_automerge();
+        let (code, message) = copy.offer(&mut ben).await.unwrap_err();
+        assert_eq!(code, ErrorCode::Forbidden, "{message}");
+        assert!(
+            message.contains(&format!("must name {ben_id}")),
+            "{message}"
+        );
+
+        // 3. A non-admin changes the team's business hours; an admin may.
+        let night = BusinessHours {
+            start_minute: 0,
+            ..Default::default()
+        };
+        let team_doc = format!("team/{team}");
+        let mut copy = RawDoc::fetch(&mut ben, &team_doc).await;
+        let mut t = TeamDoc::from_automerge(copy.doc.clone()).unwrap();
+        t.automerge_mut().set_actor(automerge::ActorId::random());
+        t.set_business_hours(&at(&ben_id), &night).unwrap();
+        copy.doc = t.into_automerge();
+        let (code, message) = copy.offer(&mut ben).await.unwrap_err();
+        assert_eq!(code, ErrorCode::Forbidden, "{message}");
+        assert!(message.contains("admin"), "{message}");
+        let (mut cleo, cleo_id) = logged_in(&relay, &cleo_token).await;
+        let mut copy = RawDoc::fetch(&mut cleo, &team_doc).await;
+        let mut t = TeamDoc::from_automerge(copy.doc.clone()).unwrap();
+        t.automerge_mut().set_actor(automerge::ActorId::random());
+        t.set_business_hours(&at(&cleo_id), &night).unwrap();
+        copy.doc = t.into_automerge();
+        assert!(copy.offer(&mut cleo).await.is_ok(), "an admin may");
+
+        // 4. Ben's own reply, in his name, with his own actor, is taken.
+        let mut copy = RawDoc::fetch(&mut ben, &doc_id).await;
+        let mut c = ConversationDoc::from_automerge(copy.doc.clone()).unwrap();
+        c.automerge_mut().set_actor(automerge::ActorId::random());
+        c.add_note(&at(&ben_id), "Ben's own note", &[]).unwrap();
+        copy.doc = c.into_automerge();
+        assert!(copy.offer(&mut ben).await.is_ok());
+    });
+    // Nothing refused reached Ana; Ben's own note did.
+    ana.sync();
+    let shown = ana.json(&["show", &conv, "--no-mark-seen"]).to_string();
+    assert!(shown.contains("Ben's own note"), "{shown}");
+    for forged in ["Written with Ana's actor", "Forged refund promise"] {
+        assert!(!shown.contains(forged), "{forged} reached Ana");
+    }
 }

@@ -3,8 +3,11 @@
 //! (the `shoal` CLI or the mail ingester) that brings customer messages.
 
 use shoal_app::{AppEvent, ChannelSink, Engine, ErrorKind, Settings};
-use shoal_core::{Channel, ConversationId, EmailHeaders, Priority};
-use shoal_replica::{NewConversationInput, Replica};
+use shoal_core::{
+    AgentId, Channel, ConversationDoc, ConversationId, Ctx, DocId, Document, EmailDetails,
+    EmailHeaders, NewConversation, Priority, Timestamp,
+};
+use shoal_replica::Replica;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
@@ -27,18 +30,35 @@ fn other(home: &Path) -> Replica {
     Replica::open(&home.join("replica.sqlite3")).unwrap()
 }
 
+/// A customer's e-mail opening a conversation, written as the relay's
+/// ingest writes it (not typed in by the agent) and merged into the replica.
 fn new_conversation(r: &mut Replica, email: &str, subject: &str, body: &str) -> String {
     let customer = r.find_or_create_customer(email, None).unwrap();
-    let (id, _) = r
-        .new_conversation(NewConversationInput {
+    let id = ConversationId::random();
+    let relay = Ctx::new(AgentId::parse("relay").unwrap(), Timestamp(1_000));
+    let (doc, _) = ConversationDoc::create_from_email(
+        shoal_core::automerge::ActorId::random(),
+        &relay,
+        NewConversation {
+            id: id.clone(),
             subject: subject.into(),
             channel: Channel::Email,
             customer,
             body: body.into(),
-            priority: Priority::Normal,
-            received_at: None,
+            received_at: relay.now,
             headers: EmailHeaders::default(),
-        })
+            priority: Priority::Normal,
+        },
+        &EmailDetails::default(),
+    )
+    .unwrap();
+    let changes: Vec<Vec<u8>> = doc
+        .into_automerge()
+        .get_changes(&[])
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    r.apply_changes(&DocId::conversation(&id), &changes)
         .unwrap();
     id.to_string()
 }

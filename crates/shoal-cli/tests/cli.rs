@@ -304,7 +304,7 @@ fn init_new_and_inbox_json() {
     let conv = str_of(&created, "conversation_id").to_owned();
     assert_eq!(conv.len(), 32);
     assert!(created["entry_id"].is_string() && created["customer_id"].is_string());
-    // An e-mail conversation from stdin: unread until shown.
+    // An e-mail typed in from stdin: logged by Ana, so read for her.
     let run = home.run_with_stdin(
         &[
             "new",
@@ -348,7 +348,7 @@ fn init_new_and_inbox_json() {
         .iter()
         .find(|r| r["conversation_id"] == email_conv.as_str())
         .unwrap();
-    assert_eq!(email_row["unread"], true);
+    assert_eq!(email_row["unread"], false, "I typed it in myself");
     assert_eq!(
         str_of(email_row, "preview"),
         "I cannot log in since yesterday."
@@ -360,7 +360,11 @@ fn init_new_and_inbox_json() {
         table.contains(&conv[..8]) && !table.contains(&conv),
         "{table}"
     );
-    assert!(table.contains("●") && table.contains("high") && table.contains("Maria Garcia"));
+    assert!(
+        table.contains("high") && table.contains("Maria Garcia"),
+        "{table}"
+    );
+    assert!(!table.contains("●"), "nothing unread: {table}");
     let limited = home.json(&["inbox", "--limit", "1"]);
     assert_eq!(limited["conversations"].as_array().unwrap().len(), 1);
     let closed = home.json(&["inbox", "--status", "closed"]);
@@ -374,7 +378,20 @@ fn init_new_and_inbox_json() {
 fn show_json_and_marking_seen() {
     let sandbox = Sandbox::new();
     let home = sandbox.team();
-    let conv = home.json(&[
+    home.add_ben();
+    // Ben types in a customer's e-mail and hands it over (an export): for
+    // Ana it is unread until shown.
+    let team_file = sandbox.file("team.jsonl");
+    home.ok(&["export", "--out", team_file.to_str().unwrap()]);
+    let ben = sandbox.home("ben");
+    ben.ok(&[
+        "init",
+        "--from",
+        team_file.to_str().unwrap(),
+        "--agent",
+        "ben@acme.example",
+    ]);
+    let conv = ben.json(&[
         "new",
         "--customer",
         "bob@example.com",
@@ -390,8 +407,13 @@ fn show_json_and_marking_seen() {
         .as_str()
         .unwrap()
         .to_owned();
+    let back = sandbox.file("back.jsonl");
+    ben.ok(&["export", "--out", back.to_str().unwrap()]);
+    home.ok(&["import", back.to_str().unwrap()]);
     let unread = |home: &Home| home.json(&["inbox"])["conversations"][0]["unread"].clone();
     assert_eq!(unread(&home), true);
+    let table = home.ok(&["inbox"]);
+    assert!(table.contains("●"), "the unread marker: {table}");
 
     let shown = home.json(&["show", &conv[..6], "--no-mark-seen"]);
     assert_eq!(unread(&home), true, "--no-mark-seen leaves it unread");
@@ -407,15 +429,20 @@ fn show_json_and_marking_seen() {
     assert_eq!(str_of(&shown["customer"], "name"), "Bob Stone");
     assert_eq!(shown["customer"]["emails"][0], "bob@example.com");
     assert_eq!(str_of(&shown, "effective_status"), "open");
-    let agents = shown["agents"].as_object().unwrap();
-    assert_eq!(agents.len(), 1);
-    assert_eq!(agents.values().next().unwrap(), "Ana Lima");
+    let mut agents: Vec<&str> = shown["agents"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    agents.sort();
+    assert_eq!(agents, ["Ana Lima", "Ben Kim"]);
 
     let text = home.ok(&["show", &conv]);
     assert!(text.starts_with("Login broken\n"), "{text}");
     for part in [
         "Bob Stone <bob@example.com>",
-        "customer message",
+        "customer message · Bob Stone (logged by Ben Kim)",
         "I cannot log in.",
     ] {
         assert!(text.contains(part), "{part} missing:\n{text}");

@@ -39,7 +39,8 @@ impl EntryKind {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// The kind stored as `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
         [
             EntryKind::CustomerMessage,
             EntryKind::Reply,
@@ -325,8 +326,9 @@ struct EntryData<'a> {
 }
 
 impl ConversationDoc {
-    /// Opens a conversation with its first customer message. When an agent
-    /// logs it (a call, say), the acting agent is recorded as `logged_by`.
+    /// Opens a conversation with its first customer message, typed in by the
+    /// acting agent (a call, say, or an e-mail forwarded by hand), who is
+    /// recorded as `logged_by`.
     pub fn create(actor: ActorId, ctx: &Ctx, new: NewConversation) -> Result<(Self, EntryId)> {
         Self::create_inner(actor, ctx, new, None)
     }
@@ -374,7 +376,9 @@ impl ConversationDoc {
         doc.put_object(ROOT, "seen_by", ObjType::Map)?;
         doc.put_object(ROOT, "entries", ObjType::List)?;
         let entry = EntryId::random();
-        let logged_by = (new.channel != Channel::Email).then_some(&ctx.agent);
+        // Whoever types a customer's words in is recorded: only the relay
+        // writes e-mail as the customer's own (see `authorship`).
+        let logged_by = email.is_none().then_some(&ctx.agent);
         push_entry(
             &mut doc,
             &EntryData {

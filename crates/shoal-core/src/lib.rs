@@ -12,6 +12,7 @@
 //! - [`AgentPrivateDoc`]: one agent's templates and preferences.
 
 mod agent_private;
+pub mod authorship;
 mod collision;
 mod conversation;
 mod ctx;

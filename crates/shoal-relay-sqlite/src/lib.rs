@@ -739,4 +739,17 @@ impl RelayStore for SqliteStore {
             changes: count(counts.3),
         })
     }
+
+    fn bind_actor(&self, team_id: &str, actor: &str, agent_id: &str, now: i64) -> Result<String> {
+        let conn = self.conn()?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO actors (team_id, actor, agent_id, bound_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![team_id, actor, agent_id, now]))
+        .map_err(backend)?;
+        conn.prepare_cached("SELECT agent_id FROM actors WHERE team_id = ?1 AND actor = ?2")
+            .and_then(|mut stmt| stmt.query_row([team_id, actor], |r| r.get(0)))
+            .map_err(backend)
+    }
 }

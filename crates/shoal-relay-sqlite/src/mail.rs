@@ -120,8 +120,8 @@ CREATE TABLE mail_quarantine (
 );
 ";
 
-/// Schema 5: outbox rows keyed by team and entry, and the mailboxes'
-/// permission to log in without TLS. Entry ids come from
+/// Schema 5: outbox rows keyed by team and entry, the agent each Automerge
+/// actor writes for, and the mailboxes' permission to log in without TLS. Entry ids come from
 /// clients, so two teams' ids may meet; keyed by entry alone, one team's
 /// reply could hide another team's.
 pub(crate) const SCHEMA_V5: &str = "
@@ -144,6 +144,15 @@ INSERT INTO outbox_v5 (team_id, entry_id, conversation_id, mailbox_id, state, at
 DROP TABLE outbox;
 ALTER TABLE outbox_v5 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('waiting', 'sending');
+-- Which agent each Automerge actor writes for: bound on first use, so no
+-- connection can make changes in another agent's name.
+CREATE TABLE actors (
+    team_id  TEXT NOT NULL,
+    actor    TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    bound_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, actor)
+);
 -- Whether the IMAP password may be sent without TLS: no by default, also for
 -- mailboxes connected before (they get a clear error until changed).
 ALTER TABLE mailboxes ADD COLUMN insecure_plaintext INTEGER NOT NULL DEFAULT 0;

@@ -663,3 +663,16 @@ fn store_is_send_and_sync() {
     fn assert_store<T: RelayStore>() {}
     assert_store::<SqliteStore>();
 }
+
+#[test]
+fn an_actor_is_bound_to_the_first_agent_that_uses_it_per_team() {
+    let (_dir, store) = store_with_teams();
+    assert_eq!(store.bind_actor("team-a", "abcd", "ana", 1).unwrap(), "ana");
+    assert_eq!(store.bind_actor("team-a", "abcd", "ben", 2).unwrap(), "ana");
+    assert_eq!(store.bind_actor("team-a", "abcd", "ana", 3).unwrap(), "ana");
+    // Another team's binding is its own.
+    assert_eq!(
+        store.bind_actor("team-b", "abcd", "cleo", 4).unwrap(),
+        "cleo"
+    );
+}

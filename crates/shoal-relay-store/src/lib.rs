@@ -213,4 +213,9 @@ pub trait RelayStore: Send + Sync + 'static {
     fn head(&self, team_id: &str) -> Result<u64>;
     /// Counts.
     fn stats(&self) -> Result<StoreStats>;
+
+    /// Binds an Automerge actor (hex) to an agent of a team, unless it is
+    /// bound already; returns the agent it is bound to (the first to use
+    /// it). Agent id `relay` stands for the relay's own actors.
+    fn bind_actor(&self, team_id: &str, actor: &str, agent_id: &str, now: i64) -> Result<String>;
 }

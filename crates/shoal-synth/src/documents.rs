@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use shoal_core::automerge::ActorId;
 use shoal_core::{
     AgentId, AgentRole, Channel, ConversationDoc, ConversationId, CoreError, Ctx, CustomerDoc,
-    CustomerId, DeliveryState, DocId, Document, EmailHeaders, NewConversation, NewCustomer,
-    Priority, SendGuard, StatusChange, TeamDoc, TeamId, Timestamp,
+    CustomerId, DeliveryState, DocId, Document, EmailDetails, EmailHeaders, NewConversation,
+    NewCustomer, Priority, SendGuard, StatusChange, TeamDoc, TeamId, Timestamp,
 };
 
 /// Stable ids for everything in a synthetic team, drawn from the seed.
@@ -163,7 +163,13 @@ pub fn conversation_document(
         headers: EmailHeaders::default(),
         priority: conv.priority.parse()?,
     };
-    let (mut doc, _) = ConversationDoc::create(logger_actor, &Ctx::new(logger, first_at), new)?;
+    let ctx = Ctx::new(logger, first_at);
+    let (mut doc, _) = if channel == Channel::Email {
+        // As the relay's ingest writes it.
+        ConversationDoc::create_from_email(logger_actor, &ctx, new, &EmailDetails::default())?
+    } else {
+        ConversationDoc::create(logger_actor, &ctx, new)?
+    };
     let as_agent = |doc: &mut ConversationDoc, a: usize, at: i64| {
         doc.automerge_mut().set_actor(ids.agent_actors[a].clone());
         Ctx::new(ids.agents[a].clone(), Timestamp(at))
@@ -194,11 +200,12 @@ pub fn conversation_document(
             }
             _ => {
                 doc.automerge_mut().set_actor(ids.relay_actor.clone());
-                doc.add_customer_message(
+                doc.add_email(
                     &Ctx::new(ids.relay.clone(), Timestamp(e.at_ms)),
                     &e.body,
                     Timestamp(e.at_ms),
                     &EmailHeaders::default(),
+                    &EmailDetails::default(),
                 )?;
             }
         }

@@ -1,0 +1,288 @@
+//! Who may write what, read from the Automerge history. The relay binds
+//! each Automerge actor to one agent; these rules then say which values an
+//! agent's actors may write, so nobody can act in someone else's name.
+//!
+//! - An entry names whoever wrote it: a reply or a note has its writer as
+//!   `author`; a customer message typed in by an agent (a logged call) has
+//!   its writer as `logged_by`. Customer e-mail is written by the relay.
+//! - Nobody rewrites who wrote an entry another actor created.
+//! - In the team document, only admins change the team: its name, agents
+//!   and their roles, business hours and response targets. Anyone may add
+//!   tags and set their own availability.
+
+use crate::team::Team;
+use crate::EntryKind;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, Value, ROOT};
+
+/// An entry field that names someone other than the agent who wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("entry {entry}: {problem}")]
+pub struct Misattribution {
+    /// The entry's id (or its position when it has none).
+    pub entry: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Checks every value of a conversation document's entries that one of
+/// `agent`'s actors (`mine`) wrote. Values written by other actors are not
+/// this agent's doing and are not judged here.
+pub fn check_entries(
+    doc: &AutoCommit,
+    agent: &str,
+    mine: impl Fn(&ActorId) -> bool,
+) -> Result<(), Misattribution> {
+    let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(ROOT, "entries") else {
+        return Ok(());
+    };
+    let by_me = |id: &ObjId| matches!(id, ObjId::Id(_, actor, _) if mine(actor));
+    for i in 0..doc.length(&list) {
+        let Ok(Some((Value::Object(ObjType::Map), entry))) = doc.get(&list, i) else {
+            continue;
+        };
+        let text = |field: &str| -> Vec<(String, ObjId)> {
+            doc.get_all(&entry, field)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(v, id)| (v.as_str().unwrap_or_default().to_owned(), id))
+                .collect()
+        };
+        let name = text("id")
+            .into_iter()
+            .next()
+            .map_or_else(|| format!("#{i}"), |(id, _)| id);
+        let wrong = |problem: String| Misattribution {
+            entry: name.clone(),
+            problem,
+        };
+        let created_by_me = by_me(&entry);
+        let kinds = text("kind");
+        for field in ["id", "kind", "author", "logged_by"] {
+            if !created_by_me && text(field).iter().any(|(_, op)| by_me(op)) {
+                return Err(wrong(format!(
+                    "changes `{field}` of an entry someone else wrote"
+                )));
+            }
+        }
+        if !created_by_me {
+            continue;
+        }
+        for (kind, _) in &kinds {
+            let field = match EntryKind::parse(kind) {
+                Some(EntryKind::Reply | EntryKind::Note) => "author",
+                Some(EntryKind::CustomerMessage) => "logged_by",
+                None => return Err(wrong(format!("unknown kind `{kind}`"))),
+            };
+            let names = text(field);
+            if names.is_empty() || names.iter().any(|(who, _)| who != agent) {
+                return Err(wrong(format!(
+                    "a {kind} written by {agent} must name {agent} as `{field}`"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a change of the team document by a non-admin `agent`: `before`
+/// and `after` may differ only in tags and in the agent's own availability.
+pub fn check_team_change(before: &Team, after: &Team, agent: &str) -> Result<(), String> {
+    if before.name != after.name {
+        return Err("only an admin can rename the team".into());
+    }
+    if before.business_hours != after.business_hours || before.sla != after.sla {
+        return Err("only an admin can change business hours and response targets".into());
+    }
+    let people = |t: &Team| -> Vec<(String, String, String, String)> {
+        t.agents
+            .iter()
+            .map(|a| {
+                (
+                    a.id.to_string(),
+                    a.name.clone(),
+                    a.email.clone(),
+                    a.role.as_str().to_owned(),
+                )
+            })
+            .collect()
+    };
+    if people(before) != people(after) {
+        return Err("only an admin can change the team's agents and roles".into());
+    }
+    for (b, a) in before.agents.iter().zip(&after.agents) {
+        if b.availability != a.availability && a.id.as_str() != agent {
+            return Err(format!("only {} can set their own availability", a.name));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        AgentAvailability, AgentId, BusinessHours, Channel, ConversationDoc, ConversationId,
+        CustomerId, Document, EmailDetails, EmailHeaders, NewConversation, Priority, SendGuard,
+        TeamDoc, TeamId, Timestamp,
+    };
+    use crate::{AgentRole, Ctx};
+    use automerge::transaction::Transactable;
+
+    fn ctx(agent: &str) -> Ctx {
+        Ctx::new(AgentId::parse(agent).unwrap(), Timestamp(1_000))
+    }
+
+    /// A conversation opened by a customer's e-mail, as the relay writes it.
+    fn mailed() -> ConversationDoc {
+        let new = NewConversation {
+            id: ConversationId::random(),
+            subject: "Refund".into(),
+            channel: Channel::Email,
+            customer: CustomerId::parse("cust1").unwrap(),
+            body: "Charged twice".into(),
+            received_at: Timestamp(500),
+            headers: EmailHeaders::default(),
+            priority: Priority::Normal,
+        };
+        ConversationDoc::create_from_email(
+            ActorId::random(),
+            &ctx("relay"),
+            new,
+            &EmailDetails::default(),
+        )
+        .unwrap()
+        .0
+    }
+
+    fn as_actor(doc: &mut ConversationDoc, actor: &ActorId) {
+        doc.automerge_mut().set_actor(actor.clone());
+    }
+
+    #[test]
+    fn replies_and_notes_must_name_their_writer() {
+        let (ana, ben) = (ActorId::random(), ActorId::random());
+        let mut c = mailed();
+        as_actor(&mut c, &ana);
+        c.add_reply(&ctx("ana"), "Refunded.", None, SendGuard::Force)
+            .unwrap();
+        c.add_note(&ctx("ana"), "Done", &[]).unwrap();
+        let doc = c.into_automerge();
+        assert_eq!(check_entries(&doc, "ana", |a| *a == ana), Ok(()));
+        // Ben's actors wrote none of it: nothing of his to judge.
+        assert_eq!(check_entries(&doc, "ben", |a| *a == ben), Ok(()));
+
+        // Ben's device writes a reply in Ana's name.
+        let mut c = ConversationDoc::from_automerge(doc).unwrap();
+        as_actor(&mut c, &ben);
+        c.add_reply(&ctx("ana"), "Forged", None, SendGuard::Force)
+            .unwrap();
+        let err = check_entries(c.automerge(), "ben", |a| *a == ben).unwrap_err();
+        assert!(err.problem.contains("must name ben"), "{err}");
+    }
+
+    #[test]
+    fn nobody_rewrites_who_wrote_another_entry() {
+        let (ana, ben) = (ActorId::random(), ActorId::random());
+        let mut c = mailed();
+        as_actor(&mut c, &ana);
+        let reply = c
+            .add_reply(&ctx("ana"), "Refunded.", None, SendGuard::Force)
+            .unwrap();
+        as_actor(&mut c, &ben);
+        let doc = c.automerge_mut();
+        let (_, entries) = doc.get(ROOT, "entries").unwrap().unwrap();
+        let last = doc.length(&entries) - 1;
+        let (_, entry) = doc.get(&entries, last).unwrap().unwrap();
+        doc.put(&entry, "author", "ben").unwrap();
+        let err = check_entries(c.automerge(), "ben", |a| *a == ben).unwrap_err();
+        assert_eq!(err.entry, reply.to_string());
+        assert!(err.problem.contains("someone else wrote"), "{err}");
+    }
+
+    #[test]
+    fn customer_words_are_written_by_the_relay_or_logged_by_their_typist() {
+        let ana = ActorId::random();
+        // Typed in by Ana (a call): logged by her, accepted.
+        let new = NewConversation {
+            id: ConversationId::random(),
+            subject: "Call".into(),
+            channel: Channel::Phone,
+            customer: CustomerId::parse("cust1").unwrap(),
+            body: "Called about the refund".into(),
+            received_at: Timestamp(500),
+            headers: EmailHeaders::default(),
+            priority: Priority::Normal,
+        };
+        let (c, _) = ConversationDoc::create(ana.clone(), &ctx("ana"), new).unwrap();
+        assert_eq!(check_entries(c.automerge(), "ana", |a| *a == ana), Ok(()));
+        // Ana's device adds words as if the customer had written them.
+        let mut c = mailed();
+        as_actor(&mut c, &ana);
+        c.add_customer_message(
+            &ctx("ana"),
+            "Please refund to another account",
+            Timestamp(2_000),
+            &EmailHeaders::default(),
+        )
+        .unwrap();
+        let err = check_entries(c.automerge(), "ana", |a| *a == ana).unwrap_err();
+        assert!(err.problem.contains("logged_by"), "{err}");
+    }
+
+    #[test]
+    fn only_admins_change_the_team_and_everyone_sets_their_own_availability() {
+        let mut t =
+            TeamDoc::genesis(&TeamId::parse("t1").unwrap(), "Support", Timestamp(1)).unwrap();
+        let relay = ctx("relay");
+        for (id, name, role) in [
+            ("ana", "Ana", AgentRole::Admin),
+            ("ben", "Ben", AgentRole::Agent),
+        ] {
+            let email = format!("{id}@example.test");
+            t.add_agent(&relay, &AgentId::parse(id).unwrap(), name, &email, role)
+                .unwrap();
+        }
+        let before = t.view().unwrap();
+        let ben = AgentId::parse("ben").unwrap();
+
+        let mut own = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        own.set_availability(&ctx("ben"), &ben, AgentAvailability::Away)
+            .unwrap();
+        own.add_tags(&ctx("ben"), &["vip".into()]).unwrap();
+        assert_eq!(
+            check_team_change(&before, &own.view().unwrap(), "ben"),
+            Ok(())
+        );
+
+        let mut other = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        other
+            .set_availability(
+                &ctx("ben"),
+                &AgentId::parse("ana").unwrap(),
+                AgentAvailability::Away,
+            )
+            .unwrap();
+        assert!(check_team_change(&before, &other.view().unwrap(), "ben").is_err());
+
+        let mut hours = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        let night = BusinessHours {
+            start_minute: 0,
+            ..Default::default()
+        };
+        hours.set_business_hours(&ctx("ben"), &night).unwrap();
+        let err = check_team_change(&before, &hours.view().unwrap(), "ben").unwrap_err();
+        assert!(err.contains("admin"), "{err}");
+
+        let mut promoted = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        promoted
+            .add_agent(
+                &ctx("ben"),
+                &ben,
+                "Ben",
+                "ben@example.test",
+                AgentRole::Admin,
+            )
+            .unwrap();
+        assert!(check_team_change(&before, &promoted.view().unwrap(), "ben").is_err());
+    }
+}
