@@ -83,7 +83,7 @@ pub(crate) fn run(
     }
     let (data, team) = create_relay("reconnect")?;
     let (token_a, agent_a) = add_agent(&data, &team, 20)?;
-    let (token_b, _) = add_agent(&data, &team, 21)?;
+    let (token_b, agent_b) = add_agent(&data, &team, 21)?;
     let seeding = Instant::now();
     let ctx = Ctx::new(
         shoal_core::AgentId::parse("seed")?,
@@ -134,7 +134,7 @@ pub(crate) fn run(
     // The relay adds the agents to the team document on first connect.
     rt.block_on(shoal_sync::sync_once(&mut replica, &cfg, timeout))?;
 
-    let ctx_b = Ctx::new(shoal_core::AgentId::parse("agent-b")?, ctx.now);
+    let ctx_b = Ctx::new(shoal_core::AgentId::parse(&agent_b)?, ctx.now);
     let mut times = Vec::new();
     let mut bytes = Vec::new();
     for round in to_change.chunks(changed).take(rounds) {

@@ -146,6 +146,12 @@ impl RelayProcess {
 }
 
 pub(crate) async fn connect(addr: &str, token: &str) -> Result<Ws> {
+    Ok(connect_as(addr, token).await?.0)
+}
+
+/// [`connect`], with the id of the agent the token belongs to: what it
+/// writes must name that agent (the relay refuses anything else).
+pub(crate) async fn connect_as(addr: &str, token: &str) -> Result<(Ws, String)> {
     let (mut ws, _) =
         tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/v1/sync"), None, true)
             .await?;
@@ -156,7 +162,7 @@ pub(crate) async fn connect(addr: &str, token: &str) -> Result<Ws> {
     };
     ws.send(Message::Binary(encode(&hello).into())).await?;
     match recv(&mut ws).await? {
-        RelayMessage::Welcome { .. } => Ok(ws),
+        RelayMessage::Welcome { agent_id, .. } => Ok((ws, agent_id)),
         other => bail!("expected welcome, got {other:?}"),
     }
 }
@@ -387,7 +393,8 @@ async fn propagation(
     changes: usize,
 ) -> Result<Propagation> {
     let now = Timestamp(1_780_000_000_000);
-    let ctx = Ctx::new(shoal_core::AgentId::parse("bench")?, now);
+    let (writer_ws, writer_id) = connect_as(addr, writer_token).await?;
+    let ctx = Ctx::new(shoal_core::AgentId::parse(&writer_id)?, now);
     let id = ConversationId::random();
     let new = NewConversation {
         id: id.clone(),
@@ -402,7 +409,7 @@ async fn propagation(
     let (doc, _) = ConversationDoc::create(automerge::ActorId::random(), &ctx, new)?;
     let doc_id = format!("conv/{id}");
     let mut writer = Agent {
-        ws: connect(addr, writer_token).await?,
+        ws: writer_ws,
         doc: doc.into_automerge(),
         state: sync::State::new(),
         restart: true,
