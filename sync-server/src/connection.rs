@@ -4,7 +4,7 @@
 use crate::auth::AuthError;
 use crate::doc_cache::DocEntry;
 use crate::fanout::{self, visible_to};
-use crate::hub::{queued_size, ChangedDocs, ConnId, Outgoing, Peer};
+use crate::hub::{queued_size, ChangedDocs, Closer, ConnId, Peer};
 use crate::input_limits::InputError;
 use crate::server::Relay;
 use automerge::sync::{self, SyncDoc};
@@ -36,7 +36,13 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 /// A connection that sent nothing (not even a pong) for this long is closed.
 const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 
-type Sink = SplitSink<WebSocket, Message>;
+/// The writing half of a connection.
+struct Sink {
+    ws: SplitSink<WebSocket, Message>,
+    /// Once registered: a write gives up as soon as the connection is told
+    /// to end (a revoked agent is cut off even while a write to it blocks).
+    closer: Option<Arc<Closer>>,
+}
 
 struct Session {
     relay: Arc<Relay>,
@@ -52,6 +58,8 @@ struct Session {
     queued: Arc<AtomicUsize>,
     /// Automerge actors known to write for this agent (see `authorize`).
     actors: HashSet<automerge::ActorId>,
+    /// Set when the relay ends this connection (the agent was revoked).
+    closer: Arc<Closer>,
 }
 
 /// Sends one message; false when the socket is gone or the peer did not take
@@ -65,7 +73,15 @@ async fn send(sink: &mut Sink, relay: &Relay, message: &RelayMessage) -> bool {
 
 /// Writes one WebSocket message within the relay's write timeout.
 async fn write(sink: &mut Sink, relay: &Relay, message: Message) -> bool {
-    match tokio::time::timeout(relay.write_timeout, sink.send(message)).await {
+    let written = tokio::time::timeout(relay.write_timeout, sink.ws.send(message));
+    let written = match &sink.closer {
+        Some(closer) => tokio::select! {
+            w = written => w,
+            _ = closer.notify.notified() => return false,
+        },
+        None => written.await,
+    };
+    match written {
         Ok(result) => result.is_ok(),
         Err(_) => {
             relay.metrics.slow_peer_cut();
@@ -95,7 +111,7 @@ async fn fail(sink: &mut Sink, relay: &Relay, code: ErrorCode, message: String) 
             reason: code.as_str().into(),
         };
         if write(sink, relay, Message::Close(Some(frame))).await {
-            let _ = tokio::time::timeout(relay.write_timeout, sink.close()).await;
+            let _ = tokio::time::timeout(relay.write_timeout, sink.ws.close()).await;
         }
     }
 }
@@ -121,7 +137,8 @@ fn decode_error(e: DecodeError) -> (ErrorCode, String) {
 /// Serves one WebSocket until it ends.
 pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
     relay.metrics.connection_opened();
-    let (mut sink, mut stream) = socket.split();
+    let (ws, mut stream) = socket.split();
+    let mut sink = Sink { ws, closer: None };
     // Connections that have not logged in yet are capped: they cost memory
     // and a hash each, and anyone can open them.
     let Ok(pending) = relay.pending_logins.clone().try_acquire_owned() else {
@@ -168,6 +185,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
     let changed = Arc::new(ChangedDocs::default());
     let queued = Arc::new(AtomicUsize::new(0));
+    let closer = Arc::new(Closer::default());
     let conn = relay.hub.register(
         &team,
         Peer {
@@ -175,9 +193,11 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
             tx,
             changed: changed.clone(),
             queued: queued.clone(),
+            closer: closer.clone(),
         },
     );
     tracing::info!(agent = %agent.email, team = %team, conn, "connected");
+    sink.closer = Some(closer.clone());
     let head = head(&relay, &team).await.unwrap_or(0);
     let welcome = RelayMessage::Welcome {
         protocol: PROTOCOL_VERSION,
@@ -195,6 +215,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         changed,
         queued,
         actors: HashSet::new(),
+        closer,
     };
     if send(&mut session.sink, &relay, &welcome).await {
         for presence in relay.hub.current_presence(&session.team) {
@@ -289,7 +310,7 @@ impl Session {
     async fn serve(
         &mut self,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
-        rx: &mut mpsc::Receiver<Outgoing>,
+        rx: &mut mpsc::Receiver<RelayMessage>,
     ) {
         let mut shutdown = self.relay.shutdown.subscribe();
         let changed = self.changed.clone();
@@ -300,8 +321,16 @@ impl Session {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
+        let closer = self.closer.clone();
         loop {
+            // An end (revocation) goes first, whatever else is ready.
+            if let Some((code, message)) = closer.reason() {
+                fail(&mut self.sink, &self.relay, code, message).await;
+                return;
+            }
             tokio::select! {
+                biased;
+                _ = closer.notify.notified() => continue,
                 _ = ping.tick() => {
                     if last_heard.elapsed() > SILENCE_LIMIT {
                         fail(&mut self.sink, &self.relay, ErrorCode::Timeout, format!("nothing heard for {} s", SILENCE_LIMIT.as_secs())).await;
@@ -328,6 +357,12 @@ impl Session {
                     let mut batch = Vec::new();
                     let mut frame = frame;
                     loop {
+                        // Checked on every message: nothing from an agent
+                        // revoked meanwhile is taken.
+                        if closer.reason().is_some() {
+                            batch.clear();
+                            break;
+                        }
                         match self.inbound(frame) {
                             Inbound::Sync(s) => batch.push(s),
                             Inbound::Other(m) => {
@@ -357,15 +392,11 @@ impl Session {
                     }
                 }
                 out = rx.recv() => match out {
-                    Some(Outgoing::Message(m)) => {
+                    Some(m) => {
                         self.queued.fetch_sub(queued_size(&m), Ordering::Relaxed);
                         if !send(&mut self.sink, &self.relay, &m).await {
                             return;
                         }
-                    }
-                    Some(Outgoing::Close(code, message)) => {
-                        fail(&mut self.sink, &self.relay, code, message).await;
-                        return;
                     }
                     None => return,
                 },

@@ -18,15 +18,6 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(10);
 /// relay keeps presence in memory).
 pub const MAX_PRESENCE_PER_AGENT: usize = 16;
 
-/// What a connection's writer task is told to do.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// Send a message.
-    Message(RelayMessage),
-    /// Send an error and close.
-    Close(ErrorCode, String),
-}
-
 /// Bytes of messages queued for one connection at most: past this the
 /// client is too slow to keep up, and is disconnected (it resyncs from its
 /// cursor when it comes back).
@@ -38,11 +29,39 @@ pub struct Peer {
     /// The agent.
     pub agent_id: String,
     /// Its writer's queue.
-    pub tx: mpsc::Sender<Outgoing>,
+    pub tx: mpsc::Sender<RelayMessage>,
     /// Documents changed since its last `changed` notice.
     pub changed: Arc<ChangedDocs>,
     /// Bytes in its queue (roughly: the payloads).
     pub queued: Arc<AtomicUsize>,
+    /// Ends the connection, whatever its queue holds.
+    pub closer: Arc<Closer>,
+}
+
+/// Tells one connection to end with an error, past its queue: a full queue
+/// must not keep a revoked agent connected.
+#[derive(Default)]
+pub struct Closer {
+    reason: Mutex<Option<(ErrorCode, String)>>,
+    /// Woken once a reason is set.
+    pub notify: Notify,
+}
+
+impl Closer {
+    /// Asks the connection to end with `code` (the first reason wins).
+    pub fn close(&self, code: ErrorCode, message: &str) {
+        let mut reason = self.reason.lock().expect("closer lock");
+        if reason.is_none() {
+            *reason = Some((code, message.to_owned()));
+        }
+        drop(reason);
+        self.notify.notify_one();
+    }
+
+    /// The reason, once the connection was asked to end.
+    pub fn reason(&self) -> Option<(ErrorCode, String)> {
+        self.reason.lock().expect("closer lock").clone()
+    }
 }
 
 impl Peer {
@@ -51,14 +70,12 @@ impl Peer {
     pub fn deliver(&self, message: RelayMessage) {
         let size = queued_size(&message);
         let over = self.queued.load(Ordering::Relaxed) + size > MAX_QUEUED_BYTES;
-        if !over && self.tx.try_send(Outgoing::Message(message)).is_ok() {
+        if !over && self.tx.try_send(message).is_ok() {
             self.queued.fetch_add(size, Ordering::Relaxed);
             return;
         }
-        let _ = self.tx.try_send(Outgoing::Close(
-            ErrorCode::Timeout,
-            "too slow: the client's queue is full".into(),
-        ));
+        self.closer
+            .close(ErrorCode::Timeout, "too slow: the client's queue is full");
     }
 }
 
@@ -181,7 +198,7 @@ impl Hub {
         let mut closed = 0;
         for peer in teams.values().flat_map(HashMap::values) {
             if peer.agent_id == agent_id {
-                let _ = peer.tx.try_send(Outgoing::Close(code, message.to_owned()));
+                peer.closer.close(code, message);
                 closed += 1;
             }
         }
@@ -302,6 +319,7 @@ mod tests {
             tx,
             changed: Default::default(),
             queued: Default::default(),
+            closer: Default::default(),
         };
         let big = || RelayMessage::Sync {
             doc: "conv/x".into(),
@@ -311,18 +329,14 @@ mod tests {
             peer.deliver(big());
         }
         let mut messages = 0;
-        let mut closed = false;
-        while let Ok(out) = rx.try_recv() {
-            match out {
-                Outgoing::Message(_) => messages += 1,
-                Outgoing::Close(code, _) => {
-                    assert_eq!(code, ErrorCode::Timeout);
-                    closed = true;
-                }
-            }
+        while rx.try_recv().is_ok() {
+            messages += 1;
         }
         assert_eq!(messages, MAX_QUEUED_BYTES / (10 * 1024 * 1024));
-        assert!(closed);
+        assert_eq!(
+            peer.closer.reason().map(|(code, _)| code),
+            Some(ErrorCode::Timeout)
+        );
     }
 
     #[test]

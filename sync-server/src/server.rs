@@ -143,18 +143,23 @@ async fn sync_socket(State(relay): State<Arc<Relay>>, ws: WebSocketUpgrade) -> i
 /// Background upkeep: close revoked agents' connections, keep team documents
 /// in step with the agent list, evict idle documents, forget old presence.
 async fn upkeep(relay: Arc<Relay>, evict_after: Duration) {
-    let mut since = crate::now_ms();
+    // Revocations before the start have no connections to close.
+    let store = relay.store.clone();
+    let mut seen = match tokio::task::spawn_blocking(move || store.revoked_after(0)).await {
+        Ok(Ok(all)) => all.last().map_or(0, |(seq, _)| *seq),
+        _ => 0,
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut rounds: u64 = 0;
     loop {
         tick.tick().await;
         rounds += 1;
         let store = relay.store.clone();
-        let checked_at = crate::now_ms();
         if let Ok(Ok(revoked)) =
-            tokio::task::spawn_blocking(move || store.revoked_since(since - 1_000)).await
+            tokio::task::spawn_blocking(move || store.revoked_after(seen)).await
         {
-            for agent in revoked {
+            for (seq, agent) in revoked {
+                seen = seen.max(seq);
                 relay.auth.forget(&agent.id);
                 let closed = relay.hub.close_agent(
                     &agent.id,
@@ -165,7 +170,6 @@ async fn upkeep(relay: Arc<Relay>, evict_after: Duration) {
                     tracing::info!(agent = %agent.email, closed, "closed revoked agent's connections");
                 }
             }
-            since = checked_at;
         }
         if rounds.is_multiple_of(4) {
             if let Err(e) = team_docs::reconcile(&relay).await {

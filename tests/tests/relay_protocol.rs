@@ -3,7 +3,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use shoal_e2e::{Client, Relay};
+use shoal_e2e::{eventually, Client, Relay};
 use shoal_protocol::{
     decode, encode, ClientMessage, ErrorCode, PresenceState, RelayMessage, MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -796,4 +796,40 @@ fn the_relay_refuses_changes_made_in_someone_elses_name() {
     for forged in ["Written with Ana's actor", "Forged refund promise"] {
         assert!(!shown.contains(forged), "{forged} reached Ana");
     }
+}
+
+#[test]
+fn a_revoked_agent_is_cut_off_even_while_a_write_to_it_blocks() {
+    // Before: the 'revoked' close went through the connection's queue, and
+    // the connection waited on its blocked write: a stalled client stayed
+    // connected until the write timeout (here a minute).
+    let relay = Relay::start_with(&["--write-timeout-secs", "60"]);
+    let team = relay.team("Northwind");
+    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
+    let ana = Client::new();
+    ana.login(&relay, &ana_token);
+    let conv = ana.new_conversation(
+        "m@acme.example",
+        "A long story",
+        &incompressible(100_000, 11),
+    );
+    ana.sync();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stalled = rt.block_on(stop_reading(
+        &relay,
+        &ben_token,
+        &format!("conv/{conv}"),
+        Duration::from_secs(3),
+    ));
+    assert_eq!(relay.metric("shoal_relay_connections"), 1.0);
+    relay.admin(&["agent", "revoke", "ben@northwind.example"]);
+    assert!(
+        eventually(Duration::from_millis(1500), || {
+            relay.metric("shoal_relay_connections") == 0.0
+        }),
+        "the stalled, revoked connection was closed at once"
+    );
+    assert_eq!(relay.metric("shoal_relay_slow_clients_cut_total"), 0.0);
+    drop(stalled);
 }

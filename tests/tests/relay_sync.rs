@@ -199,8 +199,23 @@ fn a_revoked_token_is_cut_off() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // The watcher is online (else the test would pass without a cut-off).
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            relay.metric("shoal_relay_connections") == 1.0
+        }),
+        "Ben's watcher connected"
+    );
+    assert!(matches!(watch.try_wait(), Ok(None)));
     relay.admin(&["agent", "revoke", "ben@northwind.example"]);
+    // Cut off live, within the promised second (and a half of slack for a
+    // loaded machine): the relay closes the connection.
+    assert!(
+        eventually(Duration::from_millis(1500), || {
+            relay.metric("shoal_relay_connections") == 0.0
+        }),
+        "the relay closed Ben's connection within a second or so"
+    );
     let exited = eventually(Duration::from_secs(10), || {
         matches!(watch.try_wait(), Ok(Some(_)))
     });

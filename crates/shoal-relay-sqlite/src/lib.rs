@@ -454,8 +454,12 @@ impl RelayStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
         // Keep the first revocation time: revoking twice changes nothing.
+        // The number is taken inside the write transaction: numbers follow
+        // commit order.
         tx.execute(
-            "UPDATE agents SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            "UPDATE agents SET revoked_at = ?2, \
+             revoked_seq = (SELECT COALESCE(MAX(revoked_seq), 0) + 1 FROM agents) \
+             WHERE id = ?1 AND revoked_at IS NULL",
             params![agent_id, now],
         )
         .map_err(backend)?;
@@ -465,17 +469,19 @@ impl RelayStore for SqliteStore {
         Ok(agent)
     }
 
-    fn revoked_since(&self, since: i64) -> Result<Vec<AgentRecord>> {
+    fn revoked_after(&self, after: u64) -> Result<Vec<(u64, AgentRecord)>> {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {AGENT_COLUMNS} FROM agents a
-                 WHERE a.revoked_at IS NOT NULL AND a.revoked_at >= ?1
-                 ORDER BY a.revoked_at, a.id"
+                "SELECT {AGENT_COLUMNS}, a.revoked_seq FROM agents a
+                 WHERE a.revoked_seq > ?1 ORDER BY a.revoked_seq"
             ))
             .map_err(backend)?;
         let agents = stmt
-            .query_map([since], agent_from_row)
+            .query_map([after as i64], |row| {
+                let seq: i64 = row.get(7)?;
+                Ok((seq.max(0) as u64, agent_from_row(row)?))
+            })
             .and_then(|rows| rows.collect())
             .map_err(backend)?;
         Ok(agents)

@@ -121,7 +121,8 @@ CREATE TABLE mail_quarantine (
 ";
 
 /// Schema 5: outbox rows keyed by team and entry, the agent each Automerge
-/// actor writes for, and the mailboxes' permission to log in without TLS. Entry ids come from
+/// actor writes for, revocations numbered in commit order, and the
+/// mailboxes' permission to log in without TLS. Entry ids come from
 /// clients, so two teams' ids may meet; keyed by entry alone, one team's
 /// reply could hide another team's.
 pub(crate) const SCHEMA_V5: &str = "
@@ -153,6 +154,10 @@ CREATE TABLE actors (
     bound_at INTEGER NOT NULL,
     PRIMARY KEY (team_id, actor)
 );
+-- Revocations numbered in commit order, so the relay misses none.
+ALTER TABLE agents ADD COLUMN revoked_seq INTEGER NULL;
+UPDATE agents SET revoked_seq = rowid WHERE revoked_at IS NOT NULL;
+CREATE INDEX agents_revoked_seq ON agents (revoked_seq) WHERE revoked_seq IS NOT NULL;
 -- Whether the IMAP password may be sent without TLS: no by default, also for
 -- mailboxes connected before (they get a clear error until changed).
 ALTER TABLE mailboxes ADD COLUMN insecure_plaintext INTEGER NOT NULL DEFAULT 0;

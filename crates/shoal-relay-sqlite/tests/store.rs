@@ -152,7 +152,7 @@ fn agents_add_list_lookup_and_email_conflict() {
 }
 
 #[test]
-fn revoke_and_revoked_since() {
+fn revocations_are_numbered_in_commit_order() {
     let (_dir, store) = store_with_teams();
     store
         .add_agent(TEAM_A, &new_agent("a1", "Ana", "ana@example.com"), T0)
@@ -176,23 +176,29 @@ fn revoke_and_revoked_since() {
         other => panic!("expected unknown agent, got {other:?}"),
     }
 
-    let ids = |since| -> Vec<String> {
+    let after = |n| -> Vec<(u64, String)> {
         store
-            .revoked_since(since)
+            .revoked_after(n)
             .unwrap()
             .into_iter()
-            .map(|a| a.id)
+            .map(|(seq, a)| (seq, a.id))
             .collect()
     };
-    assert_eq!(ids(0), ["a1", "b1"]);
-    assert_eq!(ids(T0 + 100), ["a1", "b1"]);
-    assert_eq!(ids(T0 + 101), ["b1"]);
-    assert!(ids(T0 + 201).is_empty());
+    assert_eq!(after(0), [(1, "a1".to_owned()), (2, "b1".to_owned())]);
+    assert_eq!(after(1), [(2, "b1".to_owned())]);
+    assert!(after(2).is_empty());
+    // Numbers follow commits, not clocks: a revocation stamped earlier
+    // than the last one still comes after it.
+    store.revoke_agent("a2", T0 - 50_000).unwrap();
+    assert_eq!(after(2), [(3, "a2".to_owned())]);
 
     // The token still resolves; the caller checks revoked_at.
     let token = store.token("tok-a1").unwrap().unwrap();
     assert_eq!(token.agent.revoked_at, Some(T0 + 100));
-    assert_eq!(store.agent("a2").unwrap().unwrap().revoked_at, None);
+    assert_eq!(
+        store.agent("a2").unwrap().unwrap().revoked_at,
+        Some(T0 - 50_000)
+    );
 }
 
 #[test]

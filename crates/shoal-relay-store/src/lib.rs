@@ -163,8 +163,11 @@ pub trait RelayStore: Send + Sync + 'static {
     fn agent(&self, agent_id: &str) -> Result<Option<AgentRecord>>;
     /// Revokes an agent's token; returns the agent (already revoked ones unchanged).
     fn revoke_agent(&self, agent_id: &str, now: i64) -> Result<AgentRecord>;
-    /// Agents revoked at or after `since` (for closing their connections).
-    fn revoked_since(&self, since: i64) -> Result<Vec<AgentRecord>>;
+    /// Agents revoked after revocation number `after`, with their numbers,
+    /// in order. Each revocation gets the next number when it commits, so a
+    /// reader that keeps the last number it saw misses none, however late
+    /// or out of clock order a revocation lands.
+    fn revoked_after(&self, after: u64) -> Result<Vec<(u64, AgentRecord)>>;
     /// The token with this public id.
     fn token(&self, token_id: &str) -> Result<Option<TokenRecord>>;
 
