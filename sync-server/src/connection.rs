@@ -810,8 +810,18 @@ impl Session {
                 continue;
             }
             let agent = self.agent.id.as_str();
+            if doc.starts_with("conv/") {
+                let mine = |a: &automerge::ActorId| self.actors.contains(a);
+                if let Some(reason) =
+                    shoal_core::authorship::oversized_entry(&t.guard.doc, &t.before, mine)
+                {
+                    self.relay.metrics.refused_over_limit();
+                    t.failed = Some((ErrorCode::LimitExceeded, reason));
+                    continue;
+                }
+            }
             let verdict = if doc.starts_with("conv/") {
-                shoal_core::authorship::check_entries(&t.guard.doc, agent, |a| {
+                shoal_core::authorship::check_entries(&t.guard.doc, &t.before, agent, |a| {
                     self.actors.contains(a)
                 })
                 .map_err(|e| e.to_string())

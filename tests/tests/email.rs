@@ -877,3 +877,37 @@ fn mail_from_someone_else_never_passes_for_the_customer() {
     }));
     assert_eq!(ana.inbox().len(), 2);
 }
+
+/// Before: the whole megabyte went into the entry, and so into every
+/// agent's replica and every sync of the conversation.
+#[test]
+fn a_very_long_mail_shows_its_start_and_keeps_the_whole_text() {
+    let mail = MailServers::start();
+    let (_relay, ana) = relay_with_mailbox(&mail, &[]);
+    let line = "All work and no play makes Jack a dull boy. ";
+    let body: String = line.repeat(1_000_000 / line.len());
+    mail.deliver(
+        &customer_mail("long-1@example.test", "A long story", "", &body),
+        SUPPORT,
+    );
+    let rows = synced_until(&ana, |rows| rows.len() == 1);
+    let id = rows[0]["conversation_id"].as_str().unwrap();
+    let entry = &show(&ana, id)["conversation"]["entries"][0];
+    let shown = entry["body"].as_str().unwrap();
+    assert!(shown.len() <= 70 * 1024, "{} bytes shown", shown.len());
+    assert!(shown.starts_with(line) && shown.ends_with("continued in message.txt]"));
+    let warnings = entry["email"]["warnings"].to_string();
+    assert!(warnings.contains("message.txt"), "{warnings}");
+    let kept = entry["email"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["filename"] == "message.txt")
+        .expect("the whole text is an attachment")
+        .clone();
+    assert!(kept["blob"].is_string(), "{kept}");
+    assert!(
+        kept["size"].as_u64().unwrap() >= body.len() as u64 - 100,
+        "{kept}"
+    );
+}

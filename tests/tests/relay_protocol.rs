@@ -833,3 +833,43 @@ fn a_revoked_agent_is_cut_off_even_while_a_write_to_it_blocks() {
     assert_eq!(relay.metric("shoal_relay_slow_clients_cut_total"), 0.0);
     drop(stalled);
 }
+
+#[test]
+fn an_entry_text_over_the_limit_is_refused_from_a_client() {
+    // Clients refuse to write such a text (shoal_core::MAX_BODY_BYTES); before,
+    // the relay took one from a client that wrote it anyway.
+    use automerge::transaction::Transactable;
+    use automerge::ReadDoc;
+    use shoal_core::{AgentId, ConversationDoc, Ctx, Document, Timestamp};
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ana = Client::new();
+    ana.login(&relay, &token);
+    let conv = ana.new_conversation("m@acme.example", "Refund", "Charged twice");
+    ana.sync();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut ws, ana_id) = logged_in(&relay, &token).await;
+        let mut copy = RawDoc::fetch(&mut ws, &format!("conv/{conv}")).await;
+        let mut c = ConversationDoc::from_automerge(copy.doc.clone()).unwrap();
+        c.automerge_mut().set_actor(automerge::ActorId::random());
+        let at = Ctx::new(AgentId::parse(&ana_id).unwrap(), Timestamp(5_000));
+        c.add_note(&at, "short", &[]).unwrap();
+        let mut doc = c.into_automerge();
+        let (_, entries) = doc.get(automerge::ROOT, "entries").unwrap().unwrap();
+        let last = doc.length(&entries) - 1;
+        let (_, note) = doc.get(&entries, last).unwrap().unwrap();
+        doc.put(&note, "body", "x".repeat(shoal_core::MAX_BODY_BYTES + 1))
+            .unwrap();
+        copy.doc = doc;
+        let (code, message) = copy.offer(&mut ws).await.unwrap_err();
+        assert_eq!(code, ErrorCode::LimitExceeded, "{message}");
+    });
+    ana.sync();
+    let entries = ana.json(&["show", &conv, "--no-mark-seen"])["conversation"]["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(entries, 1, "nothing of it was stored");
+}

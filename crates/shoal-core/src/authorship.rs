@@ -12,7 +12,7 @@
 
 use crate::team::Team;
 use crate::EntryKind;
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, Value, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, Value, ROOT};
 
 /// An entry field that names someone other than the agent who wrote it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,30 +24,78 @@ pub struct Misattribution {
     pub problem: String,
 }
 
-/// Checks every value of a conversation document's entries that one of
-/// `agent`'s actors (`mine`) wrote. Values written by other actors are not
-/// this agent's doing and are not judged here.
+/// Values an agent's actors (`mine`) wrote since `before`: what a batch of
+/// its changes brings. Only these are judged: what the document held
+/// already (written under older rules, say) is not this batch's doing.
+struct NewWrites<'a, F> {
+    doc: &'a AutoCommit,
+    before: &'a [ChangeHash],
+    mine: F,
+}
+
+impl<F: Fn(&ActorId) -> bool> NewWrites<'_, F> {
+    fn by_me(&self, id: &ObjId) -> bool {
+        matches!(id, ObjId::Id(_, actor, _) if (self.mine)(actor))
+    }
+
+    /// The current values of `field`, as text.
+    fn values(&self, obj: &ObjId, field: &str) -> Vec<(String, ObjId)> {
+        self.doc
+            .get_all(obj, field)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(v, id)| (v.as_str().unwrap_or_default().to_owned(), id))
+            .collect()
+    }
+
+    /// The values of `field` this batch wrote.
+    fn new_values(&self, obj: &ObjId, field: &str) -> Vec<(String, ObjId)> {
+        let old: Vec<ObjId> = self
+            .doc
+            .get_all_at(obj, field, self.before)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        self.values(obj, field)
+            .into_iter()
+            .filter(|(_, id)| self.by_me(id) && !old.contains(id))
+            .collect()
+    }
+
+    /// Each entry (a map in the `entries` list) with its position.
+    fn entries(&self) -> Vec<(usize, ObjId)> {
+        let Ok(Some((Value::Object(ObjType::List), list))) = self.doc.get(ROOT, "entries") else {
+            return Vec::new();
+        };
+        (0..self.doc.length(&list))
+            .filter_map(|i| match self.doc.get(&list, i) {
+                Ok(Some((Value::Object(ObjType::Map), entry))) => Some((i, entry)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Checks what `agent`'s actors (`mine`) wrote into a conversation's
+/// entries since `before` (the heads the relay held).
 pub fn check_entries(
     doc: &AutoCommit,
+    before: &[ChangeHash],
     agent: &str,
     mine: impl Fn(&ActorId) -> bool,
 ) -> Result<(), Misattribution> {
-    let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(ROOT, "entries") else {
-        return Ok(());
-    };
-    let by_me = |id: &ObjId| matches!(id, ObjId::Id(_, actor, _) if mine(actor));
-    for i in 0..doc.length(&list) {
-        let Ok(Some((Value::Object(ObjType::Map), entry))) = doc.get(&list, i) else {
+    let w = NewWrites { doc, before, mine };
+    for (i, entry) in w.entries() {
+        let touched: Vec<&str> = ["id", "kind", "author", "logged_by"]
+            .into_iter()
+            .filter(|f| !w.new_values(&entry, f).is_empty())
+            .collect();
+        let Some(field) = touched.first() else {
             continue;
         };
-        let text = |field: &str| -> Vec<(String, ObjId)> {
-            doc.get_all(&entry, field)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(v, id)| (v.as_str().unwrap_or_default().to_owned(), id))
-                .collect()
-        };
-        let name = text("id")
+        let name = w
+            .values(&entry, "id")
             .into_iter()
             .next()
             .map_or_else(|| format!("#{i}"), |(id, _)| id);
@@ -55,25 +103,18 @@ pub fn check_entries(
             entry: name.clone(),
             problem,
         };
-        let created_by_me = by_me(&entry);
-        let kinds = text("kind");
-        for field in ["id", "kind", "author", "logged_by"] {
-            if !created_by_me && text(field).iter().any(|(_, op)| by_me(op)) {
-                return Err(wrong(format!(
-                    "changes `{field}` of an entry someone else wrote"
-                )));
-            }
+        if !w.by_me(&entry) {
+            return Err(wrong(format!(
+                "changes `{field}` of an entry someone else wrote"
+            )));
         }
-        if !created_by_me {
-            continue;
-        }
-        for (kind, _) in &kinds {
-            let field = match EntryKind::parse(kind) {
+        for (kind, _) in w.values(&entry, "kind") {
+            let field = match EntryKind::parse(&kind) {
                 Some(EntryKind::Reply | EntryKind::Note) => "author",
                 Some(EntryKind::CustomerMessage) => "logged_by",
                 None => return Err(wrong(format!("unknown kind `{kind}`"))),
             };
-            let names = text(field);
+            let names = w.values(&entry, field);
             if names.is_empty() || names.iter().any(|(who, _)| who != agent) {
                 return Err(wrong(format!(
                     "a {kind} written by {agent} must name {agent} as `{field}`"
@@ -82,6 +123,23 @@ pub fn check_entries(
         }
     }
     Ok(())
+}
+
+/// An entry text over [`crate::MAX_BODY_BYTES`] that `mine` wrote since
+/// `before` (clients refuse to write such, but the relay does not trust
+/// clients), as a reason.
+pub fn oversized_entry(
+    doc: &AutoCommit,
+    before: &[ChangeHash],
+    mine: impl Fn(&ActorId) -> bool,
+) -> Option<String> {
+    let w = NewWrites { doc, before, mine };
+    w.entries().into_iter().find_map(|(_, entry)| {
+        w.new_values(&entry, "body")
+            .iter()
+            .any(|(body, _)| body.len() > crate::MAX_BODY_BYTES)
+            .then(|| format!("an entry's text is over {} bytes", crate::MAX_BODY_BYTES))
+    })
 }
 
 /// Checks a change of the team document by a non-admin `agent`: `before`
@@ -162,21 +220,23 @@ mod tests {
     fn replies_and_notes_must_name_their_writer() {
         let (ana, ben) = (ActorId::random(), ActorId::random());
         let mut c = mailed();
+        let before = c.automerge_mut().get_heads();
         as_actor(&mut c, &ana);
         c.add_reply(&ctx("ana"), "Refunded.", None, SendGuard::Force)
             .unwrap();
         c.add_note(&ctx("ana"), "Done", &[]).unwrap();
-        let doc = c.into_automerge();
-        assert_eq!(check_entries(&doc, "ana", |a| *a == ana), Ok(()));
+        let mut doc = c.into_automerge();
+        assert_eq!(check_entries(&doc, &before, "ana", |a| *a == ana), Ok(()));
         // Ben's actors wrote none of it: nothing of his to judge.
-        assert_eq!(check_entries(&doc, "ben", |a| *a == ben), Ok(()));
+        assert_eq!(check_entries(&doc, &before, "ben", |a| *a == ben), Ok(()));
 
         // Ben's device writes a reply in Ana's name.
+        let before = doc.get_heads();
         let mut c = ConversationDoc::from_automerge(doc).unwrap();
         as_actor(&mut c, &ben);
         c.add_reply(&ctx("ana"), "Forged", None, SendGuard::Force)
             .unwrap();
-        let err = check_entries(c.automerge(), "ben", |a| *a == ben).unwrap_err();
+        let err = check_entries(c.automerge(), &before, "ben", |a| *a == ben).unwrap_err();
         assert!(err.problem.contains("must name ben"), "{err}");
     }
 
@@ -188,13 +248,14 @@ mod tests {
         let reply = c
             .add_reply(&ctx("ana"), "Refunded.", None, SendGuard::Force)
             .unwrap();
+        let before = c.automerge_mut().get_heads();
         as_actor(&mut c, &ben);
         let doc = c.automerge_mut();
         let (_, entries) = doc.get(ROOT, "entries").unwrap().unwrap();
         let last = doc.length(&entries) - 1;
         let (_, entry) = doc.get(&entries, last).unwrap().unwrap();
         doc.put(&entry, "author", "ben").unwrap();
-        let err = check_entries(c.automerge(), "ben", |a| *a == ben).unwrap_err();
+        let err = check_entries(c.automerge(), &before, "ben", |a| *a == ben).unwrap_err();
         assert_eq!(err.entry, reply.to_string());
         assert!(err.problem.contains("someone else wrote"), "{err}");
     }
@@ -214,9 +275,13 @@ mod tests {
             priority: Priority::Normal,
         };
         let (c, _) = ConversationDoc::create(ana.clone(), &ctx("ana"), new).unwrap();
-        assert_eq!(check_entries(c.automerge(), "ana", |a| *a == ana), Ok(()));
+        assert_eq!(
+            check_entries(c.automerge(), &[], "ana", |a| *a == ana),
+            Ok(())
+        );
         // Ana's device adds words as if the customer had written them.
         let mut c = mailed();
+        let before = c.automerge_mut().get_heads();
         as_actor(&mut c, &ana);
         c.add_customer_message(
             &ctx("ana"),
@@ -225,8 +290,42 @@ mod tests {
             &EmailHeaders::default(),
         )
         .unwrap();
-        let err = check_entries(c.automerge(), "ana", |a| *a == ana).unwrap_err();
+        let err = check_entries(c.automerge(), &before, "ana", |a| *a == ana).unwrap_err();
         assert!(err.problem.contains("logged_by"), "{err}");
+
+        // What the document already held is not judged again: the same
+        // entry, stored before the rule, does not block Ana's next note.
+        let before = c.automerge_mut().get_heads();
+        c.add_note(&ctx("ana"), "Called back", &[]).unwrap();
+        assert_eq!(
+            check_entries(c.automerge(), &before, "ana", |a| *a == ana),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_oversized_text_is_found_only_in_what_the_batch_wrote() {
+        let ana = ActorId::random();
+        let mut c = mailed();
+        let before = c.automerge_mut().get_heads();
+        as_actor(&mut c, &ana);
+        c.add_note(&ctx("ana"), "Short", &[]).unwrap();
+        assert_eq!(oversized_entry(c.automerge(), &before, |a| *a == ana), None);
+        let doc = c.automerge_mut();
+        let (_, entries) = doc.get(ROOT, "entries").unwrap().unwrap();
+        let last = doc.length(&entries) - 1;
+        let (_, note) = doc.get(&entries, last).unwrap().unwrap();
+        doc.put(&note, "body", "x".repeat(crate::MAX_BODY_BYTES + 1))
+            .unwrap();
+        assert!(oversized_entry(c.automerge(), &before, |a| *a == ana).is_some());
+        let later = c.automerge_mut().get_heads();
+        assert_eq!(oversized_entry(c.automerge(), &later, |a| *a == ana), None);
+        // The client side refuses to write one at all.
+        let long = "x".repeat(crate::MAX_BODY_BYTES + 1);
+        assert!(matches!(
+            c.add_note(&ctx("ana"), &long, &[]),
+            Err(crate::CoreError::BodyTooLong { .. })
+        ));
     }
 
     #[test]

@@ -117,10 +117,20 @@ pub(crate) fn non_empty_body(body: &str) -> Result<&str> {
     let trimmed = body.trim();
     if trimmed.is_empty() {
         Err(CoreError::EmptyBody)
+    } else if trimmed.len() > MAX_BODY_BYTES {
+        Err(CoreError::BodyTooLong {
+            bytes: trimmed.len(),
+            limit: MAX_BODY_BYTES,
+        })
     } else {
         Ok(trimmed)
     }
 }
+
+/// The longest entry body, in bytes (UTF-8): a long e-mail is about 100 kB.
+/// Longer mail is kept whole as an attachment by the relay, with the start
+/// of it as the entry's text; the relay refuses longer bodies from clients.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A light plausibility check of an e-mail address (one `@`, a dotted domain,
 /// no spaces); real validation happens when mail is sent.

@@ -74,6 +74,14 @@ pub enum CoreError {
     /// Not an e-mail address.
     #[error("invalid e-mail address `{0}`")]
     InvalidEmail(String),
+    /// An entry's text is over [`crate::MAX_BODY_BYTES`].
+    #[error("the text is {bytes} bytes; at most {limit} fit in one message")]
+    BodyTooLong {
+        /// Its length.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A required text field was empty.
     #[error("`{0}` must not be empty")]
     EmptyField(&'static str),

@@ -37,6 +37,7 @@ pub use conversation::{
 };
 pub use ctx::Ctx;
 pub use customer::{Customer, CustomerDoc, CustomerPatch, NewCustomer};
+pub use doc_fields::MAX_BODY_BYTES;
 pub use document::Document;
 pub use error::CoreError;
 pub use ids::{AgentId, ConversationId, CustomerId, DocId, DocKind, EntryId, IdError, TeamId};

@@ -24,6 +24,7 @@ use futures_util::TryStreamExt;
 use shoal_core::{
     AttachmentInfo, Channel, ConversationDoc, ConversationId, Ctx, CustomerDoc, CustomerId,
     Document, EmailDetails, EmailHeaders, NewConversation, NewCustomer, Priority, Timestamp,
+    MAX_BODY_BYTES,
 };
 use shoal_mail::{IncomingMail, Limits};
 use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, QuarantinedMail, TlsMode};
@@ -472,11 +473,7 @@ async fn apply(
             }
         }
     }
-    let body = if mail.body.trim().is_empty() {
-        "(no text)".to_owned()
-    } else {
-        mail.body.clone()
-    };
+    let body = entry_text(&mail.body);
     let subject = if mail.subject.trim().is_empty() {
         "(no subject)".to_owned()
     } else {
@@ -562,6 +559,51 @@ pub(crate) async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f).await??)
 }
 
+/// Keeps bytes under their SHA-256 (hex), once per team.
+async fn put_blob(relay: &Relay, team: &str, content_type: &str, data: &[u8]) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (store, t, h, ct, d) = (
+        relay.mail.clone(),
+        team.to_owned(),
+        hash.clone(),
+        content_type.to_owned(),
+        data.to_vec(),
+    );
+    blocking(move || store.put_blob(&t, &h, &ct, &d)).await?;
+    Ok(hash)
+}
+
+/// Longest start of a too-long mail shown in its entry.
+const PREVIEW_BYTES: usize = 64 * 1024;
+
+/// The text an entry shows for a mail body: all of it, or for one over the
+/// entry limit its start (the whole text is an attachment then).
+fn entry_text(body: &str) -> String {
+    if body.trim().is_empty() {
+        return "(no text)".to_owned();
+    }
+    if body.len() <= MAX_BODY_BYTES {
+        return body.to_owned();
+    }
+    let mut end = PREVIEW_BYTES;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n\n[… continued in message.txt]", &body[..end])
+}
+
+fn human_bytes(n: usize) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MB", n as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} kB", n.div_ceil(1024))
+    }
+}
+
 /// What the documents record about the mail; attachments within the limits
 /// are kept in the relay's store under their SHA-256.
 async fn store_attachments(
@@ -569,25 +611,10 @@ async fn store_attachments(
     team: &str,
     mail: &IncomingMail,
 ) -> Result<EmailDetails> {
-    use sha2::{Digest, Sha256};
-    let mut attachments = Vec::with_capacity(mail.attachments.len());
+    let mut attachments = Vec::with_capacity(mail.attachments.len() + 1);
     for a in &mail.attachments {
         let blob = match &a.data {
-            Some(data) => {
-                let hash: String = Sha256::digest(data)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                let (store, t, h, ct, d) = (
-                    relay.mail.clone(),
-                    team.to_owned(),
-                    hash.clone(),
-                    a.content_type.clone(),
-                    data.clone(),
-                );
-                blocking(move || store.put_blob(&t, &h, &ct, &d)).await?;
-                Some(hash)
-            }
+            Some(data) => Some(put_blob(relay, team, &a.content_type, data).await?),
             None => None,
         };
         attachments.push(AttachmentInfo {
@@ -598,7 +625,26 @@ async fn store_attachments(
             rejected: a.rejected.clone(),
         });
     }
-    let full_body = (mail.full_body.trim() != mail.body.trim()).then(|| mail.full_body.clone());
+    let mut warnings = mail.warnings.clone();
+    let mut full_body = (mail.full_body.trim() != mail.body.trim()).then(|| mail.full_body.clone());
+    if mail.full_body.len() > MAX_BODY_BYTES || mail.body.len() > MAX_BODY_BYTES {
+        // Too long for an entry: the whole text is kept as a file, and the
+        // entry shows its start (see `entry_text`).
+        let text = mail.full_body.as_bytes();
+        let blob = put_blob(relay, team, "text/plain; charset=utf-8", text).await?;
+        attachments.push(AttachmentInfo {
+            filename: Some("message.txt".into()),
+            content_type: "text/plain".into(),
+            size: text.len() as u64,
+            blob: Some(blob),
+            rejected: None,
+        });
+        warnings.push(format!(
+            "the message is {} long: only its start is shown; the whole text is kept as message.txt",
+            human_bytes(text.len())
+        ));
+        full_body = None;
+    }
     Ok(EmailDetails {
         from: mail.from.as_ref().map(|a| match &a.name {
             Some(name) => format!("{name} <{}>", a.email),
@@ -614,7 +660,7 @@ async fn store_attachments(
             }
             .to_owned()
         }),
-        warnings: mail.warnings.clone(),
+        warnings,
         attachments,
     })
 }
