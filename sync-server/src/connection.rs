@@ -12,6 +12,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use shoal_core::{ConversationId, DocId, DocKind};
+use shoal_protocol::parts::{self, PartError, Reassembly};
 use shoal_protocol::{
     decode, encode, ClientMessage, DecodeError, ErrorCode, RelayMessage, PROTOCOL_VERSION,
 };
@@ -60,12 +61,36 @@ struct Session {
     actors: HashSet<automerge::ActorId>,
     /// Set when the relay ends this connection (the agent was revoked).
     closer: Arc<Closer>,
+    /// A sync message from the client arriving in parts.
+    parts: Reassembly,
 }
 
 /// Sends one message; false when the socket is gone or the peer did not take
 /// it within the write timeout (it stopped reading: the connection ends, and
 /// since no document lock is ever held across this call, nobody else waits).
 async fn send(sink: &mut Sink, relay: &Relay, message: &RelayMessage) -> bool {
+    if let RelayMessage::Sync { doc, data } = message {
+        let part_bytes = parts::part_bytes(relay.max_frame);
+        if data.len() > part_bytes {
+            // Too large for a frame: in parts, back to back.
+            for (part, count, chunk) in parts::split(data, part_bytes) {
+                let piece = RelayMessage::SyncPart {
+                    doc: doc.clone(),
+                    part,
+                    parts: count,
+                    data: chunk.to_vec(),
+                };
+                if !send_frame(sink, relay, &piece).await {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+    send_frame(sink, relay, message).await
+}
+
+async fn send_frame(sink: &mut Sink, relay: &Relay, message: &RelayMessage) -> bool {
     let frame = encode(message);
     relay.metrics.sent(frame.len());
     write(sink, relay, Message::Binary(frame.into())).await
@@ -204,6 +229,8 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         team_id: team.clone(),
         agent_id: agent.id.clone(),
         head,
+        max_frame: (relay.max_frame != shoal_protocol::MAX_FRAME_BYTES)
+            .then(|| u32::try_from(relay.max_frame).unwrap_or(u32::MAX)),
     };
     let mut session = Session {
         relay: relay.clone(),
@@ -216,6 +243,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
         queued,
         actors: HashSet::new(),
         closer,
+        parts: Reassembly::new(parts::MAX_SYNC_MESSAGE_BYTES),
     };
     if send(&mut session.sink, &relay, &welcome).await {
         for presence in relay.hub.current_presence(&session.team) {
@@ -408,7 +436,7 @@ impl Session {
         }
     }
 
-    fn inbound(&self, frame: Option<Result<Message, axum::Error>>) -> Inbound {
+    fn inbound(&mut self, frame: Option<Result<Message, axum::Error>>) -> Inbound {
         match frame {
             Some(Ok(Message::Binary(frame))) => {
                 self.relay.metrics.received(frame.len());
@@ -419,6 +447,25 @@ impl Session {
                         restart,
                         received: Instant::now(),
                     }),
+                    Ok(ClientMessage::SyncPart {
+                        doc,
+                        part,
+                        parts,
+                        data,
+                        restart,
+                    }) => match self.parts.push(doc, part, parts, data) {
+                        Ok(Some((doc, data))) => Inbound::Sync(SyncIn {
+                            doc,
+                            data,
+                            restart,
+                            received: Instant::now(),
+                        }),
+                        Ok(None) => Inbound::Skip,
+                        Err(e @ PartError::TooLarge { .. }) => {
+                            Inbound::End(Some((ErrorCode::FrameTooLarge, e.to_string())))
+                        }
+                        Err(e) => Inbound::End(Some((ErrorCode::Malformed, e.to_string()))),
+                    },
                     Ok(message) => Inbound::Other(message),
                     Err(e) => Inbound::End(Some(decode_error(e))),
                 }
@@ -459,7 +506,8 @@ impl Session {
     async fn handle(&mut self, message: ClientMessage) -> bool {
         tracing::trace!(conn = self.conn, ?message, "received");
         match message {
-            ClientMessage::Hello { .. } => true,
+            // Parts are put together as they arrive (see `inbound`).
+            ClientMessage::Hello { .. } | ClientMessage::SyncPart { .. } => true,
             ClientMessage::ChangedSince { cursor } => self.changed_since(cursor).await,
             ClientMessage::Sync { doc, data, restart } => {
                 let one = SyncIn {

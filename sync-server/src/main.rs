@@ -47,6 +47,11 @@ enum Command {
         /// stuck). Nobody else waits for it meanwhile.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
         write_timeout_secs: u64,
+        /// The largest frame accepted, in bytes (at most the protocol's 16 MiB;
+        /// larger sync messages travel in parts either way).
+        #[arg(long, default_value_t = shoal_protocol::MAX_FRAME_BYTES as u64,
+              value_parser = clap::value_parser!(u64).range(65_536..=shoal_protocol::MAX_FRAME_BYTES as u64))]
+        max_frame_bytes: u64,
         /// Connections that may wait for their login at once; more are
         /// refused with `busy` (clients retry).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -307,6 +312,7 @@ fn run() -> Result<()> {
             listen,
             evict_after_secs,
             write_timeout_secs,
+            max_frame_bytes,
             max_pending_logins,
             undo_send_secs,
             mail_retry_secs,
@@ -327,6 +333,7 @@ fn run() -> Result<()> {
             opts.evict_after = std::time::Duration::from_secs(evict_after_secs);
             opts.write_timeout = std::time::Duration::from_secs(write_timeout_secs);
             opts.max_pending_logins = max_pending_logins as usize;
+            opts.max_frame = max_frame_bytes as usize;
             opts.mail = shoal_relay::mail::MailSettings {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),

@@ -357,3 +357,48 @@ fn both_agents_editing_the_same_conversations_offline_converge() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_document_larger_than_a_frame_syncs_in_parts_both_ways() {
+    // Before: a document whose sync message exceeded the frame limit could
+    // not be sent (the relay closed the connection: frame-too-large) nor
+    // downloaded, so its writer could not sync at all and nobody else could
+    // ever have it. The relay runs with a 256 KiB frame limit, so a
+    // 1.6 MB conversation is "larger than a frame" without a 16 MiB test.
+    let relay = Relay::start_with(&["--max-frame-bytes", "262144"]);
+    let (_, clients) = team_of_three(&relay);
+    let (ana, ben) = (&clients[0], &clients[1]);
+    let conv = ana.new_conversation("m@acme.example", "Logs attached", "See below");
+    let file = ana.home().join("note.txt");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..8 {
+        // Printable and random: compression cannot make it fit a frame.
+        let text: String = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (b'!' + (x % 94) as u8) as char
+            })
+            .collect();
+        std::fs::write(&file, format!("part {i}: {text}")).unwrap();
+        ana.ok(&["note", &conv, "--body-file", file.to_str().unwrap()]);
+    }
+    let pushed = ana.sync();
+    assert!(
+        pushed["bytes_sent"].as_u64().unwrap() > 1_000_000,
+        "{pushed}"
+    );
+    let pulled = ben.sync();
+    assert!(
+        pulled["bytes_received"].as_u64().unwrap() > 1_000_000,
+        "{pulled}"
+    );
+    let entries = ben.json(&["show", &conv, "--no-mark-seen"])["conversation"]["entries"]
+        .as_array()
+        .cloned()
+        .unwrap();
+    assert_eq!(entries.len(), 9);
+    assert!(entries[8]["body"].as_str().unwrap().starts_with("part 7: "));
+    assert_eq!(ana.shared_views(), ben.shared_views());
+}

@@ -8,6 +8,7 @@
 
 mod codec;
 mod messages;
+pub mod parts;
 
 pub use codec::{decode, encode, DecodeError, MAX_FRAME_BYTES};
 pub use messages::{ClientMessage, ErrorCode, PresenceState, RelayMessage, PROTOCOL_VERSION};

@@ -55,6 +55,23 @@ pub enum ClientMessage {
         #[serde(default)]
         restart: bool,
     },
+    /// One part of a sync message too large for a frame (see `parts`):
+    /// once all have arrived, in order, they are one `sync` message (with
+    /// `restart` as given in every part).
+    SyncPart {
+        /// Document id.
+        doc: String,
+        /// This part's index, from 0.
+        part: u32,
+        /// How many parts the message has.
+        parts: u32,
+        /// Its bytes of the encoded sync message.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+        /// As in `sync`.
+        #[serde(default)]
+        restart: bool,
+    },
     /// The client's presence in a conversation; repeated every few seconds
     /// while it lasts, since the relay forgets it after a short time.
     Presence {
@@ -79,6 +96,10 @@ pub enum RelayMessage {
         agent_id: String,
         /// The team's newest feed sequence.
         head: u64,
+        /// The largest frame this relay accepts, when it is not
+        /// [`crate::MAX_FRAME_BYTES`]: sync messages are split to fit it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_frame: Option<u32>,
     },
     /// Documents changed after a cursor: the answer to `ChangedSince` (with
     /// `more` set while pages follow) and, unasked, the notice that a
@@ -96,6 +117,18 @@ pub enum RelayMessage {
         /// Document id.
         doc: String,
         /// The encoded Automerge sync message.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// One part of a sync message too large for a frame (see `parts`).
+    SyncPart {
+        /// Document id.
+        doc: String,
+        /// This part's index, from 0.
+        part: u32,
+        /// How many parts the message has.
+        parts: u32,
+        /// Its bytes of the encoded sync message.
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
     },

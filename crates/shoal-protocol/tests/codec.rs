@@ -35,6 +35,20 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
                 data,
                 restart: false
             }),
+        (
+            "[a-z]{4}/[0-9a-f]{32}",
+            any::<(u32, u32, bool)>(),
+            prop::collection::vec(any::<u8>(), 0..512)
+        )
+            .prop_map(
+                |(doc, (part, parts, restart), data)| ClientMessage::SyncPart {
+                    doc,
+                    part,
+                    parts,
+                    data,
+                    restart
+                }
+            ),
         ("[0-9a-f]{32}", presence()).prop_map(|(conversation, state)| ClientMessage::Presence {
             conversation,
             state
@@ -50,14 +64,22 @@ fn relay_message() -> impl Strategy<Value = RelayMessage> {
         Just(ErrorCode::Internal)
     ];
     prop_oneof![
-        (any::<u16>(), "[0-9a-f]{32}", "[0-9a-f]{32}", any::<u64>()).prop_map(
-            |(protocol, team_id, agent_id, head)| RelayMessage::Welcome {
-                protocol,
-                team_id,
-                agent_id,
-                head
-            }
-        ),
+        (
+            any::<u16>(),
+            "[0-9a-f]{32}",
+            "[0-9a-f]{32}",
+            any::<u64>(),
+            any::<Option<u32>>()
+        )
+            .prop_map(|(protocol, team_id, agent_id, head, max_frame)| {
+                RelayMessage::Welcome {
+                    protocol,
+                    team_id,
+                    agent_id,
+                    head,
+                    max_frame,
+                }
+            }),
         (
             prop::collection::vec("[a-z]{4}/[0-9a-f]{32}", 0..20),
             any::<u64>(),
@@ -69,6 +91,17 @@ fn relay_message() -> impl Strategy<Value = RelayMessage> {
             prop::collection::vec(any::<u8>(), 0..512)
         )
             .prop_map(|(doc, data)| RelayMessage::Sync { doc, data }),
+        (
+            "[a-z]{4}/[0-9a-f]{32}",
+            any::<(u32, u32)>(),
+            prop::collection::vec(any::<u8>(), 0..512)
+        )
+            .prop_map(|(doc, (part, parts), data)| RelayMessage::SyncPart {
+                doc,
+                part,
+                parts,
+                data
+            }),
         ("[a-z]{4}/[0-9a-f]{32}", any::<u64>())
             .prop_map(|(doc, seq)| RelayMessage::Ack { doc, seq }),
         ("[0-9a-f]{32}", "[0-9a-f]{32}", presence(), any::<u32>()).prop_map(

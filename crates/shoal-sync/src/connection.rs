@@ -2,6 +2,7 @@
 
 use crate::{RelayConfig, SyncError, CLIENT_NAME};
 use futures_util::{SinkExt, StreamExt};
+use shoal_protocol::parts::{self, Reassembly};
 use shoal_protocol::{
     decode, encode, ClientMessage, RelayMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
@@ -30,6 +31,11 @@ pub struct Connection {
     url: String,
     sent: u64,
     received: u64,
+    /// A sync message from the relay arriving in parts.
+    parts: Reassembly,
+    /// Sync messages longer than this go in parts (from the relay's frame
+    /// limit).
+    part_bytes: usize,
 }
 
 /// The sync endpoint of a relay address. A bare host gets TLS (`wss://`)
@@ -75,6 +81,9 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
         url: url.clone(),
         sent: 0,
         received: 0,
+        // The relay is trusted to send what its documents need.
+        parts: Reassembly::new(usize::MAX),
+        part_bytes: parts::part_bytes(MAX_FRAME_BYTES),
     };
     conn.send(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
@@ -90,9 +99,13 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
             team_id,
             agent_id,
             head,
+            max_frame,
             ..
         }) => Ok((
-            conn,
+            Connection {
+                part_bytes: parts::part_bytes(max_frame.map_or(MAX_FRAME_BYTES, |m| m as usize)),
+                ..conn
+            },
             Welcome {
                 team_id,
                 agent_id,
@@ -108,8 +121,28 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
 }
 
 impl Connection {
-    /// Sends one message.
+    /// Sends one message; a sync message too large for one frame goes in
+    /// parts.
     pub async fn send(&mut self, message: &ClientMessage) -> Result<(), SyncError> {
+        match message {
+            ClientMessage::Sync { doc, data, restart } if data.len() > self.part_bytes => {
+                for (part, count, chunk) in parts::split(data, self.part_bytes) {
+                    let piece = ClientMessage::SyncPart {
+                        doc: doc.clone(),
+                        part,
+                        parts: count,
+                        data: chunk.to_vec(),
+                        restart: *restart,
+                    };
+                    self.send_frame(&piece).await?;
+                }
+                Ok(())
+            }
+            _ => self.send_frame(message).await,
+        }
+    }
+
+    async fn send_frame(&mut self, message: &ClientMessage) -> Result<(), SyncError> {
         let frame = encode(message);
         self.sent += frame.len() as u64;
         self.ws
@@ -125,9 +158,25 @@ impl Connection {
                 None | Some(Ok(Message::Close(_))) => return Ok(None),
                 Some(Ok(Message::Binary(frame))) => {
                     self.received += frame.len() as u64;
-                    return decode::<RelayMessage>(&frame, MAX_FRAME_BYTES)
-                        .map(Some)
-                        .map_err(|e| SyncError::Lost(format!("bad frame from the relay: {e}")));
+                    let message = decode::<RelayMessage>(&frame, MAX_FRAME_BYTES)
+                        .map_err(|e| SyncError::Lost(format!("bad frame from the relay: {e}")))?;
+                    // Parts of a large sync message come back as one.
+                    if let RelayMessage::SyncPart {
+                        doc,
+                        part,
+                        parts,
+                        data,
+                    } = message
+                    {
+                        match self.parts.push(doc, part, parts, data) {
+                            Ok(Some((doc, data))) => {
+                                return Ok(Some(RelayMessage::Sync { doc, data }))
+                            }
+                            Ok(None) => continue,
+                            Err(e) => return Err(SyncError::Lost(e.to_string())),
+                        }
+                    }
+                    return Ok(Some(message));
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(SyncError::Lost(e.to_string())),

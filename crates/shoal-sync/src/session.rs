@@ -295,7 +295,8 @@ impl<'r> Session<'r> {
                     message: format!("{code}: {message}"),
                 });
             }
-            RelayMessage::Welcome { .. } => {}
+            // Put together by the connection before it gets here.
+            RelayMessage::Welcome { .. } | RelayMessage::SyncPart { .. } => {}
         }
         Ok(())
     }
