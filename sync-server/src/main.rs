@@ -66,6 +66,12 @@ enum Command {
         /// Seconds between checks for new mail on servers without IMAP IDLE.
         #[arg(long, default_value_t = 30)]
         mail_poll_secs: u64,
+        /// Replies one agent may send per hour; more wait (and say why).
+        #[arg(long, default_value_t = 200)]
+        mail_rate_agent_per_hour: u32,
+        /// Replies one team may send per hour; more wait (and say why).
+        #[arg(long, default_value_t = 2000)]
+        mail_rate_team_per_hour: u32,
         /// Poll for new mail even when the server offers IMAP IDLE.
         #[arg(long)]
         mail_no_idle: bool,
@@ -111,6 +117,22 @@ enum MailCommand {
         after_help = "Examples:\n  shoal-relay mail quarantine list\n  shoal-relay mail quarantine retry 3   # picked up within --mail-poll-secs\n  shoal-relay mail quarantine drop 3    # forget it; it stays in the mailbox"
     )]
     Quarantine(QuarantineCommand),
+    /// Who sent what to whom: the replies the SMTP server accepted, newest
+    /// first (what the rate limits count).
+    #[command(
+        after_help = "Example:\n  shoal-relay mail audit --team \"Northwind Support\" --limit 20"
+    )]
+    Audit {
+        /// Only this team (id or name).
+        #[arg(long)]
+        team: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -318,6 +340,8 @@ fn run() -> Result<()> {
             mail_retry_secs,
             mail_poll_secs,
             mail_no_idle,
+            mail_rate_agent_per_hour,
+            mail_rate_team_per_hour,
             fault_ingest_subject,
             fault_record_sent,
             fault_scan_team,
@@ -339,6 +363,8 @@ fn run() -> Result<()> {
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),
                 poll_every: std::time::Duration::from_secs(mail_poll_secs),
                 no_idle: mail_no_idle,
+                rate_agent_per_hour: mail_rate_agent_per_hour,
+                rate_team_per_hour: mail_rate_team_per_hour,
                 fault_ingest_subject,
                 fault_record_sent,
                 fault_scan_team,
@@ -434,6 +460,37 @@ fn run() -> Result<()> {
         Command::Mail {
             command: MailCommand::Quarantine(command),
         } => quarantine_command(&cli.data, command)?,
+        Command::Mail {
+            command: MailCommand::Audit { team, limit, json },
+        } => {
+            let store = admin::open(&cli.data)?;
+            let team_id = match team {
+                Some(t) => Some(admin::find_team(&store, &t)?.id),
+                None => None,
+            };
+            let sent = store.sent_mail(team_id.as_deref(), limit)?;
+            if json {
+                print_json(&sent)?;
+            } else if sent.is_empty() {
+                println!("No reply has been sent yet.");
+            } else {
+                let names: std::collections::HashMap<String, String> = store
+                    .agents(team_id.as_deref())?
+                    .into_iter()
+                    .map(|a| (a.id, a.email))
+                    .collect();
+                for m in sent {
+                    println!(
+                        "{}  {} → {}  conversation {}  {}",
+                        shoal_core::Timestamp(m.sent_at),
+                        names.get(&m.author).unwrap_or(&m.author),
+                        m.recipient,
+                        m.conversation_id,
+                        m.message_id
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -911,3 +911,52 @@ fn a_very_long_mail_shows_its_start_and_keeps_the_whole_text() {
         "{kept}"
     );
 }
+
+/// Before: the relay sent any number of replies, and kept no record of who
+/// sent what to whom beyond the documents.
+#[test]
+fn replies_past_the_hourly_limit_wait_and_every_sent_one_is_audited() {
+    let mail = MailServers::start();
+    let mut serve = FAST.to_vec();
+    serve.extend(["--mail-rate-agent-per-hour", "2"]);
+    let (relay, ana) = relay_with_mailbox(&mail, &serve);
+    let mut conversations = Vec::new();
+    for i in 0..3 {
+        let id = ana.new_conversation(ALICE, &format!("Order {i}"), "Hello");
+        ana.ok(&["reply", &id, "--body", &format!("Answer {i}")]);
+        conversations.push(id);
+    }
+    ana.sync();
+    mail.wait_for_messages(ALICE, 2, WAIT);
+    // The third waits, and says why.
+    let waiting = eventually(WAIT, || {
+        ana.sync();
+        conversations.iter().any(|c| {
+            delivery_of(&ana, c, 1)["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("in the past hour"))
+        })
+    });
+    assert!(waiting, "a reply says it waits for the limit");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        mail.messages(ALICE).len(),
+        2,
+        "no more than the limit went out"
+    );
+    let audit: Value =
+        serde_json::from_str(&relay.admin(&["mail", "audit", "--team", "Northwind", "--json"]))
+            .unwrap();
+    let audit = audit.as_array().unwrap();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    for sent in audit {
+        assert_eq!(sent["recipient"], ALICE);
+        assert!(conversations.iter().any(|c| *c == sent["conversation_id"]));
+        assert!(sent["author"].is_string() && sent["message_id"].is_string());
+    }
+    let text = relay.admin(&["mail", "audit"]);
+    assert!(
+        text.contains("ana@northwind.example") && text.contains(ALICE),
+        "{text}"
+    );
+}

@@ -4,7 +4,7 @@ use crate::{backend, team_exists, SqliteStore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use shoal_relay_store::{
     IngestCursor, IngestRecord, MailStore, MailboxRecord, NewMailbox, OutboxItem, QuarantinedMail,
-    Result, ServerConfig, StoreError,
+    Result, SentMail, ServerConfig, StoreError,
 };
 
 pub(crate) const SCHEMA_V2: &str = "
@@ -154,6 +154,18 @@ CREATE TABLE actors (
     bound_at INTEGER NOT NULL,
     PRIMARY KEY (team_id, actor)
 );
+-- Who sent what to whom: the audit log, and what the rate limits count.
+CREATE TABLE mail_audit (
+    team_id         TEXT NOT NULL,
+    entry_id        TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    author          TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    sent_at         INTEGER NOT NULL,
+    PRIMARY KEY (team_id, entry_id)
+);
+CREATE INDEX mail_audit_time ON mail_audit (team_id, sent_at);
 -- Revocations numbered in commit order, so the relay misses none.
 ALTER TABLE agents ADD COLUMN revoked_seq INTEGER NULL;
 UPDATE agents SET revoked_seq = rowid WHERE revoked_at IS NOT NULL;
@@ -666,6 +678,65 @@ impl MailStore for SqliteStore {
 
     fn outbox_item(&self, team_id: &str, entry_id: &str) -> Result<Option<OutboxItem>> {
         outbox_item(&*self.conn()?, team_id, entry_id)
+    }
+
+    fn record_sent_mail(&self, m: &SentMail) -> Result<()> {
+        let conn = self.conn()?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO mail_audit (team_id, entry_id, conversation_id, author, \
+             recipient, message_id, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                m.team_id,
+                m.entry_id,
+                m.conversation_id,
+                m.author,
+                m.recipient,
+                m.message_id,
+                m.sent_at
+            ])
+        })
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    fn sent_mail_count(&self, team_id: &str, author: Option<&str>, since: i64) -> Result<u64> {
+        let conn = self.conn()?;
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM mail_audit \
+                 WHERE team_id = ?1 AND sent_at >= ?2 AND (?3 IS NULL OR author = ?3)",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![team_id, since, author], |r| r.get(0)))
+            .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn sent_mail(&self, team_id: Option<&str>, limit: usize) -> Result<Vec<SentMail>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT team_id, entry_id, conversation_id, author, recipient, message_id, \
+                 sent_at FROM mail_audit WHERE ?1 IS NULL OR team_id = ?1 \
+                 ORDER BY sent_at DESC, rowid DESC LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![team_id, limit as i64], |r| {
+                Ok(SentMail {
+                    team_id: r.get(0)?,
+                    entry_id: r.get(1)?,
+                    conversation_id: r.get(2)?,
+                    author: r.get(3)?,
+                    recipient: r.get(4)?,
+                    message_id: r.get(5)?,
+                    sent_at: r.get(6)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(backend)?;
+        Ok(rows)
     }
 
     fn put_blob(&self, team_id: &str, hash: &str, content_type: &str, data: &[u8]) -> Result<()> {

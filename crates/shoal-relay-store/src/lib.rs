@@ -12,7 +12,7 @@ use serde::Serialize;
 mod mail;
 pub use mail::{
     IngestCursor, IngestRecord, MailStore, MailboxRecord, NewMailbox, OutboxItem, OutboxState,
-    QuarantinedMail, ServerConfig, TlsMode,
+    QuarantinedMail, SentMail, ServerConfig, TlsMode,
 };
 
 /// Storage failures.

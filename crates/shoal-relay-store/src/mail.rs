@@ -199,6 +199,26 @@ impl FromStr for OutboxState {
     }
 }
 
+/// A reply the SMTP server accepted: who sent what to whom, for the audit
+/// log and the rate limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SentMail {
+    /// Its team.
+    pub team_id: String,
+    /// The reply's entry id.
+    pub entry_id: String,
+    /// Its conversation.
+    pub conversation_id: String,
+    /// The agent who wrote it.
+    pub author: String,
+    /// The address it went to.
+    pub recipient: String,
+    /// Its Message-ID.
+    pub message_id: String,
+    /// When the SMTP server took it (Unix ms).
+    pub sent_at: i64,
+}
+
 /// One reply in the outbox, keyed by its team and entry id (the
 /// idempotency key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -329,6 +349,12 @@ pub trait MailStore: Send + Sync + 'static {
     fn outbox_update(&self, item: &OutboxItem) -> Result<()>;
     /// One item of a team.
     fn outbox_item(&self, team_id: &str, entry_id: &str) -> Result<Option<OutboxItem>>;
+    /// Records a sent reply in the audit log (once per team and entry).
+    fn record_sent_mail(&self, sent: &SentMail) -> Result<()>;
+    /// Replies a team (or one of its agents) sent at or after `since`.
+    fn sent_mail_count(&self, team_id: &str, author: Option<&str>, since: i64) -> Result<u64>;
+    /// The audit log, newest first: a team's, or every team's.
+    fn sent_mail(&self, team_id: Option<&str>, limit: usize) -> Result<Vec<SentMail>>;
 
     /// Keeps an attachment's bytes under its content hash (once per team).
     fn put_blob(&self, team_id: &str, hash: &str, content_type: &str, data: &[u8]) -> Result<()>;

@@ -47,6 +47,10 @@ pub struct MailSettings {
     /// Test hook: refuse to import mail whose subject contains this (to
     /// exercise the quarantine with a real relay and real mail servers).
     pub fault_ingest_subject: Option<String>,
+    /// Replies one agent may send per hour; more wait.
+    pub rate_agent_per_hour: u32,
+    /// Replies one team may send per hour; more wait.
+    pub rate_team_per_hour: u32,
     /// Test hook: the outbox fails this many times to record that a reply
     /// went out (as a full disk would make it).
     pub fault_record_sent: u32,
@@ -62,6 +66,8 @@ impl Default for MailSettings {
             poll_every: Duration::from_secs(30),
             no_idle: false,
             fault_ingest_subject: None,
+            rate_agent_per_hour: 200,
+            rate_team_per_hour: 2000,
             fault_record_sent: 0,
             fault_scan_team: None,
         }

@@ -36,7 +36,7 @@ use shoal_core::{
     Document, EntryId, EntryKind, TeamDoc, Timestamp,
 };
 use shoal_mail::{Address, OutgoingReply};
-use shoal_relay_store::{MailboxRecord, OutboxItem, OutboxState, TlsMode};
+use shoal_relay_store::{MailboxRecord, OutboxItem, OutboxState, SentMail, TlsMode};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,7 +73,7 @@ pub async fn run(relay: Arc<Relay>, data: PathBuf) {
 struct Outbox {
     /// Replies the SMTP server accepted whose `sent` could not be recorded
     /// yet (storage failing): recording is retried, sending never is.
-    unrecorded: HashMap<(String, String), OutboxItem>,
+    unrecorded: HashMap<(String, String), (OutboxItem, SentMail)>,
     /// Test hook: recordings of `sent` still to fail.
     record_faults: u32,
 }
@@ -116,13 +116,22 @@ impl Outbox {
 
     /// Records `sent` for a reply the SMTP server accepted: the row, then
     /// the document. Kept for the next round when storage fails.
-    async fn record_sent(&mut self, relay: &Relay, item: &OutboxItem) -> Result<()> {
+    async fn record_sent(
+        &mut self,
+        relay: &Relay,
+        item: &OutboxItem,
+        sent: &SentMail,
+    ) -> Result<()> {
         let recorded = if self.record_faults > 0 {
             self.record_faults -= 1;
             Err(anyhow::anyhow!("test hook: recording `sent` fails"))
         } else {
-            match update(relay, item).await {
-                Ok(()) => set_delivery(relay, item, DeliveryState::Sent, None).await,
+            let (mail, audit) = (relay.mail.clone(), sent.clone());
+            match blocking(move || mail.record_sent_mail(&audit)).await {
+                Ok(()) => match update(relay, item).await {
+                    Ok(()) => set_delivery(relay, item, DeliveryState::Sent, None).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             }
         };
@@ -132,7 +141,8 @@ impl Outbox {
                 Ok(())
             }
             Err(e) => {
-                self.unrecorded.insert(key(item), item.clone());
+                self.unrecorded
+                    .insert(key(item), (item.clone(), sent.clone()));
                 Err(e.context(
                     "the reply went out but recording it failed; retrying the record, not the send",
                 ))
@@ -141,9 +151,9 @@ impl Outbox {
     }
 
     async fn record_unrecorded(&mut self, relay: &Relay) {
-        let pending: Vec<OutboxItem> = self.unrecorded.values().cloned().collect();
-        for item in pending {
-            if let Err(e) = self.record_sent(relay, &item).await {
+        let pending: Vec<(OutboxItem, SentMail)> = self.unrecorded.values().cloned().collect();
+        for (item, sent) in pending {
+            if let Err(e) = self.record_sent(relay, &item, &sent).await {
                 tracing::warn!(entry = %item.entry_id, "outbox: {e:#}");
             }
         }
@@ -304,8 +314,8 @@ async fn update(relay: &Relay, item: &OutboxItem) -> Result<()> {
 
 /// What to send for one reply, or why not.
 enum Prepared {
-    /// The reply, its Message-ID and the message as written.
-    Send(Box<(OutgoingReply, String, Vec<u8>)>),
+    /// The reply, its Message-ID, the message as written, and its author.
+    Send(Box<(OutgoingReply, String, Vec<u8>, String)>),
     /// No longer queued (withdrawn, held, already handled elsewhere).
     Skip(OutboxState),
     /// Cannot be sent; the reason goes to its author.
@@ -426,7 +436,12 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
             )))
         }
     };
-    Ok(Prepared::Send(Box::new((reply_mail, message_id, raw))))
+    Ok(Prepared::Send(Box::new((
+        reply_mail,
+        message_id,
+        raw,
+        reply.author.clone(),
+    ))))
 }
 
 /// The other queued replies of `conv` that the outbox has started sending
@@ -484,7 +499,7 @@ impl Outbox {
             update(relay, &item).await?;
             return set_delivery(relay, &item, DeliveryState::Failed, Some(&reason)).await;
         }
-        let (reply, message_id, raw) = match prepare(relay, mailbox, &item).await? {
+        let (reply, message_id, raw, author) = match prepare(relay, mailbox, &item).await? {
             Prepared::Send(p) => *p,
             Prepared::Skip(state) => {
                 item.state = state;
@@ -506,11 +521,23 @@ impl Outbox {
                 return update(relay, &item).await;
             }
         };
+        if let Some(reason) = rate_limited(relay, &item, &author).await? {
+            // Not an attempt: it waits, and its author can see why.
+            item.next_attempt_at = crate::now_ms() + RATE_RECHECK.as_millis() as i64;
+            let news = item.last_error.as_deref() != Some(reason.as_str());
+            item.last_error = Some(reason.clone());
+            update(relay, &item).await?;
+            if news {
+                tracing::warn!(entry = %item.entry_id, "reply waits: {reason}");
+                set_delivery(relay, &item, DeliveryState::Queued, Some(&reason)).await?;
+            }
+            return Ok(());
+        }
         // The customer's answer may reference only our reply: thread it.
         let (mail, t, m, c) = (
             relay.mail.clone(),
             item.team_id.clone(),
-            message_id,
+            message_id.clone(),
             item.conversation_id.clone(),
         );
         blocking(move || mail.record_message_id(&t, &m, &c)).await?;
@@ -527,7 +554,16 @@ impl Outbox {
                 item.state = OutboxState::Sent;
                 item.last_error = None;
                 tracing::info!(entry = %item.entry_id, to = %reply.to.email, "reply sent");
-                self.record_sent(relay, &item).await?;
+                let sent = SentMail {
+                    team_id: item.team_id.clone(),
+                    entry_id: item.entry_id.clone(),
+                    conversation_id: item.conversation_id.clone(),
+                    author,
+                    recipient: reply.to.email.clone(),
+                    message_id,
+                    sent_at: crate::now_ms(),
+                };
+                self.record_sent(relay, &item, &sent).await?;
             }
             Err(SendError::Permanent(reason)) => {
                 item.state = OutboxState::Failed;
@@ -555,6 +591,39 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// How often a reply held back by a rate limit is looked at again.
+const RATE_RECHECK: Duration = Duration::from_secs(60);
+
+/// Why a reply must wait for the rate limits (replies per agent and per
+/// team in the past hour), if it must.
+async fn rate_limited(relay: &Relay, item: &OutboxItem, author: &str) -> Result<Option<String>> {
+    let since = crate::now_ms() - 3_600_000;
+    let settings = &relay.mail_settings;
+    for (who, limit) in [
+        (Some(author), settings.rate_agent_per_hour),
+        (None, settings.rate_team_per_hour),
+    ] {
+        let (mail, t, a) = (
+            relay.mail.clone(),
+            item.team_id.clone(),
+            who.map(str::to_owned),
+        );
+        let sent = blocking(move || mail.sent_mail_count(&t, a.as_deref(), since)).await?;
+        if sent >= u64::from(limit) {
+            let whose = if who.is_some() {
+                "its author"
+            } else {
+                "the team"
+            };
+            return Ok(Some(format!(
+                "waiting: {whose} sent {sent} replies in the past hour, the relay's limit; \
+                 it goes out as the hour moves on"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn key(item: &OutboxItem) -> (String, String) {
