@@ -25,9 +25,16 @@ cargo build --workspace --bins --quiet
 
 log "tests"
 cargo test --workspace --quiet 2>&1 | tee target/test-output.txt
-# cargo test exits non-zero on failure (pipefail keeps that); a run that
-# executed nothing is a failure too.
-grep -Eq 'test result: ok\. [1-9][0-9]* passed' target/test-output.txt || { echo "error: no tests ran" >&2; exit 1; }
+# cargo test exits non-zero on failure (pipefail keeps that). Every test
+# that exists must have run, in every test binary: the tests cargo lists
+# must equal those that passed or are ignored (a binary that ran nothing,
+# or stopped early, shows up here).
+cargo test --workspace --quiet -- --list 2>/dev/null > target/test-list.txt
+listed=$(grep -cE ': test$' target/test-list.txt)
+ran=$(grep -Eo 'test result: ok\. [0-9]+ passed; [0-9]+ failed; [0-9]+ ignored' target/test-output.txt \
+    | awk '{ n += $4 + $8 } END { print n + 0 }')
+echo "tests listed: $listed, run (passed or ignored): $ran"
+[ "$listed" -gt 0 ] && [ "$listed" -eq "$ran" ] || { echo "error: $listed tests exist but $ran ran" >&2; exit 1; }
 
 log "benchmark smoke run (replica, 1% of the default team, debug build)"
 cargo run --quiet -p shoal-bench -- replica --scale 0.01 --open-runs 1 --out target/bench-smoke/replica.json
