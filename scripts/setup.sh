@@ -23,6 +23,7 @@ SHOAL_DESKTOP_APT_PACKAGES=(libwebkit2gtk-4.1-dev libssl-dev libayatana-appindic
     libsecret-tools gnome-keyring notification-daemon keyutils imagemagick x11-utils libglib2.0-bin)
 MIN_NODE="20.19"
 TAURI_DRIVER_VERSION="^2"
+CARGO_FUZZ_VERSION="^0.13"
 MIN_RUST="1.90"
 SHOAL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -116,6 +117,19 @@ tauri_driver() {
     if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$bin" ]; then
         log "installing tauri-driver (cargo install, about 2 minutes)"
         cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --quiet
+    fi
+}
+
+# The fuzz targets (fuzz/) build with the nightly toolchain and cargo-fuzz.
+fuzz_tools() {
+    if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+        echo "error: the fuzz smoke run needs the nightly toolchain (rustup toolchain install nightly)" >&2
+        return 1
+    fi
+    local bin="${CARGO_HOME:-$HOME/.cargo}/bin/cargo-fuzz"
+    if ! command -v cargo-fuzz >/dev/null 2>&1 && [ ! -x "$bin" ]; then
+        log "installing cargo-fuzz (cargo install, about 2 minutes)"
+        cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --quiet
     fi
 }
 

@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 shoal_setup
 tauri_driver
+fuzz_tools
 
 log "formatting (cargo fmt --check, prettier --check)"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 npm --prefix ui run --silent format:check
 
 log "UI: types (svelte-check), unit and component tests (Vitest), build (Vite)"
@@ -35,6 +37,14 @@ ran=$(grep -Eo 'test result: ok\. [0-9]+ passed; [0-9]+ failed; [0-9]+ ignored' 
     | awk '{ n += $4 + $8 } END { print n + 0 }')
 echo "tests listed: $listed, run (passed or ignored): $ran"
 [ "$listed" -gt 0 ] && [ "$listed" -eq "$ran" ] || { echo "error: $listed tests exist but $ran ran" >&2; exit 1; }
+
+log "fuzz smoke run (cargo fuzz on nightly, 20 s per target; the longer run is in docs/security.md)"
+for target in frame_codec client_messages automerge_input mime_parser; do
+    cargo +nightly fuzz run --fuzz-dir fuzz --target-dir target/fuzz "$target" \
+        -- -max_total_time=20 -print_final_stats=1 > "target/fuzz-$target.log" 2>&1 \
+        || { tail -40 "target/fuzz-$target.log" >&2; echo "error: fuzz target $target failed" >&2; exit 1; }
+    echo "$target: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "target/fuzz-$target.log" | grep -Eo '[0-9]+') inputs, no crash"
+done
 
 log "benchmark smoke run (replica, 1% of the default team, debug build)"
 cargo run --quiet -p shoal-bench -- replica --scale 0.01 --open-runs 1 --out target/bench-smoke/replica.json

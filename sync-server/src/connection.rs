@@ -5,13 +5,13 @@ use crate::auth::AuthError;
 use crate::doc_cache::DocEntry;
 use crate::fanout::{self, visible_to};
 use crate::hub::{queued_size, ChangedDocs, Closer, ConnId, Peer};
-use crate::input_limits::InputError;
 use crate::server::Relay;
 use automerge::sync::{self, SyncDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use shoal_core::{ConversationId, DocId, DocKind};
+use shoal_protocol::input_limits::InputError;
 use shoal_protocol::parts::{self, PartError, Reassembly};
 use shoal_protocol::{
     decode, encode, ClientMessage, DecodeError, ErrorCode, RelayMessage, PROTOCOL_VERSION,
@@ -599,15 +599,14 @@ impl Session {
         }
         let message =
             sync::Message::decode(data).map_err(|e| (ErrorCode::BadChange, e.to_string()))?;
-        crate::input_limits::check(message.changes.iter(), &self.relay.input_limits).map_err(
-            |e| match e {
+        shoal_protocol::input_limits::check(message.changes.iter(), &self.relay.input_limits)
+            .map_err(|e| match e {
                 InputError::Malformed(_) => (ErrorCode::BadChange, e.to_string()),
                 _ => {
                     self.relay.metrics.refused_over_limit();
                     (ErrorCode::LimitExceeded, e.to_string())
                 }
-            },
-        )?;
+            })?;
         Ok(message)
     }
 

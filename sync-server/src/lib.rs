@@ -21,7 +21,6 @@ mod connection;
 mod doc_cache;
 mod fanout;
 mod hub;
-pub mod input_limits;
 pub mod mail;
 pub mod metrics;
 pub mod server;

@@ -33,7 +33,7 @@ pub struct ServeOptions {
     /// A client that takes no data for this long is disconnected.
     pub write_timeout: Duration,
     /// Bounds on the Automerge changes of one sync message.
-    pub input_limits: crate::input_limits::InputLimits,
+    pub input_limits: shoal_protocol::input_limits::InputLimits,
     /// Connections allowed to wait for their hello at once.
     pub max_pending_logins: usize,
     /// Timing of the email channel.
@@ -69,7 +69,7 @@ pub struct Relay {
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_frame: usize,
     pub(crate) write_timeout: Duration,
-    pub(crate) input_limits: crate::input_limits::InputLimits,
+    pub(crate) input_limits: shoal_protocol::input_limits::InputLimits,
     /// Permits for connections that have not logged in yet.
     pub(crate) pending_logins: Arc<tokio::sync::Semaphore>,
     /// The relay's own Automerge actor (for team documents it maintains);

@@ -7,6 +7,7 @@
 //! See `docs/protocol.md` for the conversation flow, limits and error codes.
 
 mod codec;
+pub mod input_limits;
 mod messages;
 pub mod parts;
 
