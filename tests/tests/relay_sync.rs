@@ -402,3 +402,106 @@ fn a_document_larger_than_a_frame_syncs_in_parts_both_ways() {
     assert!(entries[8]["body"].as_str().unwrap().starts_with("part 7: "));
     assert_eq!(ana.shared_views(), ben.shared_views());
 }
+
+#[test]
+fn a_hostile_client_of_another_team_gets_nothing_of_team_a() {
+    // The other isolation test uses an honest client of team B; this one
+    // asks the relay for team A's documents by their ids, raw.
+    use automerge::sync::SyncDoc;
+    use futures_util::{SinkExt, StreamExt};
+    use shoal_protocol::{decode, encode, ClientMessage, ErrorCode, RelayMessage};
+    use tokio_tungstenite::tungstenite::Message;
+    let relay = Relay::start();
+    let (team_a, a_clients) = team_of_three(&relay);
+    let conv = a_clients[0].new_conversation("vip@bigcorp.example", "Merger", "Top secret");
+    a_clients[0].sync();
+    let ana_id = a_clients[0].json(&["status"])["identity"]["agent_id"]
+        .as_str()
+        .expect("Ana's agent id")
+        .to_owned();
+    let team_b = relay.team("Other Co");
+    let eve_token = relay.agent(&team_b, "Eve", "eve@other.example");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/v1/sync", relay.url))
+            .await
+            .unwrap();
+        let send = |m: ClientMessage| Message::Binary(encode(&m).into());
+        let next = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+                .await
+                .expect("the relay answers");
+            match frame {
+                Some(Ok(Message::Binary(b))) => {
+                    let m: RelayMessage = decode(&b, shoal_protocol::MAX_FRAME_BYTES).unwrap();
+                    if !matches!(m, RelayMessage::Presence { .. }) {
+                        return m;
+                    }
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("connection ended: {other:?}"),
+            }
+        };
+        ws.send(send(ClientMessage::Hello {
+            protocol: shoal_protocol::PROTOCOL_VERSION,
+            token: eve_token.clone(),
+            client: "hostile".into(),
+        }))
+        .await
+        .unwrap();
+        assert!(matches!(next(&mut ws).await, RelayMessage::Welcome { .. }));
+        // Team A's conversation, by its id: an empty document of team B.
+        let ask = automerge::AutoCommit::new()
+            .sync()
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap()
+            .encode();
+        ws.send(send(ClientMessage::Sync {
+            doc: format!("conv/{conv}"),
+            data: ask.clone(),
+            restart: true,
+        }))
+        .await
+        .unwrap();
+        match next(&mut ws).await {
+            RelayMessage::Sync { data, .. } => {
+                let m = automerge::sync::Message::decode(&data).unwrap();
+                assert!(m.heads.is_empty(), "{m:?}");
+                let mut copy = automerge::AutoCommit::new();
+                copy.sync()
+                    .receive_sync_message(&mut automerge::sync::State::new(), m)
+                    .unwrap();
+                assert!(copy.get_heads().is_empty(), "nothing of team A came");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Team A's team document and an agent's private document: refused.
+        for doc in [format!("team/{team_a}"), format!("agent/{ana_id}")] {
+            ws.send(send(ClientMessage::Sync {
+                doc: doc.clone(),
+                data: ask.clone(),
+                restart: true,
+            }))
+            .await
+            .unwrap();
+            match next(&mut ws).await {
+                RelayMessage::Error { code, .. } => assert_eq!(code, ErrorCode::Forbidden, "{doc}"),
+                other => panic!("{doc}: {other:?}"),
+            }
+        }
+        // The feed lists none of team A's documents.
+        ws.send(send(ClientMessage::ChangedSince { cursor: 0 }))
+            .await
+            .unwrap();
+        match next(&mut ws).await {
+            RelayMessage::Changed { docs, .. } => {
+                assert!(docs.iter().all(|d| !d.contains(&conv)), "{docs:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+    // And asking changed nothing for team A.
+    a_clients[1].sync();
+    let shown = a_clients[1].json(&["show", &conv, "--no-mark-seen"]);
+    assert_eq!(shown["conversation"]["subject"], "Merger");
+}
