@@ -272,8 +272,13 @@ impl Client {
     }
 
     /// Syncs once.
+    /// `shoal sync`; its report. An exchange that had to be started over
+    /// after a silence (the client's retransmission timer) means a message
+    /// was lost or ignored: it fails the test here.
     pub fn sync(&self) -> Value {
-        self.json(&["sync"])
+        let report = self.json(&["sync"]);
+        assert_eq!(report["restarts"], 0, "a sync had to restart: {report}");
+        report
     }
 
     /// The shared documents' views (team, conversations, customers), one

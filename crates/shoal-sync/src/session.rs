@@ -37,6 +37,9 @@ pub struct SyncReport {
     pub bytes_sent: u64,
     /// Message bytes received from the relay.
     pub bytes_received: u64,
+    /// Exchanges started over after a silence with documents unsettled (a
+    /// retransmission timer in effect): zero when nothing was lost.
+    pub restarts: u64,
 }
 
 /// Another agent's presence.
@@ -308,6 +311,7 @@ impl<'r> Session<'r> {
     async fn restart_unsettled(&mut self) -> Result<(), SyncError> {
         let docs: Vec<DocId> = self.pending.iter().chain(&self.pushing).cloned().collect();
         for doc in docs {
+            self.report.restarts += 1;
             self.states.remove(&doc);
             self.offer(&doc).await?;
         }
