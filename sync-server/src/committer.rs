@@ -23,12 +23,14 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer thread over `store`.
-    pub fn start(store: Arc<dyn RelayStore>) -> Self {
+    /// Starts the writer thread over `store`. `pause` (a test hook, zero in
+    /// service) delays every commit, widening the window between receiving
+    /// changes and storing them for crash tests.
+    pub fn start(store: Arc<dyn RelayStore>, pause: std::time::Duration) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("shoal-committer".into())
-            .spawn(move || run(store, rx))
+            .spawn(move || run(store, rx, pause))
             .expect("spawn the committer thread");
         Self { tx }
     }
@@ -49,8 +51,11 @@ impl Committer {
     }
 }
 
-fn run(store: Arc<dyn RelayStore>, rx: mpsc::Receiver<Job>) {
+fn run(store: Arc<dyn RelayStore>, rx: mpsc::Receiver<Job>, pause: std::time::Duration) {
     while let Ok(first) = rx.recv() {
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
         let mut jobs = vec![first];
         let mut count = jobs[0].items.len();
         while count < MAX_ITEMS {

@@ -79,6 +79,13 @@ enum Command {
         /// text (it goes to the quarantine).
         #[arg(long, hide = true, value_name = "TEXT")]
         fault_ingest_subject: Option<String>,
+        /// Testing only: pause this long inside each import (after its
+        /// intent is recorded, before the documents change).
+        #[arg(long, hide = true, default_value_t = 0)]
+        fault_ingest_pause_ms: u64,
+        /// Testing only: pause this long before every storage commit.
+        #[arg(long, hide = true, default_value_t = 0)]
+        fault_store_pause_ms: u64,
         /// Testing only: fail this many times to record that a reply was sent.
         #[arg(long, hide = true, default_value_t = 0)]
         fault_record_sent: u32,
@@ -343,6 +350,8 @@ fn run() -> Result<()> {
             mail_rate_agent_per_hour,
             mail_rate_team_per_hour,
             fault_ingest_subject,
+            fault_ingest_pause_ms,
+            fault_store_pause_ms,
             fault_record_sent,
             fault_scan_team,
         } => {
@@ -358,6 +367,7 @@ fn run() -> Result<()> {
             opts.write_timeout = std::time::Duration::from_secs(write_timeout_secs);
             opts.max_pending_logins = max_pending_logins as usize;
             opts.max_frame = max_frame_bytes as usize;
+            opts.fault_store_pause = std::time::Duration::from_millis(fault_store_pause_ms);
             opts.mail = shoal_relay::mail::MailSettings {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),
@@ -366,6 +376,7 @@ fn run() -> Result<()> {
                 rate_agent_per_hour: mail_rate_agent_per_hour,
                 rate_team_per_hour: mail_rate_team_per_hour,
                 fault_ingest_subject,
+                fault_ingest_pause: std::time::Duration::from_millis(fault_ingest_pause_ms),
                 fault_record_sent,
                 fault_scan_team,
             };

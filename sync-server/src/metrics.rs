@@ -21,6 +21,7 @@ pub struct Metrics {
     bytes_out: AtomicU64,
     changes_stored: AtomicU64,
     slow_peers_cut: AtomicU64,
+    mail_imported: AtomicU64,
     refused_over_limit: AtomicU64,
     propagation_buckets: [AtomicU64; BUCKETS.len()],
     propagation_count: AtomicU64,
@@ -61,6 +62,10 @@ impl Metrics {
     /// A connection was closed because its client stopped taking data.
     pub fn slow_peer_cut(&self) {
         self.slow_peers_cut.fetch_add(1, Relaxed);
+    }
+    /// A mail was imported (documents changed, the import marked done).
+    pub fn mail_imported(&self) {
+        self.mail_imported.fetch_add(1, Relaxed);
     }
     /// An input was refused for exceeding a named limit.
     pub fn refused_over_limit(&self) {
@@ -147,6 +152,12 @@ impl Metrics {
             "counter",
             "Connections closed because the client stopped taking data.",
             self.slow_peers_cut.load(Relaxed).to_string(),
+        );
+        metric(
+            "shoal_relay_mail_imported_total",
+            "counter",
+            "Incoming mails imported into conversations.",
+            self.mail_imported.load(Relaxed).to_string(),
         );
         metric(
             "shoal_relay_refused_over_limit_total",

@@ -36,6 +36,8 @@ pub struct ServeOptions {
     pub input_limits: shoal_protocol::input_limits::InputLimits,
     /// Connections allowed to wait for their hello at once.
     pub max_pending_logins: usize,
+    /// Test hook: a pause before every storage commit.
+    pub fault_store_pause: Duration,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
 }
@@ -50,6 +52,7 @@ impl ServeOptions {
             write_timeout: Duration::from_secs(20),
             input_limits: Default::default(),
             max_pending_logins: 64,
+            fault_store_pause: Duration::ZERO,
             mail: Default::default(),
         }
     }
@@ -87,7 +90,7 @@ impl Relay {
             mail_settings: opts.mail.clone(),
             auth: Arc::new(Authenticator::new(store.clone())),
             cache: DocCache::new(store.clone()),
-            committer: Committer::start(store.clone()),
+            committer: Committer::start(store.clone(), opts.fault_store_pause),
             store,
             hub: Hub::default(),
             metrics: Metrics::default(),

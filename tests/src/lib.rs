@@ -139,8 +139,21 @@ impl Relay {
         v["token"].as_str().expect("token").to_owned()
     }
 
-    /// Kills the relay with SIGKILL (no chance to clean up).
+    /// Kills the relay with SIGKILL (no chance to clean up), checking that
+    /// it was still running and that the kill is what ended it: a crash
+    /// test whose relay had already gone would prove nothing.
     pub fn kill(&mut self) {
+        use std::os::unix::process::ExitStatusExt;
+        let mut c = self.child.take().expect("the relay is running");
+        if let Ok(Some(status)) = c.try_wait() {
+            panic!("the relay had already exited ({status}) before the kill");
+        }
+        c.kill().expect("SIGKILL the relay");
+        let status = c.wait().expect("reap the relay");
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+    }
+
+    fn stop_quietly(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -211,7 +224,7 @@ impl Relay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.kill();
+        self.stop_quietly();
     }
 }
 

@@ -132,8 +132,9 @@ fn customer_mail_becomes_a_conversation_and_answers_thread_into_it() {
 #[test]
 fn a_relay_killed_while_importing_loses_and_duplicates_nothing() {
     let mail = MailServers::start();
-    let (mut relay, ana) = relay_with_mailbox(&mail, &[]);
-    // Many messages, so the kill lands in the middle of importing them.
+    // Each import pauses 200 ms between recording its intent and changing
+    // the documents (a test hook), so the kill lands inside that window.
+    let (mut relay, ana) = relay_with_mailbox(&mail, &["--fault-ingest-pause-ms", "200"]);
     for i in 0..30 {
         mail.deliver(
             &customer_mail(
@@ -145,20 +146,21 @@ fn a_relay_killed_while_importing_loses_and_duplicates_nothing() {
             SUPPORT,
         );
     }
-    let imported = |relay: &Relay| -> usize {
-        relay
-            .http_get("/metrics")
-            .lines()
-            .find_map(|l| l.strip_prefix("shoal_relay_changes_stored_total "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
-    };
+    // Before, this counted stored changes, which the team-document writer
+    // also bumps at start: the kill could land before any import began.
+    let imported = |relay: &Relay| relay.metric("shoal_relay_mail_imported_total") as usize;
     assert!(
-        eventually(WAIT, || imported(&relay) > 0),
+        eventually(WAIT, || imported(&relay) >= 2),
         "the relay never started importing"
     );
+    let before_kill = imported(&relay);
     relay.kill();
-    relay.restart();
+    assert!(
+        (2..30).contains(&before_kill),
+        "the kill landed after {before_kill} of 30 imports, not in the middle"
+    );
+    eprintln!("killed in the middle of importing: {before_kill} of 30 imported");
+    relay.restart_with(&[]);
     let rows = synced_until(&ana, |rows| rows.len() >= 30);
     assert_eq!(rows.len(), 30, "every message exactly once");
     // Settled: nothing more arrives later.

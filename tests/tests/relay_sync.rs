@@ -256,16 +256,35 @@ fn teams_are_isolated() {
 
 #[test]
 fn relay_killed_mid_sync_loses_nothing() {
-    let mut relay = Relay::start();
+    // Every commit waits 3 s (a test hook), so there is a window in
+    // which the relay holds Ana's changes but has stored none: the kill is
+    // made to land there, and the test checks that it did. (Before, it
+    // followed a fixed 150 ms sleep and never checked where it landed.)
+    let mut relay = Relay::start_with(&["--fault-store-pause-ms", "3000"]);
     let (_, clients) = team_of_three(&relay);
     let (ana, ben) = (&clients[0], &clients[1]);
     ana.open_conversations(30, "k");
-    // Kill the relay while Ana's sync is under way.
+    let (stored, received) = (
+        relay.metric("shoal_relay_changes_stored_total"),
+        relay.metric("shoal_relay_bytes_in_total"),
+    );
     let mut sync = ana.spawn_quiet(&["sync"]);
-    std::thread::sleep(Duration::from_millis(150));
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            relay.metric("shoal_relay_bytes_in_total") > received + 2_000.0
+        }),
+        "Ana's changes reached the relay"
+    );
+    let unstored = relay.metric("shoal_relay_changes_stored_total") == stored;
+    let syncing = matches!(sync.try_wait(), Ok(None));
     relay.kill();
-    let _ = sync.wait();
-    relay.restart();
+    assert!(
+        unstored && syncing,
+        "the kill landed outside its window (nothing stored yet: {unstored}, sync running: {syncing})"
+    );
+    let status = sync.wait().unwrap();
+    assert!(!status.success(), "Ana's sync noticed the relay was gone");
+    relay.restart_with(&[]);
     ana.sync();
     ben.sync();
     assert_eq!(ben.inbox().len(), 30);

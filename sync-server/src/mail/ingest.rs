@@ -379,8 +379,15 @@ pub(crate) async fn import(
         placement.subject_key.clone(),
     );
     blocking(move || mail.begin_ingest(&r, &from, &key)).await?;
+    // Test hook: widen the window between the intent and the documents, so
+    // a crash test's kill lands inside it.
+    let pause = relay.mail_settings.fault_ingest_pause;
+    if !pause.is_zero() {
+        tokio::time::sleep(pause).await;
+    }
     apply(relay, mailbox, &record, &parsed).await?;
     finish(relay, &record).await?;
+    relay.metrics.mail_imported();
     tracing::info!(mailbox = %mailbox.address, uid, conversation = %record.conversation_id,
         new = placement.new_conversation, "imported a message");
     Ok(())

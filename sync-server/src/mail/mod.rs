@@ -47,6 +47,9 @@ pub struct MailSettings {
     /// Test hook: refuse to import mail whose subject contains this (to
     /// exercise the quarantine with a real relay and real mail servers).
     pub fault_ingest_subject: Option<String>,
+    /// Test hook: a pause between recording the intent to import a message
+    /// and changing the documents.
+    pub fault_ingest_pause: Duration,
     /// Replies one agent may send per hour; more wait.
     pub rate_agent_per_hour: u32,
     /// Replies one team may send per hour; more wait.
@@ -66,6 +69,7 @@ impl Default for MailSettings {
             poll_every: Duration::from_secs(30),
             no_idle: false,
             fault_ingest_subject: None,
+            fault_ingest_pause: Duration::ZERO,
             rate_agent_per_hour: 200,
             rate_team_per_hour: 2000,
             fault_record_sent: 0,
