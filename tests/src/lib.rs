@@ -46,9 +46,38 @@ fn relay_cmd(data: &Path) -> Command {
     c
 }
 
+/// The longest any one command of a test may run: a hung process fails
+/// its test with a message instead of stalling the suite.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Runs a command to completion within [`COMMAND_TIMEOUT`]; past it the
+/// process is killed and the test fails, naming the command.
+pub fn output(c: &mut Command) -> Output {
+    let child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {c:?}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(COMMAND_TIMEOUT) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("waiting for {c:?}: {e}")),
+        Err(_) => {
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+            panic!("{c:?} did not finish within {COMMAND_TIMEOUT:?}");
+        }
+    }
+}
+
 /// Runs a command, panicking with its output if it fails.
 pub fn ok(mut c: Command) -> String {
-    let out = c.output().expect("run command");
+    let out = output(&mut c);
     assert!(
         out.status.success(),
         "{:?} failed: {}\n{}",
@@ -90,10 +119,19 @@ impl Relay {
             .stderr(Stdio::inherit());
         let mut child = c.spawn().expect("start shoal-relay");
         let stdout = child.stdout.take().expect("relay stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read relay banner");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(read.map(|_| line));
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(read) => read.expect("read relay banner"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the relay printed no banner within 30 s");
+            }
+        };
         let addr = line
             .trim()
             .strip_prefix("listening on ")
@@ -120,7 +158,7 @@ impl Relay {
     pub fn admin_output(&self, args: &[&str]) -> Output {
         let mut c = relay_cmd(self.data.path());
         c.args(args);
-        c.output().expect("run shoal-relay")
+        output(&mut c)
     }
 
     /// Creates a team; returns its id.
@@ -201,6 +239,8 @@ impl Relay {
     pub fn http_get(&self, path: &str) -> String {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(&self.addr).expect("connect to relay");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(
             s,
             "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
@@ -264,7 +304,7 @@ impl Client {
 
     /// Runs `shoal`, returning its output whatever the exit status.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run shoal")
+        output(&mut self.cmd(args))
     }
 
     /// Runs `shoal` and returns stdout, panicking on failure.
