@@ -33,7 +33,9 @@ pub fn bin(name: &str) -> PathBuf {
 /// A running relay with its own data directory.
 pub struct Relay {
     child: Option<Child>,
-    data: tempfile::TempDir,
+    data: PathBuf,
+    /// The temporary directory holding `data`, when the harness made it.
+    _temp: Option<tempfile::TempDir>,
     /// `ws://127.0.0.1:PORT`.
     pub url: String,
     addr: String,
@@ -96,13 +98,24 @@ impl Relay {
 
     /// [`Relay::start`] with extra `serve` options.
     pub fn start_with(serve_args: &[&str]) -> Relay {
-        let data = tempfile::tempdir().expect("temp dir");
-        let mut init = relay_cmd(data.path());
+        let temp = tempfile::tempdir().expect("temp dir");
+        Self::start_at(temp.path().to_owned(), Some(temp), serve_args)
+    }
+
+    /// [`Relay::start`] with its data directory at `data` (a small disk,
+    /// say), created there.
+    pub fn start_in(data: &Path) -> Relay {
+        Self::start_at(data.to_owned(), None, &[])
+    }
+
+    fn start_at(data: PathBuf, temp: Option<tempfile::TempDir>, serve_args: &[&str]) -> Relay {
+        let mut init = relay_cmd(&data);
         init.arg("init");
         ok(init);
         let mut relay = Relay {
             child: None,
             data,
+            _temp: temp,
             url: String::new(),
             addr: "127.0.0.1:0".into(),
             serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
@@ -112,7 +125,7 @@ impl Relay {
     }
 
     fn spawn(&mut self) {
-        let mut c = relay_cmd(self.data.path());
+        let mut c = relay_cmd(&self.data);
         c.args(["serve", "--listen", &self.addr])
             .args(&self.serve_args)
             .stdout(Stdio::piped())
@@ -144,19 +157,19 @@ impl Relay {
 
     /// The data directory.
     pub fn data(&self) -> &Path {
-        self.data.path()
+        &self.data
     }
 
     /// `shoal-relay` with this data directory.
     pub fn admin(&self, args: &[&str]) -> String {
-        let mut c = relay_cmd(self.data.path());
+        let mut c = relay_cmd(&self.data);
         c.args(args);
         ok(c)
     }
 
     /// `shoal-relay` with this data directory, whatever its exit status.
     pub fn admin_output(&self, args: &[&str]) -> Output {
-        let mut c = relay_cmd(self.data.path());
+        let mut c = relay_cmd(&self.data);
         c.args(args);
         output(&mut c)
     }
