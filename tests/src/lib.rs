@@ -404,6 +404,34 @@ impl Client {
     }
 }
 
+/// A small deterministic generator (xorshift): tests that draw from it
+/// replay exactly from their seed.
+pub struct Dice(pub u64);
+
+impl Dice {
+    /// The next number.
+    pub fn roll(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.roll() % n
+    }
+}
+
+/// `n` random printable characters from `seed`: text that compression
+/// cannot shrink much, for documents that must be large on the wire.
+pub fn random_text(n: usize, seed: u64) -> String {
+    let mut dice = Dice(seed | 1);
+    (0..n)
+        .map(|_| (b'!' + dice.below(94) as u8) as char)
+        .collect()
+}
+
 /// Polls `check` until it is true or `timeout` passes.
 pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

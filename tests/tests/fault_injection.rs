@@ -5,21 +5,19 @@
 //! `SHOAL_FAULT_RUNS` sets the number of kill runs (3 in CI; the longer
 //! run in docs/security.md used 30) and `SHOAL_FAULT_SEED` replays one.
 
-use shoal_e2e::{eventually, output, Client, Relay};
+use shoal_e2e::{eventually, output, Client, Dice, Relay};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A small deterministic generator (xorshift), so a failing run can be
-/// replayed from its seed.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+/// Ana and Ben of team Northwind, each signed in on a fresh client.
+fn ana_and_ben(relay: &Relay) -> (Client, Client) {
+    let team = relay.team("Northwind");
+    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
+    let (ana, ben) = (Client::new(), Client::new());
+    ana.login(relay, &ana_token);
+    ben.login(relay, &ben_token);
+    (ana, ben)
 }
 
 fn note_bodies(c: &Client, conv: &str) -> Vec<String> {
@@ -51,12 +49,7 @@ fn kills_at_random_points_lose_nothing_and_double_nothing() {
     eprintln!("fault runs: {runs}, seed {seed} (SHOAL_FAULT_SEED replays it)");
     let mut dice = Dice(seed);
     let mut relay = Relay::start();
-    let team = relay.team("Northwind");
-    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
-    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
-    let (ana, ben) = (Client::new(), Client::new());
-    ana.login(&relay, &ana_token);
-    ben.login(&relay, &ben_token);
+    let (ana, ben) = ana_and_ben(&relay);
     let conv = ana.new_conversation("m@acme.example", "Long thread", "Hello");
     ana.sync();
     let mut written = Vec::new();
@@ -156,12 +149,7 @@ fn a_full_disk_under_the_relay_loses_nothing_acknowledged() {
     let disk = SmallDisk::mount("16m");
     let data = disk.dir.path().join("relay");
     let relay = Relay::start_in(&data);
-    let team = relay.team("Northwind");
-    let ana_token = relay.agent(&team, "Ana", "ana@northwind.example");
-    let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
-    let (ana, ben) = (Client::new(), Client::new());
-    ana.login(&relay, &ana_token);
-    ben.login(&relay, &ben_token);
+    let (ana, ben) = ana_and_ben(&relay);
     let conv = ana.new_conversation("m@acme.example", "Before the disk filled", "Hello");
     ana.sync();
 

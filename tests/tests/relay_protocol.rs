@@ -3,7 +3,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use shoal_e2e::{eventually, Client, Relay};
+use shoal_e2e::{eventually, random_text, Client, Relay};
 use shoal_protocol::{
     decode, encode, ClientMessage, ErrorCode, PresenceState, RelayMessage, MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -333,19 +333,6 @@ fn changes_are_announced_to_idle_connections_in_few_messages() {
     );
 }
 
-/// Text that does not compress away: `n` pseudo-random letters.
-fn incompressible(n: usize, seed: u64) -> String {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (b'a' + (x % 26) as u8) as char
-        })
-        .collect()
-}
-
 /// Connects as `token` and asks for `doc` from scratch again and again for
 /// `spell`, without ever reading: each request makes the relay send the
 /// whole document, so its writes to this socket soon block.
@@ -394,11 +381,7 @@ fn a_client_that_stops_reading_holds_up_nobody_and_is_cut_off() {
     let (ana, ben) = (Client::new(), Client::new());
     ana.login(&relay, &ana_token);
     ben.login(&relay, &ben_token);
-    let conv = ana.new_conversation(
-        "m@acme.example",
-        "A long story",
-        &incompressible(100_000, 7),
-    );
+    let conv = ana.new_conversation("m@acme.example", "A long story", &random_text(100_000, 7));
     ana.sync();
     ben.sync();
 
@@ -674,6 +657,17 @@ impl RawDoc {
             match next(ws).await {
                 Some(RelayMessage::Ack { doc, seq }) if doc == self.id => return Ok(seq),
                 Some(RelayMessage::Error { code, message }) => return Err((code, message)),
+                // The relay may first ask what it lacks: keep the exchange
+                // going until the changes reach it.
+                Some(RelayMessage::Sync { doc, data }) if doc == self.id => {
+                    use automerge::sync::SyncDoc;
+                    let m = automerge::sync::Message::decode(&data).unwrap();
+                    self.doc
+                        .sync()
+                        .receive_sync_message(&mut self.state, m)
+                        .unwrap();
+                    self.push(ws, false).await;
+                }
                 Some(_) => {}
                 None => panic!("closed"),
             }
@@ -741,6 +735,8 @@ fn the_relay_refuses_changes_made_in_someone_elses_name() {
         assert!(message.contains("another agent's device"), "{message}");
 
         // 2. With his own actor, a reply in Ana's name.
+        // A fresh connection: nothing of the refused exchange is in flight.
+        ben = logged_in(&relay, &ben_token).await.0;
         let mut copy = RawDoc::fetch(&mut ben, &doc_id).await;
         let mut c = ConversationDoc::from_automerge(copy.doc.clone()).unwrap();
         c.automerge_mut().set_actor(automerge::ActorId::random());
@@ -765,6 +761,8 @@ fn the_relay_refuses_changes_made_in_someone_elses_name() {
             ..Default::default()
         };
         let team_doc = format!("team/{team}");
+        // A fresh connection: nothing of the refused exchange is in flight.
+        ben = logged_in(&relay, &ben_token).await.0;
         let mut copy = RawDoc::fetch(&mut ben, &team_doc).await;
         let mut t = TeamDoc::from_automerge(copy.doc.clone()).unwrap();
         t.automerge_mut().set_actor(automerge::ActorId::random());
@@ -782,6 +780,8 @@ fn the_relay_refuses_changes_made_in_someone_elses_name() {
         assert!(copy.offer(&mut cleo).await.is_ok(), "an admin may");
 
         // 4. Ben's own reply, in his name, with his own actor, is taken.
+        // A fresh connection: nothing of the refused exchange is in flight.
+        ben = logged_in(&relay, &ben_token).await.0;
         let mut copy = RawDoc::fetch(&mut ben, &doc_id).await;
         let mut c = ConversationDoc::from_automerge(copy.doc.clone()).unwrap();
         c.automerge_mut().set_actor(automerge::ActorId::random());
@@ -809,11 +809,7 @@ fn a_revoked_agent_is_cut_off_even_while_a_write_to_it_blocks() {
     let ben_token = relay.agent(&team, "Ben", "ben@northwind.example");
     let ana = Client::new();
     ana.login(&relay, &ana_token);
-    let conv = ana.new_conversation(
-        "m@acme.example",
-        "A long story",
-        &incompressible(100_000, 11),
-    );
+    let conv = ana.new_conversation("m@acme.example", "A long story", &random_text(100_000, 11));
     ana.sync();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let stalled = rt.block_on(stop_reading(

@@ -389,17 +389,9 @@ fn a_document_larger_than_a_frame_syncs_in_parts_both_ways() {
     let (ana, ben) = (&clients[0], &clients[1]);
     let conv = ana.new_conversation("m@acme.example", "Logs attached", "See below");
     let file = ana.home().join("note.txt");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..8 {
         // Printable and random: compression cannot make it fit a frame.
-        let text: String = (0..200_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (b'!' + (x % 94) as u8) as char
-            })
-            .collect();
+        let text = shoal_e2e::random_text(200_000, i + 1);
         std::fs::write(&file, format!("part {i}: {text}")).unwrap();
         ana.ok(&["note", &conv, "--body-file", file.to_str().unwrap()]);
     }

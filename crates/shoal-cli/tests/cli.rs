@@ -71,6 +71,22 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
+    /// Ben (added by [`Home::add_ben`]) joins `ana`'s team without a
+    /// relay: a home made from her export.
+    fn ben_joins(&self, ana: &Home) -> Home {
+        let team_file = self.file("team.jsonl");
+        ana.ok(&["export", "--out", team_file.to_str().unwrap()]);
+        let ben = self.home("ben");
+        ben.ok(&[
+            "init",
+            "--from",
+            team_file.to_str().unwrap(),
+            "--agent",
+            "ben@acme.example",
+        ]);
+        ben
+    }
+
     /// A home with a team whose first agent is Ana.
     fn team(&self) -> Home {
         let home = self.home("ana");
@@ -381,16 +397,7 @@ fn show_json_and_marking_seen() {
     home.add_ben();
     // Ben types in a customer's e-mail and hands it over (an export): for
     // Ana it is unread until shown.
-    let team_file = sandbox.file("team.jsonl");
-    home.ok(&["export", "--out", team_file.to_str().unwrap()]);
-    let ben = sandbox.home("ben");
-    ben.ok(&[
-        "init",
-        "--from",
-        team_file.to_str().unwrap(),
-        "--agent",
-        "ben@acme.example",
-    ]);
+    let ben = sandbox.ben_joins(&home);
     let conv = ben.json(&[
         "new",
         "--customer",
@@ -483,16 +490,7 @@ fn send_guard_refuses_replies_over_unseen_entries() {
     ana.ok(&["show", &conv]);
 
     // Ben joins from an export, reads the thread, and answers.
-    let team_file = sandbox.file("team.jsonl");
-    ana.ok(&["export", "--out", team_file.to_str().unwrap()]);
-    let ben = sandbox.home("ben");
-    ben.ok(&[
-        "init",
-        "--from",
-        team_file.to_str().unwrap(),
-        "--agent",
-        "ben@acme.example",
-    ]);
+    let ben = sandbox.ben_joins(&ana);
     // Ben has never opened it: his guard holds too.
     let refused = ben.fails(&["reply", &conv, "--body", "Hi!"], SEND_GUARD_EXIT);
     assert!(refused.stdout.is_empty());
