@@ -732,6 +732,15 @@ impl Session {
     async fn store_and_reply(&mut self, mut docs: BTreeMap<String, Touched>) -> bool {
         let relay = self.relay.clone();
         self.authorize(&mut docs).await;
+        // The team's quota: what it stores, plus what this batch adds.
+        let usage = match relay.usage.of(&relay.store, &self.team).await {
+            Ok(usage) => Some(usage),
+            Err(e) => {
+                tracing::warn!(team = %self.team, "cannot read the team's usage: {e}");
+                None
+            }
+        };
+        let (mut new_docs, mut new_bytes) = (0u64, 0u64);
         let mut items = Vec::new();
         let mut counts = Vec::new();
         for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {
@@ -739,8 +748,19 @@ impl Session {
             if changes.is_empty() {
                 continue;
             }
+            let is_new = u64::from(t.guard.last_seq == 0);
+            let bytes: u64 = changes.iter().map(|c| c.bytes.len() as u64).sum();
+            if let Some(reason) = usage.and_then(|u| {
+                crate::quota::over(&relay.quota, u, new_docs + is_new, new_bytes + bytes)
+            }) {
+                relay.metrics.refused_over_limit();
+                t.failed = Some((ErrorCode::LimitExceeded, reason));
+                continue;
+            }
+            new_docs += is_new;
+            new_bytes += bytes;
             fanout::forward(&relay.hub, &self.team, doc, &mut t.guard, self.conn);
-            counts.push((doc.clone(), changes.len()));
+            counts.push((doc.clone(), changes.len(), is_new, bytes));
             items.push(AppendItem {
                 team_id: self.team.clone(),
                 doc_id: doc.clone(),
@@ -755,10 +775,11 @@ impl Session {
         // Replies wait here until every lock is released: a write to a
         // client that stopped reading must not hold up anyone else.
         let mut replies = Vec::new();
-        for ((doc, count), result) in counts.into_iter().zip(results) {
+        for ((doc, count, is_new, bytes), result) in counts.into_iter().zip(results) {
             let t = docs.get_mut(&doc).expect("locked above");
             match result {
                 Ok(seq) => {
+                    relay.usage.add(&self.team, is_new, bytes);
                     fanout::stored(&mut t.guard, &relay.metrics, seq, count);
                     fanout::announce(&relay.hub, &self.team, &doc, seq, &t.guard, self.conn);
                     relay.metrics.observe_propagation(t.received.elapsed());

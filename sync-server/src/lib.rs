@@ -23,6 +23,7 @@ mod fanout;
 mod hub;
 pub mod mail;
 pub mod metrics;
+pub mod quota;
 pub mod server;
 mod team_docs;
 

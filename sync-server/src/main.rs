@@ -52,6 +52,14 @@ enum Command {
         #[arg(long, default_value_t = shoal_protocol::MAX_FRAME_BYTES as u64,
               value_parser = clap::value_parser!(u64).range(65_536..=shoal_protocol::MAX_FRAME_BYTES as u64))]
         max_frame_bytes: u64,
+        /// Documents one team's clients may make the relay store; past it,
+        /// new documents are refused with `limit-exceeded` (the relay's own
+        /// writes, such as incoming mail, never are).
+        #[arg(long, default_value_t = 1_000_000)]
+        team_max_documents: u64,
+        /// Bytes one team's clients may make the relay store (as above).
+        #[arg(long, default_value_t = 16 * 1024 * 1024 * 1024)]
+        team_max_bytes: u64,
         /// Connections that may wait for their login at once; more are
         /// refused with `busy` (clients retry).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -342,6 +350,8 @@ fn run() -> Result<()> {
             evict_after_secs,
             write_timeout_secs,
             max_frame_bytes,
+            team_max_documents,
+            team_max_bytes,
             max_pending_logins,
             undo_send_secs,
             mail_retry_secs,
@@ -367,6 +377,10 @@ fn run() -> Result<()> {
             opts.write_timeout = std::time::Duration::from_secs(write_timeout_secs);
             opts.max_pending_logins = max_pending_logins as usize;
             opts.max_frame = max_frame_bytes as usize;
+            opts.quota = shoal_relay::quota::Quota {
+                max_documents: team_max_documents,
+                max_bytes: team_max_bytes,
+            };
             opts.fault_store_pause = std::time::Duration::from_millis(fault_store_pause_ms);
             opts.mail = shoal_relay::mail::MailSettings {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),

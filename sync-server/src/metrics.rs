@@ -34,6 +34,10 @@ pub struct Gauges {
     pub connections: usize,
     /// Documents in memory.
     pub documents_loaded: usize,
+    /// What each team stores, as far as the relay knows (teams it served).
+    pub teams: Vec<(String, shoal_relay_store::TeamUsage)>,
+    /// The per-team quota.
+    pub quota: crate::quota::Quota,
 }
 
 impl Metrics {
@@ -165,6 +169,35 @@ impl Metrics {
             "Inputs refused for exceeding a limit (change size, quotas).",
             self.refused_over_limit.load(Relaxed).to_string(),
         );
+        metric(
+            "shoal_relay_team_max_documents",
+            "gauge",
+            "Documents a team's clients may make the relay store.",
+            g.quota.max_documents.to_string(),
+        );
+        metric(
+            "shoal_relay_team_max_bytes",
+            "gauge",
+            "Bytes a team's clients may make the relay store.",
+            g.quota.max_bytes.to_string(),
+        );
+        for (name, help, value) in [
+            (
+                "shoal_relay_team_documents",
+                "Documents a team stores.",
+                (|u: &shoal_relay_store::TeamUsage| u.documents) as fn(&_) -> u64,
+            ),
+            (
+                "shoal_relay_team_bytes",
+                "Bytes a team stores (snapshots and changes).",
+                |u| u.bytes,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (team, usage) in &g.teams {
+                let _ = writeln!(out, "{name}{{team=\"{team}\"}} {}", value(usage));
+            }
+        }
         let name = "shoal_relay_propagation_seconds";
         let _ = writeln!(out, "# HELP {name} Time from receiving new changes to handing them to the other connected clients.\n# TYPE {name} histogram");
         for (i, bound) in BUCKETS.iter().enumerate() {

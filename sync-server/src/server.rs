@@ -38,6 +38,8 @@ pub struct ServeOptions {
     pub max_pending_logins: usize,
     /// Test hook: a pause before every storage commit.
     pub fault_store_pause: Duration,
+    /// What each team's clients may make the relay store.
+    pub quota: crate::quota::Quota,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
 }
@@ -53,6 +55,7 @@ impl ServeOptions {
             input_limits: Default::default(),
             max_pending_logins: 64,
             fault_store_pause: Duration::ZERO,
+            quota: Default::default(),
             mail: Default::default(),
         }
     }
@@ -73,6 +76,9 @@ pub struct Relay {
     pub(crate) max_frame: usize,
     pub(crate) write_timeout: Duration,
     pub(crate) input_limits: shoal_protocol::input_limits::InputLimits,
+    pub(crate) quota: crate::quota::Quota,
+    /// What each team stores, as far as known.
+    pub(crate) usage: crate::quota::Usage,
     /// Permits for connections that have not logged in yet.
     pub(crate) pending_logins: Arc<tokio::sync::Semaphore>,
     /// The relay's own Automerge actor (for team documents it maintains);
@@ -98,6 +104,8 @@ impl Relay {
             max_frame,
             write_timeout: opts.write_timeout,
             input_limits: opts.input_limits,
+            quota: opts.quota,
+            usage: Default::default(),
             pending_logins: Arc::new(tokio::sync::Semaphore::new(opts.max_pending_logins)),
             actor: automerge::ActorId::random(),
             team_signatures: Default::default(),
@@ -120,6 +128,8 @@ async fn metrics(State(relay): State<Arc<Relay>>) -> impl IntoResponse {
     let gauges = Gauges {
         connections: relay.hub.connections(),
         documents_loaded: relay.cache.len(),
+        teams: relay.usage.known(),
+        quota: relay.quota,
     };
     (
         [(

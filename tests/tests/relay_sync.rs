@@ -516,3 +516,35 @@ fn a_hostile_client_of_another_team_gets_nothing_of_team_a() {
     let shown = a_clients[1].json(&["show", &conv, "--no-mark-seen"]);
     assert_eq!(shown["conversation"]["subject"], "Merger");
 }
+
+#[test]
+fn a_team_over_its_document_quota_is_refused_and_other_teams_go_on() {
+    // Before: a team's clients could make the relay store any number of
+    // documents, filling the disk every team shares.
+    let relay = Relay::start_with(&["--team-max-documents", "8"]);
+    let (team, clients) = team_of_three(&relay);
+    let (ana, ben) = (&clients[0], &clients[1]);
+    for i in 0..10 {
+        ana.new_conversation("m@acme.example", &format!("Question {i}"), "Hello");
+    }
+    let out = ana.run(&["sync", "--json"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("quota of 8 documents"), "{said}");
+    let stored = relay.metric(&format!("shoal_relay_team_documents{{team=\"{team}\"}}"));
+    assert!((1.0..=8.0).contains(&stored), "{stored} documents stored");
+    ben.sync();
+    let got = ben.inbox().len();
+    assert!(got < 10, "Ben got {got} conversations: some were refused");
+
+    // Another team is not held back by this one's quota.
+    let other = relay.team("Other Co");
+    let eve = Client::new();
+    eve.login(&relay, &relay.agent(&other, "Eve", "eve@other.example"));
+    eve.new_conversation("x@other.example", "Hello", "Hi");
+    eve.sync();
+    assert_eq!(eve.inbox().len(), 1);
+}

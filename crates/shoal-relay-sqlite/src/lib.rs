@@ -18,7 +18,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use shoal_relay_store::{
     AgentRecord, AppendItem, FeedEntry, NewAgent, NewChange, RelayStore, Result, StoreError,
-    StoreStats, StoredDoc, TeamRecord, TokenRecord,
+    StoreStats, StoredDoc, TeamRecord, TeamUsage, TokenRecord,
 };
 
 /// The schema version this build writes (`PRAGMA user_version`).
@@ -743,6 +743,26 @@ impl RelayStore for SqliteStore {
             agents: count(counts.1),
             documents: count(counts.2),
             changes: count(counts.3),
+        })
+    }
+
+    fn team_usage(&self, team_id: &str) -> Result<TeamUsage> {
+        let conn = self.conn()?;
+        let (documents, snapshots): (i64, i64) = conn
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(snapshot)), 0) FROM docs WHERE team_id = ?1",
+            )
+            .and_then(|mut stmt| stmt.query_row([team_id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(backend)?;
+        let changes: i64 = conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM changes WHERE team_id = ?1",
+            )
+            .and_then(|mut stmt| stmt.query_row([team_id], |r| r.get(0)))
+            .map_err(backend)?;
+        Ok(TeamUsage {
+            documents: documents.max(0) as u64,
+            bytes: (snapshots.max(0) + changes.max(0)) as u64,
         })
     }
 

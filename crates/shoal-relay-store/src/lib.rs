@@ -146,6 +146,15 @@ pub struct StoreStats {
     pub changes: u64,
 }
 
+/// What one team stores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TeamUsage {
+    /// Documents.
+    pub documents: u64,
+    /// Bytes of their snapshots and changes.
+    pub bytes: u64,
+}
+
 /// The relay's storage.
 pub trait RelayStore: Send + Sync + 'static {
     /// Creates a team with the given id (callers generate it) and name.
@@ -216,6 +225,10 @@ pub trait RelayStore: Send + Sync + 'static {
     fn head(&self, team_id: &str) -> Result<u64>;
     /// Counts.
     fn stats(&self) -> Result<StoreStats>;
+
+    /// What a team stores: its documents and their bytes (snapshots and
+    /// changes).
+    fn team_usage(&self, team_id: &str) -> Result<TeamUsage>;
 
     /// Binds an Automerge actor (hex) to an agent of a team, unless it is
     /// bound already; returns the agent it is bound to (the first to use

@@ -40,6 +40,9 @@ pub struct SyncReport {
     /// Exchanges started over after a silence with documents unsettled (a
     /// retransmission timer in effect): zero when nothing was lost.
     pub restarts: u64,
+    /// What the relay refused, document by document (`forbidden`,
+    /// `limit-exceeded`, `bad-change`): those changes stay local.
+    pub warnings: Vec<String>,
 }
 
 /// Another agent's presence.
@@ -387,7 +390,13 @@ pub async fn sync_once(
                 });
             }
             Ok(Ok(Some(message))) => {
-                if !session.handle_burst(message, &mut events).await? {
+                let open = session.handle_burst(message, &mut events).await?;
+                for event in events.drain(..) {
+                    if let SyncEvent::Warning { message } = event {
+                        session.report.warnings.push(message);
+                    }
+                }
+                if !open {
                     return Err(SyncError::Lost("the relay closed the connection".into()));
                 }
             }

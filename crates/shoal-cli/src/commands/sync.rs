@@ -146,6 +146,9 @@ pub fn sync(home: &Path, args: SyncArgs, out: &mut dyn Write) -> Result<()> {
                 Duration::from_secs(args.timeout),
             ))
             .context("sync failed; your changes are kept and will be sent next time")?;
+        for warning in &report.warnings {
+            eprintln!("warning: the relay refused {warning}");
+        }
         if args.json {
             return print_json(out, &report);
         }
