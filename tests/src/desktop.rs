@@ -399,18 +399,16 @@ impl Desktop {
 
     /// Whether `name` has an owner on the private bus.
     pub fn bus_has_owner(&self, name: &str) -> bool {
-        let out = self
-            .command(DBUS_SEND)
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-            ])
-            .arg(format!("string:{name}"))
-            .output()
-            .expect("run dbus-send");
+        let mut c = self.command(DBUS_SEND);
+        c.args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+        ])
+        .arg(format!("string:{name}"));
+        let out = crate::output(&mut c);
         String::from_utf8_lossy(&out.stdout).contains("boolean true")
     }
 
@@ -421,7 +419,7 @@ impl Desktop {
         for (k, v) in attrs {
             c.args([k, v]);
         }
-        let out = c.output().expect("run secret-tool");
+        let out = crate::output(&mut c);
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())

@@ -400,10 +400,7 @@ impl MailServers {
         self.write_user_tables();
         if self.smtp_slot().is_some() {
             for table in ["testdomains", "vusers"] {
-                let out = Command::new(SMTPCTL)
-                    .args(["update", "table", table])
-                    .output()
-                    .expect("run smtpctl");
+                let out = crate::output(Command::new(SMTPCTL).args(["update", "table", table]));
                 assert!(
                     out.status.success(),
                     "smtpctl update table {table} failed: {}{}",
@@ -1241,13 +1238,15 @@ fn make_tls_files(dir: &Path) {
 
 /// Runs `openssl ARGS` in `dir` with no system config.
 fn run_openssl(dir: &Path, what: &str, args: &[&str]) {
-    let out = Command::new(OPENSSL)
-        .args(args)
-        .current_dir(dir)
-        .env("OPENSSL_CONF", "/dev/null")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {OPENSSL} (install {PACKAGES}): {e}"));
+    if !Path::new(OPENSSL).exists() {
+        panic!("{OPENSSL} is missing (install {PACKAGES})");
+    }
+    let out = crate::output(
+        Command::new(OPENSSL)
+            .args(args)
+            .current_dir(dir)
+            .env("OPENSSL_CONF", "/dev/null"),
+    );
     assert!(
         out.status.success(),
         "openssl failed to make the {what} in {}: {}\n{}",
