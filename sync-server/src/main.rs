@@ -60,6 +60,10 @@ enum Command {
         /// Bytes one team's clients may make the relay store (as above).
         #[arg(long, default_value_t = 16 * 1024 * 1024 * 1024)]
         team_max_bytes: u64,
+        /// Seconds a client has to send its HTTP request headers; slower
+        /// connections are closed before they cost anything more.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        header_timeout_secs: u64,
         /// Connections that may wait for their login at once; more are
         /// refused with `busy` (clients retry).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -352,6 +356,7 @@ fn run() -> Result<()> {
             max_frame_bytes,
             team_max_documents,
             team_max_bytes,
+            header_timeout_secs,
             max_pending_logins,
             undo_send_secs,
             mail_retry_secs,
@@ -377,6 +382,7 @@ fn run() -> Result<()> {
             opts.write_timeout = std::time::Duration::from_secs(write_timeout_secs);
             opts.max_pending_logins = max_pending_logins as usize;
             opts.max_frame = max_frame_bytes as usize;
+            opts.header_timeout = std::time::Duration::from_secs(header_timeout_secs);
             opts.quota = shoal_relay::quota::Quota {
                 max_documents: team_max_documents,
                 max_bytes: team_max_bytes,

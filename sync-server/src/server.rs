@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub fault_store_pause: Duration,
     /// What each team's clients may make the relay store.
     pub quota: crate::quota::Quota,
+    /// A client must send its request headers within this.
+    pub header_timeout: Duration,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
 }
@@ -56,6 +58,7 @@ impl ServeOptions {
             max_pending_logins: 64,
             fault_store_pause: Duration::ZERO,
             quota: Default::default(),
+            header_timeout: Duration::from_secs(10),
             mail: Default::default(),
         }
     }
@@ -228,20 +231,9 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     println!("listening on {}", listener.local_addr()?);
-    // Small messages both ways, latency matters: no Nagle delay.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    let shutdown_relay = relay.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            let _ = shutdown_relay.shutdown.send(true);
-        })
-        .await?;
+    accept(listener, app, opts.header_timeout).await;
+    tracing::info!("shutting down");
+    let _ = relay.shutdown.send(true);
     // Upgraded connections outlive the HTTP server: give them a moment to
     // say goodbye. Every acknowledged change is already on disk.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -252,6 +244,45 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
     mail.abort();
     outbox.abort();
     Ok(())
+}
+
+/// Serves HTTP/1 connections (the WebSocket upgrades among them) until
+/// SIGTERM or Ctrl-C. Written out rather than `axum::serve`, which sets no
+/// timer: without one, a client could take for ever to send its request
+/// headers and hold a connection open before any login.
+async fn accept(listener: tokio::net::TcpListener, app: Router, header_timeout: Duration) {
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment, go on.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut signal => return,
+        };
+        // Small messages both ways, latency matters: no Nagle delay.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .with_upgrades()
+                .await;
+            if let Err(e) = served {
+                tracing::debug!("HTTP connection ended: {e}");
+            }
+        });
+    }
 }
 
 async fn shutdown_signal() {

@@ -869,3 +869,30 @@ fn an_entry_text_over_the_limit_is_refused_from_a_client() {
         .len();
     assert_eq!(entries, 1, "nothing of it was stored");
 }
+
+#[test]
+fn a_client_that_never_finishes_its_request_headers_is_closed() {
+    // Before: axum::serve ran hyper without a timer, so a connection that
+    // sent half a request stayed open for ever (a slowloris).
+    use std::io::{Read, Write};
+    let relay = Relay::start_with(&["--header-timeout-secs", "1"]);
+    let addr = relay.url.trim_start_matches("ws://").to_owned();
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    tcp.write_all(b"GET /v1/sync HTTP/1.1\r\nHost: relay\r\n")
+        .unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tcp.read_to_end(&mut answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "closed after {:?} ({read:?})",
+        started.elapsed()
+    );
+    assert!(
+        read.is_ok() || matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{read:?}"
+    );
+    // Everyone else is served as before.
+    assert!(relay.http_get("/healthz").contains("200 OK"));
+}
