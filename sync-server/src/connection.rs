@@ -840,6 +840,7 @@ impl Session {
             if new.is_empty() {
                 continue;
             }
+            let new_ops = shoal_core::authorship::NewOps::of(&new);
             let actors: HashSet<automerge::ActorId> =
                 new.iter().map(|c| c.actor_id().clone()).collect();
             for actor in actors {
@@ -881,7 +882,7 @@ impl Session {
             if doc.starts_with("conv/") {
                 let mine = |a: &automerge::ActorId| self.actors.contains(a);
                 if let Some(reason) =
-                    shoal_core::authorship::oversized_entry(&t.guard.doc, &t.before, mine)
+                    shoal_core::authorship::oversized_entry(&t.guard.doc, &new_ops, mine)
                 {
                     self.relay.metrics.refused_over_limit();
                     t.failed = Some((ErrorCode::LimitExceeded, reason));
@@ -889,7 +890,7 @@ impl Session {
                 }
             }
             let verdict = if doc.starts_with("conv/") {
-                shoal_core::authorship::check_entries(&t.guard.doc, &t.before, agent, |a| {
+                shoal_core::authorship::check_entries(&t.guard.doc, &new_ops, agent, |a| {
                     self.actors.contains(a)
                 })
                 .map_err(|e| e.to_string())

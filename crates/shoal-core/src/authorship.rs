@@ -12,7 +12,7 @@
 
 use crate::team::Team;
 use crate::EntryKind;
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, Value, ROOT};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, Value, ROOT};
 
 /// An entry field that names someone other than the agent who wrote it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,12 +24,42 @@ pub struct Misattribution {
     pub problem: String,
 }
 
-/// Values an agent's actors (`mine`) wrote since `before`: what a batch of
-/// its changes brings. Only these are judged: what the document held
-/// already (written under older rules, say) is not this batch's doing.
+/// The operations a batch of changes brought: per actor, the range of op
+/// counters each change used. Telling a value's operation apart by these
+/// needs no look at the document's history.
+pub struct NewOps(Vec<(ActorId, u64, u64)>);
+
+impl NewOps {
+    /// The operations of `changes`.
+    pub fn of(changes: &[automerge::Change]) -> Self {
+        NewOps(
+            changes
+                .iter()
+                .map(|c| {
+                    let start = c.start_op().get();
+                    (c.actor_id().clone(), start, start + c.len() as u64)
+                })
+                .collect(),
+        )
+    }
+
+    fn contains(&self, id: &ObjId) -> bool {
+        match id {
+            ObjId::Id(counter, actor, _) => self
+                .0
+                .iter()
+                .any(|(a, start, end)| a == actor && (*start..*end).contains(counter)),
+            ObjId::Root => false,
+        }
+    }
+}
+
+/// Values an agent's actors (`mine`) wrote in a batch (`new`). Only these
+/// are judged: what the document held already (written under older rules,
+/// say) is not this batch's doing.
 struct NewWrites<'a, F> {
     doc: &'a AutoCommit,
-    before: &'a [ChangeHash],
+    new: &'a NewOps,
     mine: F,
 }
 
@@ -50,16 +80,9 @@ impl<F: Fn(&ActorId) -> bool> NewWrites<'_, F> {
 
     /// The values of `field` this batch wrote.
     fn new_values(&self, obj: &ObjId, field: &str) -> Vec<(String, ObjId)> {
-        let old: Vec<ObjId> = self
-            .doc
-            .get_all_at(obj, field, self.before)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect();
         self.values(obj, field)
             .into_iter()
-            .filter(|(_, id)| self.by_me(id) && !old.contains(id))
+            .filter(|(_, id)| self.by_me(id) && self.new.contains(id))
             .collect()
     }
 
@@ -78,14 +101,14 @@ impl<F: Fn(&ActorId) -> bool> NewWrites<'_, F> {
 }
 
 /// Checks what `agent`'s actors (`mine`) wrote into a conversation's
-/// entries since `before` (the heads the relay held).
+/// entries in a batch (`new`).
 pub fn check_entries(
     doc: &AutoCommit,
-    before: &[ChangeHash],
+    new: &NewOps,
     agent: &str,
     mine: impl Fn(&ActorId) -> bool,
 ) -> Result<(), Misattribution> {
-    let w = NewWrites { doc, before, mine };
+    let w = NewWrites { doc, new, mine };
     for (i, entry) in w.entries() {
         let touched: Vec<&str> = ["id", "kind", "author", "logged_by"]
             .into_iter()
@@ -125,15 +148,15 @@ pub fn check_entries(
     Ok(())
 }
 
-/// An entry text over [`crate::MAX_BODY_BYTES`] that `mine` wrote since
-/// `before` (clients refuse to write such, but the relay does not trust
-/// clients), as a reason.
+/// An entry text over [`crate::MAX_BODY_BYTES`] that `mine` wrote in a
+/// batch (`new`; clients refuse to write such, but the relay does not
+/// trust clients), as a reason.
 pub fn oversized_entry(
     doc: &AutoCommit,
-    before: &[ChangeHash],
+    new: &NewOps,
     mine: impl Fn(&ActorId) -> bool,
 ) -> Option<String> {
-    let w = NewWrites { doc, before, mine };
+    let w = NewWrites { doc, new, mine };
     w.entries().into_iter().find_map(|(_, entry)| {
         w.new_values(&entry, "body")
             .iter()
@@ -212,6 +235,11 @@ mod tests {
         .0
     }
 
+    /// What `doc` got since `before`, as the relay sees a batch.
+    fn since(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> NewOps {
+        NewOps::of(&doc.get_changes(before))
+    }
+
     fn as_actor(doc: &mut ConversationDoc, actor: &ActorId) {
         doc.automerge_mut().set_actor(actor.clone());
     }
@@ -226,9 +254,10 @@ mod tests {
             .unwrap();
         c.add_note(&ctx("ana"), "Done", &[]).unwrap();
         let mut doc = c.into_automerge();
-        assert_eq!(check_entries(&doc, &before, "ana", |a| *a == ana), Ok(()));
+        let new = since(&mut doc, &before);
+        assert_eq!(check_entries(&doc, &new, "ana", |a| *a == ana), Ok(()));
         // Ben's actors wrote none of it: nothing of his to judge.
-        assert_eq!(check_entries(&doc, &before, "ben", |a| *a == ben), Ok(()));
+        assert_eq!(check_entries(&doc, &new, "ben", |a| *a == ben), Ok(()));
 
         // Ben's device writes a reply in Ana's name.
         let before = doc.get_heads();
@@ -236,7 +265,8 @@ mod tests {
         as_actor(&mut c, &ben);
         c.add_reply(&ctx("ana"), "Forged", None, SendGuard::Force)
             .unwrap();
-        let err = check_entries(c.automerge(), &before, "ben", |a| *a == ben).unwrap_err();
+        let new = since(c.automerge_mut(), &before);
+        let err = check_entries(c.automerge(), &new, "ben", |a| *a == ben).unwrap_err();
         assert!(err.problem.contains("must name ben"), "{err}");
     }
 
@@ -255,7 +285,8 @@ mod tests {
         let last = doc.length(&entries) - 1;
         let (_, entry) = doc.get(&entries, last).unwrap().unwrap();
         doc.put(&entry, "author", "ben").unwrap();
-        let err = check_entries(c.automerge(), &before, "ben", |a| *a == ben).unwrap_err();
+        let new = since(c.automerge_mut(), &before);
+        let err = check_entries(c.automerge(), &new, "ben", |a| *a == ben).unwrap_err();
         assert_eq!(err.entry, reply.to_string());
         assert!(err.problem.contains("someone else wrote"), "{err}");
     }
@@ -274,9 +305,10 @@ mod tests {
             headers: EmailHeaders::default(),
             priority: Priority::Normal,
         };
-        let (c, _) = ConversationDoc::create(ana.clone(), &ctx("ana"), new).unwrap();
+        let (mut c, _) = ConversationDoc::create(ana.clone(), &ctx("ana"), new).unwrap();
+        let all = since(c.automerge_mut(), &[]);
         assert_eq!(
-            check_entries(c.automerge(), &[], "ana", |a| *a == ana),
+            check_entries(c.automerge(), &all, "ana", |a| *a == ana),
             Ok(())
         );
         // Ana's device adds words as if the customer had written them.
@@ -290,15 +322,17 @@ mod tests {
             &EmailHeaders::default(),
         )
         .unwrap();
-        let err = check_entries(c.automerge(), &before, "ana", |a| *a == ana).unwrap_err();
+        let new = since(c.automerge_mut(), &before);
+        let err = check_entries(c.automerge(), &new, "ana", |a| *a == ana).unwrap_err();
         assert!(err.problem.contains("logged_by"), "{err}");
 
         // What the document already held is not judged again: the same
         // entry, stored before the rule, does not block Ana's next note.
         let before = c.automerge_mut().get_heads();
         c.add_note(&ctx("ana"), "Called back", &[]).unwrap();
+        let new = since(c.automerge_mut(), &before);
         assert_eq!(
-            check_entries(c.automerge(), &before, "ana", |a| *a == ana),
+            check_entries(c.automerge(), &new, "ana", |a| *a == ana),
             Ok(())
         );
     }
@@ -310,16 +344,19 @@ mod tests {
         let before = c.automerge_mut().get_heads();
         as_actor(&mut c, &ana);
         c.add_note(&ctx("ana"), "Short", &[]).unwrap();
-        assert_eq!(oversized_entry(c.automerge(), &before, |a| *a == ana), None);
+        let new = since(c.automerge_mut(), &before);
+        assert_eq!(oversized_entry(c.automerge(), &new, |a| *a == ana), None);
         let doc = c.automerge_mut();
         let (_, entries) = doc.get(ROOT, "entries").unwrap().unwrap();
         let last = doc.length(&entries) - 1;
         let (_, note) = doc.get(&entries, last).unwrap().unwrap();
         doc.put(&note, "body", "x".repeat(crate::MAX_BODY_BYTES + 1))
             .unwrap();
-        assert!(oversized_entry(c.automerge(), &before, |a| *a == ana).is_some());
+        let new = since(c.automerge_mut(), &before);
+        assert!(oversized_entry(c.automerge(), &new, |a| *a == ana).is_some());
         let later = c.automerge_mut().get_heads();
-        assert_eq!(oversized_entry(c.automerge(), &later, |a| *a == ana), None);
+        let none = since(c.automerge_mut(), &later);
+        assert_eq!(oversized_entry(c.automerge(), &none, |a| *a == ana), None);
         // The client side refuses to write one at all.
         let long = "x".repeat(crate::MAX_BODY_BYTES + 1);
         assert!(matches!(
