@@ -332,6 +332,8 @@ struct Touched {
     failed: Option<(ErrorCode, String)>,
     /// The team document as it was, when a non-admin writes to it.
     team_before: Option<shoal_core::Team>,
+    /// The batch's new changes, read once (by `authorize`) for every step.
+    new: Vec<automerge::Change>,
 }
 
 impl Session {
@@ -691,6 +693,7 @@ impl Session {
                     received: first_seen[doc],
                     failed: None,
                     team_before,
+                    new: Vec::new(),
                 },
             );
         }
@@ -744,7 +747,7 @@ impl Session {
         let mut items = Vec::new();
         let mut counts = Vec::new();
         for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {
-            let changes = fanout::new_changes(&mut t.guard, &t.before);
+            let changes = fanout::to_store(std::mem::take(&mut t.new));
             if changes.is_empty() {
                 continue;
             }
@@ -836,13 +839,13 @@ impl Session {
     /// new and pass untouched, whoever brings them.
     async fn authorize(&mut self, docs: &mut BTreeMap<String, Touched>) {
         for (doc, t) in docs.iter_mut().filter(|(_, t)| t.failed.is_none()) {
-            let new = t.guard.doc.get_changes(&t.before);
-            if new.is_empty() {
+            t.new = t.guard.doc.get_changes(&t.before);
+            if t.new.is_empty() {
                 continue;
             }
-            let new_ops = shoal_core::authorship::NewOps::of(&new);
+            let new_ops = shoal_core::authorship::NewOps::of(&t.new);
             let actors: HashSet<automerge::ActorId> =
-                new.iter().map(|c| c.actor_id().clone()).collect();
+                t.new.iter().map(|c| c.actor_id().clone()).collect();
             for actor in actors {
                 if self.actors.contains(&actor) {
                     continue;

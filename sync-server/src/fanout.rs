@@ -29,9 +29,12 @@ pub fn visible_to(doc: &str, agent: &str) -> bool {
 
 /// The changes of `entry.doc` that are not ancestors of `before`.
 pub fn new_changes(entry: &mut DocEntry, before: &[ChangeHash]) -> Vec<NewChange> {
-    entry
-        .doc
-        .get_changes(before)
+    to_store(entry.doc.get_changes(before))
+}
+
+/// Changes as they are stored.
+pub fn to_store(changes: Vec<automerge::Change>) -> Vec<NewChange> {
+    changes
         .into_iter()
         .map(|mut c| NewChange {
             hash: c.hash().0.to_vec(),
