@@ -87,6 +87,11 @@ enum Command {
         /// Poll for new mail even when the server offers IMAP IDLE.
         #[arg(long)]
         mail_no_idle: bool,
+        /// Seconds a mail server may stay silent mid-command before the
+        /// connection is dropped and retried; an SMTP send may take this
+        /// plus one second per 32 KiB of the message.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        mail_timeout_secs: u64,
         /// Testing only: refuse to import mail whose subject contains this
         /// text (it goes to the quarantine).
         #[arg(long, hide = true, value_name = "TEXT")]
@@ -362,6 +367,7 @@ fn run() -> Result<()> {
             mail_retry_secs,
             mail_poll_secs,
             mail_no_idle,
+            mail_timeout_secs,
             mail_rate_agent_per_hour,
             mail_rate_team_per_hour,
             fault_ingest_subject,
@@ -393,6 +399,7 @@ fn run() -> Result<()> {
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),
                 poll_every: std::time::Duration::from_secs(mail_poll_secs),
                 no_idle: mail_no_idle,
+                timeout: std::time::Duration::from_secs(mail_timeout_secs),
                 rate_agent_per_hour: mail_rate_agent_per_hour,
                 rate_team_per_hour: mail_rate_team_per_hour,
                 fault_ingest_subject,

@@ -6,6 +6,7 @@
 
 pub mod desktop;
 pub mod mail;
+pub mod tcp_fault;
 pub mod webdriver;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

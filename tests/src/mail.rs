@@ -921,6 +921,24 @@ pub fn connect_support_mailbox(relay: &crate::Relay, mail: &MailServers, team: &
 
 /// [`connect_support_mailbox`] for any user of `mail`.
 pub fn connect_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str, address: &str) {
+    connect_mailbox_at(
+        relay,
+        mail,
+        team,
+        address,
+        (mail.imap_port(), mail.smtp_port()),
+    );
+}
+
+/// [`connect_mailbox`] with the relay told to reach IMAP and SMTP on other
+/// loopback ports (`(imap, smtp)`), e.g. a [`crate::tcp_fault::FaultProxy`]'s.
+pub fn connect_mailbox_at(
+    relay: &crate::Relay,
+    mail: &MailServers,
+    team: &str,
+    address: &str,
+    (imap_port, smtp_port): (u16, u16),
+) {
     let creds = mail.credentials(address);
     let password = relay.data().join(format!("{address}.pass"));
     std::fs::write(&password, format!("{}\n", creds.password)).unwrap();
@@ -934,7 +952,7 @@ pub fn connect_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str, add
         "--imap-host",
         "127.0.0.1",
         "--imap-port",
-        &mail.imap_port().to_string(),
+        &imap_port.to_string(),
         "--imap-tls",
         "none",
         "--imap-user",
@@ -942,7 +960,7 @@ pub fn connect_mailbox(relay: &crate::Relay, mail: &MailServers, team: &str, add
         "--smtp-host",
         "127.0.0.1",
         "--smtp-port",
-        &mail.smtp_port().to_string(),
+        &smtp_port.to_string(),
         "--smtp-tls",
         "none",
         "--password-file",

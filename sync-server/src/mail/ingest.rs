@@ -17,6 +17,7 @@
 //! `--mail-poll-secs` (IDLE is re-issued that often).
 
 use super::threading;
+use super::watchdog::{Patience, Watchdog};
 use crate::server::Relay;
 use anyhow::{anyhow, Context, Result};
 use automerge::AutoCommit;
@@ -70,11 +71,20 @@ pub async fn run(relay: Arc<Relay>, mailbox: MailboxRecord, password: String) {
     }
 }
 
-async fn connect(mailbox: &MailboxRecord, password: &str) -> Result<ImapSession> {
+async fn connect(
+    mailbox: &MailboxRecord,
+    password: &str,
+    patience: &Patience,
+    limit: Duration,
+) -> Result<ImapSession> {
     let imap = &mailbox.imap;
-    let tcp = TcpStream::connect((imap.host.as_str(), imap.port))
+    let tcp = tokio::time::timeout(limit, TcpStream::connect((imap.host.as_str(), imap.port)))
         .await
+        .map_err(|_| anyhow!("no answer within {} s", limit.as_secs()))
+        .and_then(|r| r.map_err(anyhow::Error::from))
         .with_context(|| format!("connecting to {}:{}", imap.host, imap.port))?;
+    // Under TLS, so that a silent server is noticed whatever the layer above.
+    let tcp = Watchdog::new(tcp, patience.clone());
     let ca = imap.ca_file.as_deref();
     if imap.tls == TlsMode::None && !mailbox.insecure_plaintext {
         anyhow::bail!("{}", super::PLAINTEXT_REFUSED);
@@ -113,7 +123,8 @@ async fn greeted(stream: Box<dyn MailStream>) -> Result<async_imap::Client<Box<d
 }
 
 async fn session(relay: &Arc<Relay>, mailbox: &MailboxRecord, password: &str) -> Result<()> {
-    let mut imap = connect(mailbox, password).await?;
+    let patience = Patience::new(relay.mail_settings.timeout);
+    let mut imap = connect(mailbox, password, &patience, relay.mail_settings.timeout).await?;
     let idle = !relay.mail_settings.no_idle
         && imap
             .capabilities()
@@ -138,7 +149,11 @@ async fn session(relay: &Arc<Relay>, mailbox: &MailboxRecord, password: &str) ->
             // quarantined message does not wait for the next mail.
             let (wait, _interrupt) =
                 handle.wait_with_timeout(IDLE_FOR.min(relay.mail_settings.poll_every));
-            wait.await.context("IDLE")?;
+            // The server may rightly say nothing while idling.
+            patience.pause();
+            let waited = wait.await;
+            patience.resume();
+            waited.context("IDLE")?;
             imap = handle.done().await.context("ending IDLE")?;
         } else {
             tokio::time::sleep(relay.mail_settings.poll_every).await;

@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod secrets;
 mod threading;
 mod tls;
+mod watchdog;
 
 use crate::server::Relay;
 use std::collections::HashMap;
@@ -44,6 +45,10 @@ pub struct MailSettings {
     /// Poll even when the server offers IDLE (for servers whose IDLE is
     /// unreliable).
     pub no_idle: bool,
+    /// How long a mail server may stay silent mid-command (IMAP) or an
+    /// SMTP transaction may take beyond its size allowance before the
+    /// connection is given up and retried.
+    pub timeout: Duration,
     /// Test hook: refuse to import mail whose subject contains this (to
     /// exercise the quarantine with a real relay and real mail servers).
     pub fault_ingest_subject: Option<String>,
@@ -68,6 +73,7 @@ impl Default for MailSettings {
             retry_base: Duration::from_secs(60),
             poll_every: Duration::from_secs(30),
             no_idle: false,
+            timeout: Duration::from_secs(60),
             fault_ingest_subject: None,
             fault_ingest_pause: Duration::ZERO,
             rate_agent_per_hour: 200,

@@ -626,6 +626,12 @@ async fn rate_limited(relay: &Relay, item: &OutboxItem, author: &str) -> Result<
     Ok(None)
 }
 
+/// The longest one SMTP transaction may take: the configured timeout plus
+/// a second per 32 KiB of message, for slow links.
+fn send_limit(timeout: Duration, bytes: usize) -> Duration {
+    timeout + Duration::from_secs((bytes / (32 * 1024)) as u64)
+}
+
 fn key(item: &OutboxItem) -> (String, String) {
     (item.team_id.clone(), item.entry_id.clone())
 }
@@ -693,9 +699,16 @@ async fn smtp_send(
         .map_err(|e| SendError::Permanent(format!("the customer's address: {e}")))?;
     let envelope =
         Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Permanent(e.to_string()))?;
-    match transport.send_raw(&envelope, raw).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-        Err(e) => Err(transient(e.to_string())),
+    // lettre's own timeout covers only connecting: a server that stops
+    // answering mid-transaction would otherwise hold the outbox forever.
+    let limit = send_limit(relay.mail_settings.timeout, raw.len());
+    match tokio::time::timeout(limit, transport.send_raw(&envelope, raw)).await {
+        Err(_) => Err(transient(format!(
+            "the SMTP server did not finish the transaction within {} s",
+            limit.as_secs()
+        ))),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+        Ok(Err(e)) => Err(transient(e.to_string())),
     }
 }
