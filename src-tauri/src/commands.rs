@@ -55,10 +55,14 @@ async fn sign_in(engine: Eng<'_>, token: String) -> Result<AppState, AppError> {
 async fn inbox(
     engine: Eng<'_>,
     view: String,
+    sort: Option<String>,
     offset: usize,
     limit: usize,
 ) -> Result<InboxPage, AppError> {
-    off_main(&engine, move |e| e.inbox(&view, offset, limit)).await
+    off_main(&engine, move |e| {
+        e.inbox_sorted(&view, sort.as_deref().unwrap_or("activity"), offset, limit)
+    })
+    .await
 }
 
 #[tauri::command]

@@ -962,3 +962,82 @@ fn replies_past_the_hourly_limit_wait_and_every_sent_one_is_audited() {
         "{text}"
     );
 }
+
+/// A customer's support tier sets the priority their mail starts at, and
+/// the reply clock says when the answer is due: the relay files the mail,
+/// the client's inbox shows the clock (`inbox --sort due --json`).
+#[test]
+fn a_premium_customers_mail_starts_at_the_tiers_priority_with_its_due_time() {
+    let mail = MailServers::start();
+    let relay = Relay::start_with(&FAST);
+    let team = relay.team("Northwind");
+    let added: Value = serde_json::from_str(&relay.admin(&[
+        "agent",
+        "add",
+        "--team",
+        &team,
+        "--name",
+        "Ana",
+        "--email",
+        "ana@northwind.example",
+        "--role",
+        "admin",
+        "--json",
+    ]))
+    .unwrap();
+    connect_mailbox(&relay, &mail, "Northwind", SUPPORT);
+    let ana = Client::new();
+    ana.login(&relay, added["token"].as_str().unwrap());
+    // Round the clock, so the due time does not depend on when this runs.
+    ana.ok(&[
+        "team", "hours", "--days", "mon-sun", "--from", "00:00", "--to", "24:00",
+    ]);
+    ana.ok(&["team", "tier", "set", "premium", "--priority", "urgent"]);
+    let refused = ana.run(&[
+        "customer", "new", "--name", "Bob", "--email", BOB, "--tier", "gold",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("premium"));
+    let alice: Value = serde_json::from_str(&ana.ok(&[
+        "customer",
+        "new",
+        "--name",
+        "Alice Martin",
+        "--email",
+        ALICE,
+        "--tier",
+        "premium",
+        "--json",
+    ]))
+    .unwrap();
+    ana.sync();
+    mail.deliver(
+        &customer_mail("outage-1@example.test", "Everything is down", "", "Help!"),
+        SUPPORT,
+    );
+    let rows = synced_until(&ana, |rows| rows.len() == 1);
+    // Before: the relay knew only addresses of mail it had imported, and
+    // made a second Alice, without her tier.
+    assert_eq!(
+        rows[0]["customer_id"], alice["customer_id"],
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(
+        ana.json(&["customer", "list"])["customers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(rows[0]["priority"], "urgent", "{:?}", rows[0]);
+    let page = ana.json(&["inbox", "--sort", "due"]);
+    assert_eq!(page["sort"], "due");
+    let row = &page["conversations"][0];
+    let (since, due) = (
+        row["waiting_since"].as_i64().unwrap(),
+        row["reply_due"].as_i64().unwrap(),
+    );
+    assert_eq!(due - since, 60 * 60_000, "urgent: one hour: {row}");
+    assert_eq!(row["first_response"], true);
+}

@@ -771,6 +771,17 @@ fn the_relay_refuses_changes_made_in_someone_elses_name() {
         let (code, message) = copy.offer(&mut ben).await.unwrap_err();
         assert_eq!(code, ErrorCode::Forbidden, "{message}");
         assert!(message.contains("admin"), "{message}");
+        // Nor a support tier that would raise his customers' priority.
+        ben = logged_in(&relay, &ben_token).await.0;
+        let mut copy = RawDoc::fetch(&mut ben, &team_doc).await;
+        let mut t = TeamDoc::from_automerge(copy.doc.clone()).unwrap();
+        t.automerge_mut().set_actor(automerge::ActorId::random());
+        t.set_tier(&at(&ben_id), "vip", shoal_core::Priority::Urgent)
+            .unwrap();
+        copy.doc = t.into_automerge();
+        let (code, message) = copy.offer(&mut ben).await.unwrap_err();
+        assert_eq!(code, ErrorCode::Forbidden, "{message}");
+        assert!(message.contains("tiers"), "{message}");
         let (mut cleo, cleo_id) = logged_in(&relay, &cleo_token).await;
         let mut copy = RawDoc::fetch(&mut cleo, &team_doc).await;
         let mut t = TeamDoc::from_automerge(copy.doc.clone()).unwrap();
@@ -796,6 +807,12 @@ fn the_relay_refuses_changes_made_in_someone_elses_name() {
     for forged in ["Written with Ana's actor", "Forged refund promise"] {
         assert!(!shown.contains(forged), "{forged} reached Ana");
     }
+    let settings = ana.json(&["team", "show"]);
+    assert_eq!(settings["tiers"], serde_json::json!({}), "{settings}");
+    assert_eq!(
+        settings["business_hours"]["start_minute"], 0,
+        "the admin's change"
+    );
 }
 
 #[test]

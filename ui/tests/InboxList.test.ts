@@ -40,6 +40,7 @@ describe('InboxList (with the fake api)', () => {
       'open',
       30_000 - (30_000 % PAGE_SIZE),
       PAGE_SIZE,
+      'activity',
     );
     expect(screen.getAllByTestId('inbox-row').length).toBeLessThan(60);
     expect(document.querySelector('[data-conversation-id="conv-0"]')).toBeNull();
@@ -80,5 +81,34 @@ describe('InboxList (with the fake api)', () => {
     await store.refresh();
     expect(store.selected).toBe(6);
     expect(store.row(6)?.conversation_id).toBe('conv-5');
+  });
+
+  it('shows when an answer is due, and late ones as late', async () => {
+    const now = 1_800_000_000_000;
+    const { fakeRow } = await import('./fake-api');
+    vi.mocked(api.inbox).mockImplementationOnce(async () => ({
+      rows: [
+        { ...fakeRow(0), reply_due: now - 2 * 3_600_000 },
+        { ...fakeRow(1), reply_due: now + 30 * 60_000 },
+        { ...fakeRow(2), reply_due: null },
+      ],
+      total: 3,
+    }));
+    const store = new InboxStore();
+    await store.setView('overdue');
+    render(InboxList, { store, onopen: vi.fn(), presence: [], now });
+    await waitFor(() => expect(screen.getAllByTestId('inbox-row').length).toBe(3));
+    const due = screen.getAllByTestId('row-due');
+    expect(due.map((d) => d.textContent)).toEqual(['2 h late', 'due in 30 min']);
+    expect(due[0]).toHaveClass('late');
+    expect(due[1]).toHaveClass('soon');
+  });
+
+  it('asks for the chosen order and starts over from the top', async () => {
+    const { store } = await setup();
+    store.select(3);
+    await store.setSort('due');
+    expect(vi.mocked(api.inbox)).toHaveBeenLastCalledWith('open', 0, PAGE_SIZE, 'due');
+    expect(store.selected).toBe(0);
   });
 });

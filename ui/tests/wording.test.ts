@@ -5,6 +5,7 @@ import {
   joinNames,
   presenceText,
   relativeTime,
+  dueShort,
   replyDue,
   syncText,
 } from '../src/lib/wording';
@@ -110,6 +111,15 @@ describe('replyDue', () => {
       text: 'Reply overdue by 15 min',
       tone: 'late',
     });
+  });
+});
+
+describe('dueShort', () => {
+  const now = 1_000_000_000;
+  it('is short enough for a list row', () => {
+    expect(dueShort(now + 3 * 3_600_000, now)).toEqual({ text: 'due in 3 h', tone: 'ok' });
+    expect(dueShort(now + 5 * 60_000, now)).toEqual({ text: 'due in 5 min', tone: 'soon' });
+    expect(dueShort(now - 26 * 3_600_000, now)).toEqual({ text: '1 d late', tone: 'late' });
   });
 });
 

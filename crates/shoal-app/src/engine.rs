@@ -9,12 +9,13 @@ use crate::tokens::{self, TokenStore};
 use crate::views::*;
 use crate::worker::{self, Msg, SyncHandle, Worker};
 use crate::{home, text};
+use shoal_core::sla::ReplyClock;
 use shoal_core::{
     expand_template, AgentId, ConversationId, CustomerId, DocId, Priority, SendGuard, Status,
     StatusChange, TeamId, Timestamp,
 };
 use shoal_protocol::PresenceState;
-use shoal_replica::{InboxQuery, InboxView, InitOptions, Replica, SystemClock};
+use shoal_replica::{InboxQuery, InboxSort, InboxView, InitOptions, Replica, SystemClock};
 use shoal_sync::{RelayConfig, SyncControl, SyncStatus};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -491,13 +492,27 @@ impl Engine {
 
     // ----- the inbox ----------------------------------------------------------
 
-    /// A page of a view and the size of the whole view.
+    /// A page of a view, newest activity first, and the size of the whole view.
     pub fn inbox(&self, view: &str, offset: usize, limit: usize) -> Result<InboxPage, AppError> {
+        self.inbox_sorted(view, "activity", offset, limit)
+    }
+
+    /// A page of a view in an order (`activity`, `due`, `waiting`), and the
+    /// size of the whole view.
+    pub fn inbox_sorted(
+        &self,
+        view: &str,
+        sort: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<InboxPage, AppError> {
         let view = InboxView::from_str(view).map_err(AppError::invalid)?;
+        let sort = InboxSort::from_str(sort).map_err(AppError::invalid)?;
         self.read(|r| {
             let q = InboxQuery {
                 offset,
                 limit: limit.clamp(1, MAX_PAGE),
+                sort,
                 ..InboxQuery::view(view)
             };
             let rows = r.inbox(&q)?;
@@ -528,6 +543,7 @@ impl Engine {
         let me = r.identity().agent_id.clone();
         let admin = r.is_admin().unwrap_or(false);
         let now = r.now();
+        let waiting = shoal_core::sla::waiting(&conv);
         Ok(ConversationView {
             id: conv.id.to_string(),
             subject: conv.subject.clone(),
@@ -547,6 +563,11 @@ impl Engine {
             customer_id: conv.customer_id.to_string(),
             customer_name: customer.as_ref().map(|c| c.name.clone()),
             customer_email: customer.as_ref().and_then(|c| c.emails.first().cloned()),
+            waiting_since: waiting.map(|w| w.since.as_millis()),
+            reply_due: waiting
+                .zip(team.as_ref())
+                .and_then(|(w, t)| ReplyClock::of(t).due(w, conv.priority))
+                .map(|t| t.as_millis()),
             draft: r.draft(id)?.map(|d| DraftView {
                 mode: d.mode,
                 body: d.body,

@@ -117,6 +117,10 @@ pub struct ConversationView {
     pub customer_name: Option<String>,
     /// Customer's primary e-mail.
     pub customer_email: Option<String>,
+    /// Since when the customer has waited for an answer (ms), if they do.
+    pub waiting_since: Option<i64>,
+    /// When the answer is due by the team's hours and targets (ms).
+    pub reply_due: Option<i64>,
     /// What I was writing here (kept across restarts), if anything.
     pub draft: Option<DraftView>,
     /// Entries, oldest first.

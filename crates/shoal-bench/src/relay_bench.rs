@@ -596,7 +596,7 @@ fn convergence(
             channel: Channel::Email,
             customer,
             body: "Hello, I need help.".into(),
-            priority: Priority::Normal,
+            priority: Some(Priority::Normal),
             received_at: None,
             headers: Default::default(),
         })?;

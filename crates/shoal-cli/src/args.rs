@@ -7,7 +7,7 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use shoal_core::{AgentRole, Channel, Priority, Status};
-use shoal_replica::InboxView;
+use shoal_replica::{InboxSort, InboxView};
 use std::path::PathBuf;
 
 const MAIN_EXAMPLES: &str = "\
@@ -180,6 +180,9 @@ pub enum Command {
     /// Add and list the team's agents
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// The team's business hours, holidays, response targets and support tiers
+    #[command(subcommand, after_help = TEAM_EXAMPLES)]
+    Team(TeamCommand),
     /// Manage your personal reply templates
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -346,9 +349,9 @@ pub struct NewArgs {
     /// so it stays unread until someone shows the conversation
     #[arg(long, default_value = "phone", value_parser = vocab(Channel::ALL))]
     pub channel: Channel,
-    /// Priority
-    #[arg(long, default_value = "normal", value_parser = vocab(Priority::ALL))]
-    pub priority: Priority,
+    /// Priority [default: the customer's tier's (`shoal team tier`), else normal]
+    #[arg(long, value_parser = vocab(Priority::ALL))]
+    pub priority: Option<Priority>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -372,6 +375,9 @@ pub struct InboxArgs {
     /// Only this customer's conversations (id, e-mail or name)
     #[arg(long, value_name = "CUSTOMER")]
     pub customer: Option<String>,
+    /// Order: newest activity, soonest due answer, or longest-waiting customer first
+    #[arg(long, default_value = "activity", value_parser = vocab(&INBOX_SORTS))]
+    pub sort: InboxSort,
     /// Number of conversations to list
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
@@ -382,6 +388,8 @@ pub struct InboxArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+const INBOX_SORTS: [InboxSort; 3] = [InboxSort::Activity, InboxSort::Due, InboxSort::Waiting];
 
 /// `shoal show`.
 #[derive(Debug, Args)]
@@ -797,6 +805,123 @@ pub struct AgentAddArgs {
     pub json: bool,
 }
 
+const TEAM_EXAMPLES: &str = "\
+Examples:
+  shoal team show
+  shoal team hours --time-zone Europe/Berlin --days mon-fri --from 09:00 --to 17:30
+  shoal team holiday add 2026-12-25 --label Christmas
+  shoal team sla high --first 2h --next 4h
+  shoal team tier set premium --priority high
+Response targets count business time only: a mail on Friday evening with a
+2-hour target is due on Monday morning. Only admins change these settings.";
+
+/// `shoal team …`.
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Show the team's hours, holidays, response targets and tiers
+    Show(JsonArgs),
+    /// Change the working hours (only the options given change)
+    Hours(TeamHoursArgs),
+    /// Add or remove a day off
+    #[command(subcommand)]
+    Holiday(HolidayCommand),
+    /// Set the first- and next-response targets of a priority
+    Sla(TeamSlaArgs),
+    /// Define or remove a support tier and the priority it gives
+    #[command(subcommand)]
+    Tier(TierCommand),
+}
+
+/// `shoal team hours`.
+#[derive(Debug, Args)]
+pub struct TeamHoursArgs {
+    /// IANA time zone, e.g. Europe/Berlin or America/New_York
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+    /// Working days: a range (mon-fri) or a list (mon,tue,thu)
+    #[arg(long, value_name = "DAYS")]
+    pub days: Option<String>,
+    /// Opening time, HH:MM
+    #[arg(long, value_name = "HH:MM")]
+    pub from: Option<String>,
+    /// Closing time, HH:MM (24:00 for midnight)
+    #[arg(long, value_name = "HH:MM")]
+    pub to: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal team holiday …`.
+#[derive(Debug, Subcommand)]
+pub enum HolidayCommand {
+    /// Add a day off (or relabel one)
+    Add(HolidayAddArgs),
+    /// Remove a day off
+    Remove(HolidayRemoveArgs),
+}
+
+/// `shoal team holiday add`.
+#[derive(Debug, Args)]
+pub struct HolidayAddArgs {
+    /// The date, YYYY-MM-DD, in the team's time zone
+    #[arg(value_name = "DATE")]
+    pub date: String,
+    /// What the day is
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub label: String,
+}
+
+/// `shoal team holiday remove`.
+#[derive(Debug, Args)]
+pub struct HolidayRemoveArgs {
+    /// The date, YYYY-MM-DD
+    #[arg(value_name = "DATE")]
+    pub date: String,
+}
+
+/// `shoal team sla`.
+#[derive(Debug, Args)]
+pub struct TeamSlaArgs {
+    /// The priority whose targets change
+    #[arg(value_parser = vocab(Priority::ALL))]
+    pub priority: Priority,
+    /// First response, in business time: 30m, 2h, 1h30m
+    #[arg(long, value_name = "SPAN")]
+    pub first: Option<String>,
+    /// Each next response, in business time
+    #[arg(long, value_name = "SPAN")]
+    pub next: Option<String>,
+}
+
+/// `shoal team tier …`.
+#[derive(Debug, Subcommand)]
+pub enum TierCommand {
+    /// Define a tier (or change its priority)
+    Set(TierSetArgs),
+    /// Remove a tier (customers keep the label; it no longer sets a priority)
+    Remove(TierRemoveArgs),
+}
+
+/// `shoal team tier set`.
+#[derive(Debug, Args)]
+pub struct TierSetArgs {
+    /// Tier name: a lowercase word such as standard or premium
+    #[arg(value_name = "TIER")]
+    pub tier: String,
+    /// Priority of its customers' new conversations
+    #[arg(long, value_parser = vocab(Priority::ALL))]
+    pub priority: Priority,
+}
+
+/// `shoal team tier remove`.
+#[derive(Debug, Args)]
+pub struct TierRemoveArgs {
+    /// Tier name
+    #[arg(value_name = "TIER")]
+    pub tier: String,
+}
+
 /// `shoal template …`.
 #[derive(Debug, Subcommand)]
 pub enum TemplateCommand {
@@ -852,7 +977,7 @@ macro_rules! vocabulary {
     };
 }
 
-vocabulary!(Status, Priority, Channel, InboxView, AgentRole);
+vocabulary!(Status, Priority, Channel, InboxView, InboxSort, AgentRole);
 
 /// Parses one of `all` by name; `--help` lists the names and a typo gets a
 /// suggestion, as with clap's own enums.

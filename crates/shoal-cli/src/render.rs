@@ -58,6 +58,15 @@ pub fn ago(t: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// A reply due time as the inbox shows it: `in 2h`, or `3h over` once past.
+pub fn due(t: Timestamp, now: Timestamp) -> String {
+    match age(t, now).as_str() {
+        "now" => "due now".to_owned(),
+        s if s.starts_with("in ") => s.to_owned(),
+        s => format!("{s} over"),
+    }
+}
+
 /// `datetime (ago)`.
 pub fn when(t: Timestamp, now: Timestamp) -> String {
     format!("{} ({})", datetime(t), ago(t, now))

@@ -172,7 +172,12 @@ pub fn check_team_change(before: &Team, after: &Team, agent: &str) -> Result<(),
         return Err("only an admin can rename the team".into());
     }
     if before.business_hours != after.business_hours || before.sla != after.sla {
-        return Err("only an admin can change business hours and response targets".into());
+        return Err(
+            "only an admin can change business hours, holidays and response targets".into(),
+        );
+    }
+    if before.tiers != after.tiers {
+        return Err("only an admin can change the support tiers".into());
     }
     let people = |t: &Team| -> Vec<(String, String, String, String)> {
         t.agents
@@ -420,5 +425,18 @@ mod tests {
             )
             .unwrap();
         assert!(check_team_change(&before, &promoted.view().unwrap(), "ben").is_err());
+
+        let mut holiday = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        holiday
+            .add_holiday(&ctx("ben"), "2026-12-24", "Off")
+            .unwrap();
+        let err = check_team_change(&before, &holiday.view().unwrap(), "ben").unwrap_err();
+        assert!(err.contains("holidays"), "{err}");
+
+        let mut tier = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        tier.set_tier(&ctx("ben"), "premium", crate::Priority::Urgent)
+            .unwrap();
+        let err = check_team_change(&before, &tier.view().unwrap(), "ben").unwrap_err();
+        assert!(err.contains("tiers"), "{err}");
     }
 }

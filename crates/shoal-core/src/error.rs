@@ -93,6 +93,17 @@ pub enum CoreError {
         /// The rejected value.
         value: String,
     },
+    /// A support tier the team does not define.
+    #[error("the team has no tier `{tier}`; its tiers: {known} (`shoal team tier set` adds one)")]
+    UnknownTier {
+        /// The tier asked for.
+        tier: String,
+        /// The team's tiers, comma-separated.
+        known: String,
+    },
+    /// A team setting only admins may change.
+    #[error("only an admin can change {0} (the relay refuses it from others)")]
+    AdminOnly(&'static str),
     /// A text splice outside the current text.
     #[error("splice at {pos} deleting {delete} is outside the text of length {len}")]
     SpliceOutOfRange {

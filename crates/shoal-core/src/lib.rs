@@ -13,6 +13,7 @@
 
 mod agent_private;
 pub mod authorship;
+pub mod business_time;
 mod collision;
 mod conversation;
 mod ctx;
@@ -24,6 +25,7 @@ mod hydrated;
 mod ids;
 mod mentions;
 mod schema;
+pub mod sla;
 mod team;
 mod template;
 mod time;
@@ -43,7 +45,9 @@ pub use error::CoreError;
 pub use ids::{AgentId, ConversationId, CustomerId, DocId, DocKind, EntryId, IdError, TeamId};
 pub use mentions::mention_handles;
 pub use schema::{SchemaError, SCHEMA_VERSION};
-pub use team::{Agent, AgentAvailability, AgentRole, BusinessHours, SlaTarget, Team, TeamDoc};
+pub use team::{
+    hhmm, Agent, AgentAvailability, AgentRole, BusinessHours, SlaTarget, Team, TeamDoc,
+};
 pub use template::expand_template;
 pub use time::Timestamp;
 pub use workflow::{effective_status, Channel, DeliveryState, Priority, Status, StatusChange};

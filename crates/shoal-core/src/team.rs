@@ -78,8 +78,43 @@ pub struct BusinessHours {
     pub days: Vec<u8>,
     /// Start of the working day in minutes after midnight.
     pub start_minute: u16,
-    /// End of the working day in minutes after midnight.
+    /// End of the working day in minutes after midnight (1440: midnight
+    /// at the day's end).
     pub end_minute: u16,
+    /// Days off, `YYYY-MM-DD` in the team's zone, each with a label.
+    #[serde(default)]
+    pub holidays: BTreeMap<String, String>,
+}
+
+impl BusinessHours {
+    /// Checks the hours: a known IANA zone, at least one working day
+    /// (1–7), a day that opens before it closes, and real holiday dates.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |field: &'static str, value: String| CoreError::InvalidValue { field, value };
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(invalid("time zone", self.time_zone.clone()));
+        }
+        if self.days.is_empty() || self.days.iter().any(|d| !(1..=7).contains(d)) {
+            return Err(invalid("working days", format!("{:?}", self.days)));
+        }
+        if self.start_minute >= self.end_minute || self.end_minute > 1440 {
+            return Err(invalid(
+                "working hours",
+                format!("{}–{}", hhmm(self.start_minute), hhmm(self.end_minute)),
+            ));
+        }
+        for date in self.holidays.keys() {
+            if date.parse::<jiff::civil::Date>().is_err() || date.len() != 10 {
+                return Err(invalid("holiday (YYYY-MM-DD)", date.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `minute` after midnight as `HH:MM`.
+pub fn hhmm(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
 impl Default for BusinessHours {
@@ -89,6 +124,7 @@ impl Default for BusinessHours {
             days: vec![1, 2, 3, 4, 5],
             start_minute: 9 * 60,
             end_minute: 17 * 60,
+            holidays: BTreeMap::new(),
         }
     }
 }
@@ -132,6 +168,10 @@ pub struct Team {
     pub business_hours: BusinessHours,
     /// SLA targets per priority.
     pub sla: BTreeMap<Priority, SlaTarget>,
+    /// Support tiers (e.g. standard, premium) and the priority each gives
+    /// its customers' new conversations.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, Priority>,
 }
 
 impl Team {
@@ -160,6 +200,14 @@ impl Team {
             .filter(|a| (q.len() >= 4 && a.id.as_str().starts_with(&q)) || a.answers_to(&q))
             .collect();
         (loose.len() == 1).then(|| loose[0])
+    }
+
+    /// The priority of new conversations of a customer in `tier`: the tier's,
+    /// or normal for no tier or one the team does not define.
+    pub fn tier_priority(&self, tier: Option<&str>) -> Priority {
+        tier.and_then(|t| self.tiers.get(&t.trim().to_lowercase()))
+            .copied()
+            .unwrap_or(Priority::Normal)
     }
 
     /// The agents mentioned in `body` (see [`crate::mention_handles`]).
@@ -262,12 +310,80 @@ impl TeamDoc {
         })
     }
 
-    /// Replaces the business hours.
+    /// Replaces the business hours (holidays included); refuses invalid
+    /// ones (see [`BusinessHours::validate`]).
     pub fn set_business_hours(&mut self, ctx: &Ctx, hours: &BusinessHours) -> Result<()> {
+        hours.validate()?;
         change(&mut self.doc, ctx, "set business hours", |doc| {
             let h = doc.put_object(ROOT, "business_hours", ObjType::Map)?;
             write_hours(doc, &h, hours)
         })
+    }
+
+    /// Adds a day off (`YYYY-MM-DD`) with a label, or relabels it.
+    pub fn add_holiday(&mut self, ctx: &Ctx, date: &str, label: &str) -> Result<()> {
+        let mut check = BusinessHours::default();
+        check.holidays.insert(date.to_owned(), String::new());
+        check.validate()?;
+        change(&mut self.doc, ctx, "add holiday", |doc| {
+            let h = required_obj(doc, &ROOT, "business_hours")?;
+            let days = match obj_at(doc, &h, "holidays") {
+                Some(o) => o,
+                None => doc.put_object(&h, "holidays", ObjType::Map)?,
+            };
+            doc.put(&days, date, label.trim())?;
+            Ok(())
+        })
+    }
+
+    /// Removes a day off; `false` when it was not one.
+    pub fn remove_holiday(&mut self, ctx: &Ctx, date: &str) -> Result<bool> {
+        let Some(h) = obj_at(&self.doc, &ROOT, "business_hours") else {
+            return Ok(false);
+        };
+        let Some(days) = obj_at(&self.doc, &h, "holidays") else {
+            return Ok(false);
+        };
+        if str_at(&self.doc, &days, date).is_none() {
+            return Ok(false);
+        }
+        change(&mut self.doc, ctx, "remove holiday", |doc| {
+            doc.delete(&days, date)?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
+    /// Defines a support tier (a lowercase word) and the priority of its
+    /// customers' new conversations, or changes that priority.
+    pub fn set_tier(&mut self, ctx: &Ctx, tier: &str, priority: Priority) -> Result<()> {
+        let tier = valid_tag(tier).map_err(|_| CoreError::InvalidValue {
+            field: "tier (a word: letters, digits, - and _)",
+            value: tier.to_owned(),
+        })?;
+        change(&mut self.doc, ctx, "set tier", |doc| {
+            let tiers = match obj_at(doc, &ROOT, "tiers") {
+                Some(o) => o,
+                None => doc.put_object(ROOT, "tiers", ObjType::Map)?,
+            };
+            doc.put(&tiers, tier.as_str(), priority.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Removes a support tier; `false` when there was none by that name.
+    pub fn remove_tier(&mut self, ctx: &Ctx, tier: &str) -> Result<bool> {
+        let Some(tiers) = obj_at(&self.doc, &ROOT, "tiers") else {
+            return Ok(false);
+        };
+        if str_at(&self.doc, &tiers, tier).is_none() {
+            return Ok(false);
+        }
+        change(&mut self.doc, ctx, "remove tier", |doc| {
+            doc.delete(&tiers, tier)?;
+            Ok(())
+        })?;
+        Ok(true)
     }
 
     /// Sets the SLA target of one priority.
@@ -350,6 +466,10 @@ fn write_hours(doc: &mut AutoCommit, h: &ObjId, hours: &BusinessHours) -> Result
     for (i, day) in hours.days.iter().enumerate() {
         doc.insert(&days, i, *day as i64)?;
     }
+    let holidays = doc.put_object(h, "holidays", ObjType::Map)?;
+    for (date, label) in &hours.holidays {
+        doc.put(&holidays, date.as_str(), label.as_str())?;
+    }
     Ok(())
 }
 
@@ -410,6 +530,18 @@ fn read(doc: &AutoCommit) -> Result<Team> {
                 .unwrap_or_default(),
             start_minute: h.int("start_minute").unwrap_or(540) as u16,
             end_minute: h.int("end_minute").unwrap_or(1020) as u16,
+            holidays: h
+                .map("holidays")
+                .map(|m| {
+                    m.keys()
+                        .into_iter()
+                        .map(|d| {
+                            let label = m.str(&d).unwrap_or_default();
+                            (d, label)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
         .unwrap_or_default();
     let sla = Priority::ALL
@@ -426,6 +558,18 @@ fn read(doc: &AutoCommit) -> Result<Team> {
             (*p, target)
         })
         .collect();
+    let tiers = d
+        .map("tiers")
+        .map(|m| {
+            m.keys()
+                .into_iter()
+                .filter_map(|t| {
+                    let p = m.str(&t)?.parse().ok()?;
+                    Some((t, p))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Team {
         id: TeamId::parse(&d.required_str("id")?)?,
         name: d.required_str("name")?,
@@ -434,6 +578,7 @@ fn read(doc: &AutoCommit) -> Result<Team> {
         tags,
         business_hours,
         sla,
+        tiers,
     })
 }
 
@@ -525,5 +670,39 @@ mod tests {
             heads,
             "a refused operation leaves no change"
         );
+    }
+
+    #[test]
+    fn holidays_and_tiers_round_trip_and_are_checked() {
+        let mut t = TeamDoc::create(
+            ActorId::random(),
+            &ctx(),
+            &TeamId::parse("t1").unwrap(),
+            "Northwind",
+            "Ana Lima",
+            "ana@northwind.example",
+        )
+        .unwrap();
+        t.add_holiday(&ctx(), "2026-12-25", "Christmas").unwrap();
+        assert!(t.add_holiday(&ctx(), "25/12/2026", "").is_err());
+        t.set_tier(&ctx(), "Premium", Priority::High).unwrap();
+        assert!(t.set_tier(&ctx(), "two words", Priority::High).is_err());
+        let v = t.view().unwrap();
+        assert_eq!(v.business_hours.holidays["2026-12-25"], "Christmas");
+        assert_eq!(v.tiers["premium"], Priority::High);
+        assert_eq!(v.tier_priority(Some("PREMIUM")), Priority::High);
+        assert_eq!(v.tier_priority(Some("gold")), Priority::Normal);
+        assert_eq!(v.tier_priority(None), Priority::Normal);
+        // Setting the hours keeps the holidays they carry.
+        let mut hours = v.business_hours.clone();
+        hours.time_zone = "Europe/Lisbon".into();
+        t.set_business_hours(&ctx(), &hours).unwrap();
+        assert_eq!(t.view().unwrap().business_hours, hours);
+        hours.time_zone = "Nowhere/Land".into();
+        assert!(t.set_business_hours(&ctx(), &hours).is_err());
+        assert!(t.remove_holiday(&ctx(), "2026-12-25").unwrap());
+        assert!(!t.remove_holiday(&ctx(), "2026-12-25").unwrap());
+        assert!(t.remove_tier(&ctx(), "premium").unwrap());
+        assert!(t.view().unwrap().tiers.is_empty());
     }
 }

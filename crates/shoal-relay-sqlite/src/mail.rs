@@ -125,6 +125,15 @@ CREATE TABLE mail_quarantine (
 /// mailboxes' permission to log in without TLS. Entry ids come from
 /// clients, so two teams' ids may meet; keyed by entry alone, one team's
 /// reply could hide another team's.
+/// Version 6: the relay learns the addresses of customers agents entered
+/// (not only of those whose mail it imported), following the change feed.
+pub(crate) const SCHEMA_V6: &str = "
+CREATE TABLE customer_index_cursors (
+    team_id TEXT PRIMARY KEY,
+    seq     INTEGER NOT NULL
+);
+";
+
 pub(crate) const SCHEMA_V5: &str = "
 CREATE TABLE outbox_v5 (
     team_id         TEXT NOT NULL,
@@ -596,6 +605,43 @@ impl MailStore for SqliteStore {
         .and_then(|mut stmt| stmt.execute(params![team_id, message_id, conversation_id]))
         .map_err(backend)?;
         Ok(())
+    }
+
+    fn customer_index_cursor(&self, team_id: &str) -> Result<u64> {
+        let conn = self.conn()?;
+        conn.prepare_cached("SELECT seq FROM customer_index_cursors WHERE team_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([team_id], |r| r.get::<_, i64>(0)).optional())
+            .map(|v| v.unwrap_or(0) as u64)
+            .map_err(backend)
+    }
+
+    fn index_customer_addresses(
+        &self,
+        team_id: &str,
+        customers: &[(String, Vec<String>)],
+        seq: u64,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(backend)?;
+        for (customer, addresses) in customers {
+            for address in addresses {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO mail_customers (team_id, address, customer_id) \
+                     VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![team_id, address.trim().to_lowercase(), customer])
+                })
+                .map_err(backend)?;
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO customer_index_cursors (team_id, seq) VALUES (?1, ?2) \
+             ON CONFLICT (team_id) DO UPDATE SET seq = excluded.seq",
+        )
+        .and_then(|mut stmt| stmt.execute(params![team_id, seq as i64]))
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
     }
 
     fn outbox_cursor(&self, team_id: &str) -> Result<u64> {

@@ -336,6 +336,18 @@ pub trait MailStore: Send + Sync + 'static {
         message_id: &str,
         conversation_id: &str,
     ) -> Result<()>;
+    /// The feed sequence up to which a team's customer documents were read
+    /// for their addresses.
+    fn customer_index_cursor(&self, team_id: &str) -> Result<u64>;
+    /// Records each customer's addresses (lowercased; an address another
+    /// customer had moves to this one) and the feed position they were read
+    /// up to, in one transaction.
+    fn index_customer_addresses(
+        &self,
+        team_id: &str,
+        customers: &[(String, Vec<String>)],
+        seq: u64,
+    ) -> Result<()>;
     /// The feed sequence up to which a team's conversations were scanned
     /// for queued replies.
     fn outbox_cursor(&self, team_id: &str) -> Result<u64>;

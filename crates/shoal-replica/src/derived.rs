@@ -7,10 +7,13 @@ use crate::Result;
 use automerge::AutoCommit;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use shoal_core::sla::{self, ClockSettings, ReplyClock};
 use shoal_core::{
     AgentPrivateDoc, Conversation, ConversationDoc, Customer, CustomerDoc, DeliveryState, DocId,
-    DocKind, Document, TeamDoc,
+    DocKind, Document, Priority, Team, TeamDoc,
 };
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Length of the inbox preview of the newest entry.
 const PREVIEW_CHARS: usize = 160;
@@ -19,7 +22,9 @@ const PREVIEW_CHARS: usize = 160;
 pub(crate) enum DocView {
     Conversation(Box<Conversation>),
     Customer(Customer),
-    /// Team and agent-private documents have no derived rows.
+    /// The team: its hours and targets set the conversations' due times.
+    Team(Box<Team>),
+    /// Agent-private documents have no derived rows.
     Other,
 }
 
@@ -31,7 +36,7 @@ impl DocView {
                 DocView::Conversation(Box::new(ConversationDoc::view_of(doc)?))
             }
             DocKind::Customer => DocView::Customer(CustomerDoc::view_of(doc)?),
-            DocKind::Team => TeamDoc::view_of(doc).map(|_| DocView::Other)?,
+            DocKind::Team => DocView::Team(Box::new(TeamDoc::view_of(doc)?)),
             DocKind::AgentPrivate => AgentPrivateDoc::view_of(doc).map(|_| DocView::Other)?,
         })
     }
@@ -52,6 +57,7 @@ pub(crate) fn write(conn: &Connection, id: &DocId, view: &DocView) -> Result<()>
     match view {
         DocView::Conversation(c) => write_conversation(conn, id, c),
         DocView::Customer(c) => write_customer(conn, id, c),
+        DocView::Team(t) => write_team_clock(conn, t),
         DocView::Other => Ok(()),
     }
 }
@@ -64,12 +70,81 @@ fn preview(text: &str) -> String {
     }
 }
 
+thread_local! {
+    /// The clock last built from `team_clock`, with the settings text it was
+    /// built from: building one looks the time zone up.
+    static CLOCK: RefCell<Option<(String, Rc<ReplyClock>)>> = const { RefCell::new(None) };
+}
+
+/// The reply clock of the team settings stored in `team_clock`, if the team
+/// document has been read.
+fn stored_clock(conn: &Connection) -> Result<Option<Rc<ReplyClock>>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT settings FROM team_clock WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let Some(text) = text else { return Ok(None) };
+    Ok(CLOCK.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if let Some((seen, clock)) = cached.as_ref() {
+            if *seen == text {
+                return Some(clock.clone());
+            }
+        }
+        let settings: ClockSettings = serde_json::from_str(&text).ok()?;
+        let clock = Rc::new(ReplyClock::new(&settings));
+        *cached = Some((text, clock.clone()));
+        Some(clock)
+    }))
+}
+
+/// Stores the team's clock settings; when they changed, computes every
+/// waiting conversation's due time again.
+fn write_team_clock(conn: &Connection, team: &Team) -> Result<()> {
+    let text = serde_json::to_string(&ClockSettings::of(team)).expect("clock settings serialize");
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT settings FROM team_clock WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    if stored.as_deref() == Some(text.as_str()) {
+        return Ok(());
+    }
+    conn.prepare_cached("INSERT OR REPLACE INTO team_clock (id, settings) VALUES (1, ?1)")?
+        .execute([&text])?;
+    let Some(clock) = stored_clock(conn)? else {
+        return Ok(());
+    };
+    let waiting: Vec<(String, i64, bool, String)> = conn
+        .prepare_cached(
+            "SELECT conv_id, waiting_since, first_response, priority FROM inbox
+             WHERE waiting_since IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare_cached("UPDATE inbox SET reply_due = ?2 WHERE conv_id = ?1")?;
+    for (conv, since, first_response, priority) in waiting {
+        let w = sla::Waiting {
+            since: shoal_core::Timestamp(since),
+            first_response,
+        };
+        let priority = priority.parse().unwrap_or(Priority::Normal);
+        update.execute(params![conv, clock.due(w, priority).map(|t| t.as_millis())])?;
+    }
+    Ok(())
+}
+
 fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result<()> {
     let key = c.id.as_str();
+    let waiting = sla::waiting(c);
+    let due = match (waiting, stored_clock(conn)?) {
+        (Some(w), Some(clock)) => clock.due(w, c.priority),
+        _ => None,
+    };
     conn.prepare_cached(
         "INSERT OR REPLACE INTO inbox (conv_id, subject, customer_id, channel, status, snooze_until, assignee,
-            priority, tags, created_at, last_activity, last_customer_at, entry_count, preview, has_conflict)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            priority, tags, created_at, last_activity, last_customer_at, entry_count, preview, has_conflict,
+            waiting_since, first_response, reply_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         key,
@@ -87,6 +162,9 @@ fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result
         c.entries.len() as i64,
         c.last_entry().map(|e| preview(&e.body)).unwrap_or_default(),
         !c.conflicts.is_empty(),
+        waiting.map(|w| w.since.as_millis()),
+        waiting.is_some_and(|w| w.first_response),
+        due.map(|t| t.as_millis()),
     ])?;
     conn.prepare_cached("DELETE FROM inbox_tags WHERE conv_id = ?1")?
         .execute([key])?;
@@ -198,7 +276,7 @@ pub(crate) fn search_body(conn: &Connection, rowid: i64) -> Result<Option<String
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_read; DELETE FROM held_replies;
-         DELETE FROM customers; DELETE FROM customer_emails;
+         DELETE FROM customers; DELETE FROM customer_emails; DELETE FROM team_clock;
          DELETE FROM search_index; DELETE FROM search_docs; DELETE FROM search_text;",
     )?;
     Ok(())

@@ -34,7 +34,8 @@ pub use drafts::Draft;
 pub use error::ReplicaError;
 pub use export::{ExportOptions, ImportReport, EXPORT_FORMAT, EXPORT_VERSION};
 pub use queries::{
-    ConversationActivity, CustomerRow, InboxQuery, InboxRow, InboxView, SnoozeEnding,
+    ConversationActivity, CustomerRow, InboxQuery, InboxRow, InboxSort, InboxView, SnoozeEnding,
+    DUE_SOON_MS,
 };
 pub use replica::{
     ChangeRecord, HeldReply, Identity, InitOptions, MergeOutcome, NewConversationInput, Replica,

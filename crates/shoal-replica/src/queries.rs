@@ -15,6 +15,10 @@ pub enum InboxView {
     Mine,
     /// Open and assigned to nobody.
     Unassigned,
+    /// Open, and an answer is due within the next hour.
+    DueSoon,
+    /// Open, and the answer is past due.
+    Overdue,
     /// Everything open (including snoozes that have ended).
     Open,
     /// Waiting for the customer.
@@ -29,9 +33,11 @@ pub enum InboxView {
 
 impl InboxView {
     /// Every view, in sidebar order.
-    pub const ALL: [InboxView; 7] = [
+    pub const ALL: [InboxView; 9] = [
         InboxView::Mine,
         InboxView::Unassigned,
+        InboxView::DueSoon,
+        InboxView::Overdue,
         InboxView::Open,
         InboxView::Pending,
         InboxView::Snoozed,
@@ -44,6 +50,8 @@ impl InboxView {
         match self {
             InboxView::Mine => "mine",
             InboxView::Unassigned => "unassigned",
+            InboxView::DueSoon => "due-soon",
+            InboxView::Overdue => "overdue",
             InboxView::Open => "open",
             InboxView::Pending => "pending",
             InboxView::Snoozed => "snoozed",
@@ -58,6 +66,10 @@ impl InboxView {
         match self {
             InboxView::Mine => format!("{OPEN} AND i.assignee = :me"),
             InboxView::Unassigned => format!("{OPEN} AND i.assignee IS NULL"),
+            InboxView::DueSoon => {
+                format!("{OPEN} AND i.reply_due > :now AND i.reply_due <= :now + {DUE_SOON_MS}")
+            }
+            InboxView::Overdue => format!("{OPEN} AND i.reply_due <= :now"),
             InboxView::Open => OPEN.to_owned(),
             InboxView::Pending => "i.status = 'pending'".to_owned(),
             InboxView::Snoozed => "i.status = 'snoozed' AND i.snooze_until > :now".to_owned(),
@@ -79,7 +91,52 @@ impl FromStr for InboxView {
         Self::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, open, pending, snoozed, closed or all"))
+            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, due-soon, overdue, open, pending, snoozed, closed or all"))
+    }
+}
+
+/// How long before its due time a conversation counts as "due soon".
+pub const DUE_SOON_MS: i64 = 3_600_000;
+
+/// The order of an inbox page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InboxSort {
+    /// Newest activity first.
+    #[default]
+    Activity,
+    /// Soonest due first (overdue at the top); those owed nothing last.
+    Due,
+    /// The customer who has waited longest first; those owed nothing last.
+    Waiting,
+}
+
+impl InboxSort {
+    /// The order's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxSort::Activity => "activity",
+            InboxSort::Due => "due",
+            InboxSort::Waiting => "waiting",
+        }
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            InboxSort::Activity => "i.last_activity DESC, i.conv_id DESC",
+            InboxSort::Due => "i.reply_due IS NULL, i.reply_due, i.conv_id",
+            InboxSort::Waiting => "i.waiting_since IS NULL, i.waiting_since, i.conv_id",
+        }
+    }
+}
+
+impl FromStr for InboxSort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [InboxSort::Activity, InboxSort::Due, InboxSort::Waiting]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown order `{s}`: use activity, due or waiting"))
     }
 }
 
@@ -94,6 +151,8 @@ pub struct InboxQuery {
     pub tag: Option<String>,
     /// Only this customer's conversations.
     pub customer: Option<CustomerId>,
+    /// Order of the rows.
+    pub sort: InboxSort,
     /// Page size.
     pub limit: usize,
     /// Rows to skip.
@@ -108,6 +167,7 @@ impl InboxQuery {
             assignee: None,
             tag: None,
             customer: None,
+            sort: InboxSort::Activity,
             limit: 50,
             offset: 0,
         }
@@ -153,13 +213,20 @@ pub struct InboxRow {
     pub has_conflict: bool,
     /// Whether a reply in it is held back (a collision) until its author decides.
     pub held: bool,
+    /// Since when the customer has waited for an answer (none: they do not).
+    pub waiting_since: Option<Timestamp>,
+    /// Whether the team has not answered this conversation yet.
+    pub first_response: bool,
+    /// When the answer is due by the team's hours and response targets.
+    pub reply_due: Option<Timestamp>,
 }
 
 const SELECT: &str = "SELECT i.conv_id, i.subject, i.customer_id, c.name, c.primary_email, i.channel, i.status,
         i.snooze_until, i.assignee, i.priority, i.tags, i.created_at, i.last_activity, i.entry_count,
         (i.last_customer_at IS NOT NULL AND r.agent_id IS NULL) AS unread,
         i.preview, i.has_conflict,
-        EXISTS (SELECT 1 FROM held_replies h WHERE h.conv_id = i.conv_id) AS held
+        EXISTS (SELECT 1 FROM held_replies h WHERE h.conv_id = i.conv_id) AS held,
+        i.waiting_since, i.first_response, i.reply_due
     FROM inbox i
     LEFT JOIN customers c ON c.customer_id = i.customer_id
     LEFT JOIN inbox_read r ON r.conv_id = i.conv_id AND r.agent_id = :me";
@@ -188,6 +255,9 @@ fn row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<InboxRow> {
         preview: r.get(15)?,
         has_conflict: r.get(16)?,
         held: r.get(17)?,
+        waiting_since: r.get::<_, Option<i64>>(18)?.map(Timestamp),
+        first_response: r.get(19)?,
+        reply_due: r.get::<_, Option<i64>>(20)?.map(Timestamp),
     })
 }
 
@@ -220,7 +290,10 @@ pub(crate) fn inbox(
     if q.customer.is_some() {
         sql.push_str(" AND i.customer_id = :customer");
     }
-    sql.push_str(" ORDER BY i.last_activity DESC, i.conv_id DESC LIMIT :limit OFFSET :offset");
+    sql.push_str(&format!(
+        " ORDER BY {} LIMIT :limit OFFSET :offset",
+        q.sort.order_by()
+    ));
     let mut stmt = conn.prepare_cached(&sql)?;
     let params = named_params! {
         ":me": me.as_str(),

@@ -12,10 +12,10 @@ use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use shoal_core::{
-    AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, Channel, Conversation, ConversationDoc,
-    ConversationId, CoreError, Ctx, Customer, CustomerDoc, CustomerId, CustomerPatch, DocId,
-    DocKind, Document, EmailHeaders, Entry, EntryId, NewConversation, NewCustomer, Priority,
-    SendGuard, StatusChange, Team, TeamDoc, TeamId, Timestamp,
+    AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, BusinessHours, Channel, Conversation,
+    ConversationDoc, ConversationId, CoreError, Ctx, Customer, CustomerDoc, CustomerId,
+    CustomerPatch, DocId, DocKind, Document, EmailHeaders, Entry, EntryId, NewConversation,
+    NewCustomer, Priority, SendGuard, SlaTarget, StatusChange, Team, TeamDoc, TeamId, Timestamp,
 };
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -66,8 +66,9 @@ pub struct NewConversationInput {
     pub customer: CustomerId,
     /// First customer message.
     pub body: String,
-    /// Priority.
-    pub priority: Priority,
+    /// Priority; `None` takes the customer's tier's (see
+    /// [`Team::tier_priority`]).
+    pub priority: Option<Priority>,
     /// When the message was received (default: now).
     pub received_at: Option<Timestamp>,
     /// Threading headers of the first message.
@@ -234,8 +235,13 @@ impl Replica {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         sqlite_schema::configure(&conn)?;
-        sqlite_schema::check(&conn)?;
-        Self::from_conn(conn, path, clock)
+        let rebuild = sqlite_schema::check(&conn)?;
+        let mut replica = Self::from_conn(conn, path, clock)?;
+        if rebuild {
+            // An older file: its derived rows lack what this version adds.
+            replica.reindex(&mut |_, _| {})?;
+        }
+        Ok(replica)
     }
 
     fn from_conn(conn: Connection, path: &Path, clock: Arc<dyn Clock>) -> Result<Replica> {
@@ -391,6 +397,52 @@ impl Replica {
         Ok(id)
     }
 
+    /// Changes a team setting only admins may change (`what` names it in
+    /// the refusal).
+    fn change_team_settings<T>(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&mut TeamDoc, &Ctx) -> shoal_core::Result<T>,
+    ) -> Result<T> {
+        if !self.is_admin()? {
+            return Err(CoreError::AdminOnly(what).into());
+        }
+        let doc = DocId::team(&self.identity.team_id);
+        self.write(&doc, f)
+    }
+
+    /// Replaces the team's business hours (holidays included).
+    pub fn set_business_hours(&mut self, hours: &BusinessHours) -> Result<()> {
+        self.change_team_settings("business hours", |t, ctx| t.set_business_hours(ctx, hours))
+    }
+
+    /// Adds a day off (`YYYY-MM-DD`) with a label.
+    pub fn add_holiday(&mut self, date: &str, label: &str) -> Result<()> {
+        self.change_team_settings("holidays", |t, ctx| t.add_holiday(ctx, date, label))
+    }
+
+    /// Removes a day off; `false` when it was not one.
+    pub fn remove_holiday(&mut self, date: &str) -> Result<bool> {
+        self.change_team_settings("holidays", |t, ctx| t.remove_holiday(ctx, date))
+    }
+
+    /// Sets the response targets of one priority.
+    pub fn set_sla(&mut self, priority: Priority, target: SlaTarget) -> Result<()> {
+        self.change_team_settings("response targets", |t, ctx| {
+            t.set_sla(ctx, priority, target)
+        })
+    }
+
+    /// Defines a support tier or changes its priority.
+    pub fn set_tier(&mut self, tier: &str, priority: Priority) -> Result<()> {
+        self.change_team_settings("support tiers", |t, ctx| t.set_tier(ctx, tier, priority))
+    }
+
+    /// Removes a support tier; `false` when there was none by that name.
+    pub fn remove_tier(&mut self, tier: &str) -> Result<bool> {
+        self.change_team_settings("support tiers", |t, ctx| t.remove_tier(ctx, tier))
+    }
+
     /// Resolves `me`, an agent id (or prefix), e-mail or name.
     pub fn resolve_agent(&self, query: &str) -> Result<AgentId> {
         if query == "me" {
@@ -430,11 +482,32 @@ impl Replica {
 
     /// Creates a customer. An e-mail address identifies one customer, so
     /// addresses that belong to someone else are refused.
-    pub fn new_customer(&mut self, new: NewCustomer) -> Result<CustomerId> {
+    pub fn new_customer(&mut self, mut new: NewCustomer) -> Result<CustomerId> {
         self.refuse_taken_emails(&new.emails, None)?;
+        new.tier = self.known_tier(new.tier.as_deref())?;
         let (doc, id) = CustomerDoc::create(self.actor.clone(), &self.ctx(), new)?;
         self.insert_doc(&DocId::customer(&id), doc.into_automerge())?;
         Ok(id)
+    }
+
+    /// A customer's tier as stored: lowercase, and one the team defines when
+    /// it defines any (a team without tiers keeps free-text labels).
+    fn known_tier(&self, tier: Option<&str>) -> Result<Option<String>> {
+        let Some(tier) = tier
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+        else {
+            return Ok(None);
+        };
+        let team = self.team()?;
+        if team.tiers.is_empty() || team.tiers.contains_key(&tier) {
+            return Ok(Some(tier));
+        }
+        Err(CoreError::UnknownTier {
+            tier,
+            known: team.tiers.keys().cloned().collect::<Vec<_>>().join(", "),
+        }
+        .into())
     }
 
     /// The customer with this e-mail address, if any.
@@ -520,6 +593,11 @@ impl Replica {
     /// Changes customer details (addresses of other customers are refused).
     pub fn edit_customer(&mut self, id: &CustomerId, patch: &CustomerPatch) -> Result<()> {
         self.refuse_taken_emails(&patch.add_emails, Some(id))?;
+        let mut patch = patch.clone();
+        if let Some(Some(tier)) = &patch.tier {
+            patch.tier = Some(self.known_tier(Some(tier))?);
+        }
+        let patch = &patch;
         self.write(&DocId::customer(id), |c: &mut CustomerDoc, ctx| {
             c.edit(ctx, patch)
         })
@@ -561,6 +639,13 @@ impl Replica {
     ) -> Result<(ConversationId, EntryId)> {
         let ctx = self.ctx();
         let id = ConversationId::random();
+        let priority = match input.priority {
+            Some(p) => p,
+            None => {
+                let tier = self.customer(&input.customer).ok().and_then(|c| c.tier);
+                self.team()?.tier_priority(tier.as_deref())
+            }
+        };
         let new = NewConversation {
             id: id.clone(),
             subject: input.subject,
@@ -569,7 +654,7 @@ impl Replica {
             body: input.body,
             received_at: input.received_at.unwrap_or(ctx.now),
             headers: input.headers,
-            priority: input.priority,
+            priority,
         };
         let (doc, entry) = ConversationDoc::create(self.actor.clone(), &ctx, new)?;
         self.insert_doc(&DocId::conversation(&id), doc.into_automerge())?;

@@ -4,7 +4,7 @@ use crate::{ReplicaError, Result};
 use rusqlite::Connection;
 
 /// Version of the replica file format, kept in `PRAGMA user_version`.
-pub(crate) const FORMAT_VERSION: i64 = 2;
+pub(crate) const FORMAT_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE meta (
@@ -144,8 +144,30 @@ CREATE TABLE drafts (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 3: the reply clock. Each conversation row says since when its
+/// customer waits and when an answer is due (computed from the team's hours
+/// and targets, kept in `team_clock`). Rows carried over have no clock yet:
+/// the upgrade asks for a rebuild of the derived tables (see [`check`]).
+const UPGRADE_V3: &str = r#"
+ALTER TABLE inbox ADD COLUMN waiting_since INTEGER;
+ALTER TABLE inbox ADD COLUMN first_response INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN reply_due INTEGER;
+CREATE INDEX inbox_due ON inbox(reply_due) WHERE reply_due IS NOT NULL;
+
+-- The team document's hours, holidays and targets (JSON), as the due times
+-- in `inbox` were computed from them.
+CREATE TABLE team_clock (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    settings TEXT NOT NULL
+);
+"#;
+
 /// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2`.
-const UPGRADES: &[&str] = &[UPGRADE_V2];
+const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3];
+
+/// The first version whose derived rows a file of an older version lacks:
+/// upgrading from below it rebuilds the derived tables.
+const REBUILD_BELOW: i64 = 3;
 
 /// Applies connection settings every connection needs.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {
@@ -169,8 +191,8 @@ pub(crate) fn create(conn: &Connection) -> Result<()> {
 }
 
 /// Checks the format of an existing database and upgrades older ones in
-/// one transaction.
-pub(crate) fn check(conn: &Connection) -> Result<()> {
+/// one transaction. `true` when the derived tables must be rebuilt.
+pub(crate) fn check(conn: &Connection) -> Result<bool> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > FORMAT_VERSION {
         return Err(ReplicaError::TooNew {
@@ -189,5 +211,5 @@ pub(crate) fn check(conn: &Connection) -> Result<()> {
         conn.pragma_update(None, "user_version", FORMAT_VERSION)?;
         conn.execute_batch("COMMIT")?;
     }
-    Ok(())
+    Ok(!pending.is_empty() && found < REBUILD_BELOW)
 }

@@ -189,7 +189,7 @@ fn apply(replicas: &mut [Replica], agents: &[AgentId], who: usize, op: Op) {
                 channel: Channel::Email,
                 customer,
                 body: "Hello, my invoice looks wrong.".into(),
-                priority: Priority::Normal,
+                priority: Some(Priority::Normal),
                 received_at: None,
                 headers: Default::default(),
             })

@@ -16,6 +16,7 @@
 //! (`shoal-relay mail quarantine`); retries are picked up within
 //! `--mail-poll-secs` (IDLE is re-issued that often).
 
+use super::read_doc;
 use super::threading;
 use super::watchdog::{Patience, Watchdog};
 use crate::server::Relay;
@@ -24,8 +25,8 @@ use automerge::AutoCommit;
 use futures_util::TryStreamExt;
 use shoal_core::{
     AttachmentInfo, Channel, ConversationDoc, ConversationId, Ctx, CustomerDoc, CustomerId,
-    Document, EmailDetails, EmailHeaders, NewConversation, NewCustomer, Priority, Timestamp,
-    MAX_BODY_BYTES,
+    Document, EmailDetails, EmailHeaders, NewConversation, NewCustomer, Priority, TeamDoc,
+    Timestamp, MAX_BODY_BYTES,
 };
 use shoal_mail::{IncomingMail, Limits};
 use shoal_relay_store::{IngestCursor, IngestRecord, MailboxRecord, QuarantinedMail, TlsMode};
@@ -501,6 +502,7 @@ async fn apply(
     } else {
         mail.subject.clone()
     };
+    let priority = tier_priority(relay, team, &customer).await?;
     change_doc(relay, team, &format!("conv/{conversation}"), |doc| {
         if doc.get_heads().is_empty() {
             let (created, _) = ConversationDoc::create_from_email(
@@ -514,7 +516,7 @@ async fn apply(
                     body,
                     received_at: received,
                     headers,
-                    priority: Priority::Normal,
+                    priority,
                 },
                 &details,
             )?;
@@ -534,6 +536,26 @@ async fn apply(
         Ok(())
     })
     .await
+}
+
+/// The priority a new conversation of `customer` starts with: their support
+/// tier's, as the team defines it, else normal.
+async fn tier_priority(relay: &Relay, team: &str, customer: &CustomerId) -> Result<Priority> {
+    let tier = match read_doc(relay, team, &format!("cust/{customer}")).await? {
+        Some(doc) => CustomerDoc::view_of(&doc).ok().and_then(|c| c.tier),
+        None => None,
+    };
+    if tier.is_none() {
+        return Ok(Priority::Normal);
+    }
+    Ok(
+        match read_doc(relay, team, &format!("team/{team}")).await? {
+            Some(doc) => TeamDoc::view_of(&doc)
+                .map(|t| t.tier_priority(tier.as_deref()))
+                .unwrap_or(Priority::Normal),
+            None => Priority::Normal,
+        },
+    )
 }
 
 /// Changes one of a team's documents as the relay and publishes the change:

@@ -2,6 +2,7 @@
 //! into conversations. See docs/email.md.
 
 pub mod config;
+mod customers;
 pub mod ingest;
 pub mod outbox;
 pub mod secrets;

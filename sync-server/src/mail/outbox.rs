@@ -95,6 +95,9 @@ impl Outbox {
                 if let Err(e) = scan(relay, mailbox).await {
                     tracing::warn!(team = %mailbox.team_id, "outbox cannot scan: {e:#}");
                 }
+                if let Err(e) = super::customers::catch_up(relay, &mailbox.team_id).await {
+                    tracing::warn!(team = %mailbox.team_id, "cannot index customer addresses: {e:#}");
+                }
             }
         }
         let mail = relay.mail.clone();

@@ -94,13 +94,22 @@ pub async fn place(relay: &Relay, team: &str, mail: &IncomingMail) -> Result<Pla
         .map(|a| a.email.trim().to_lowercase())
         .unwrap_or_default();
     let subject_key = shoal_mail::normalize_subject(&mail.subject);
-    let store = relay.mail.clone();
-    let (t, a) = (team.to_owned(), from_address.clone());
-    let known_customer = if a.is_empty() {
-        None
-    } else {
-        blocking(move || store.customer_by_address(&t, &a)).await?
+    let lookup = || {
+        let store = relay.mail.clone();
+        let (t, a) = (team.to_owned(), from_address.clone());
+        async move {
+            if a.is_empty() {
+                return Ok(None);
+            }
+            blocking(move || store.customer_by_address(&t, &a)).await
+        }
     };
+    let mut known_customer = lookup().await?;
+    if known_customer.is_none() && !from_address.is_empty() {
+        // An agent may have entered this customer moments ago.
+        super::customers::catch_up(relay, team).await?;
+        known_customer = lookup().await?;
+    }
     let mut conversation = answered_conversation(relay, team, mail).await?;
     if let Some(c) = &conversation {
         if mail.auto.is_none()

@@ -15,6 +15,7 @@ import type {
   SearchHit,
   Settings,
   ShowNotifications,
+  Sort,
   Status,
   SyncStatusView,
   TeamView,
@@ -50,8 +51,8 @@ export const joinTeam = (relayUrl: string, token: string) =>
   call<AppState>('join_team', { relayUrl, token });
 /** `sign_in`: the replica has a relay but its token is not in the keyring. */
 export const signIn = (token: string) => call<AppState>('sign_in', { token });
-export const inbox = (view: View, offset: number, limit: number) =>
-  call<InboxPage>('inbox', { view, offset, limit });
+export const inbox = (view: View, offset: number, limit: number, sort: Sort = 'activity') =>
+  call<InboxPage>('inbox', { view, sort, offset, limit });
 export const inboxCounts = () => call<InboxCounts>('inbox_counts');
 export const conversation = (id: string) => call<ConversationView>('conversation', { id });
 export const openConversation = (id: string) => call<ConversationView>('open_conversation', { id });

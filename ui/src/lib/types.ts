@@ -2,12 +2,23 @@
 // snake_case, as serde writes them; times are Unix milliseconds.
 
 /** The inbox views of the sidebar. */
-export type View = 'mine' | 'unassigned' | 'open' | 'pending' | 'snoozed' | 'closed' | 'all';
+export type View =
+  | 'mine'
+  | 'unassigned'
+  | 'due-soon'
+  | 'overdue'
+  | 'open'
+  | 'pending'
+  | 'snoozed'
+  | 'closed'
+  | 'all';
 
 /** Every view, in sidebar order. */
 export const VIEWS: readonly View[] = [
   'mine',
   'unassigned',
+  'due-soon',
+  'overdue',
   'open',
   'pending',
   'snoozed',
@@ -38,6 +49,9 @@ export interface AppState {
   sync?: SyncStatusView;
 }
 
+/** The orders of the inbox list: newest activity, soonest due, longest waiting. */
+export type Sort = 'activity' | 'due' | 'waiting';
+
 /** One row of the inbox (shoal-replica `InboxRow`). */
 export interface InboxRow {
   conversation_id: string;
@@ -57,6 +71,12 @@ export interface InboxRow {
   unread: boolean;
   preview: string;
   has_conflict: boolean;
+  /** Since when the customer has waited for an answer (none: they do not). */
+  waiting_since?: number | null;
+  /** The team has not answered this conversation yet. */
+  first_response?: boolean;
+  /** When the answer is due by the team's hours and response targets. */
+  reply_due?: number | null;
   /** A reply in it is held back (a collision) until its author decides. */
   held?: boolean;
 }
@@ -119,7 +139,9 @@ export interface ConversationView {
   conflicts: FieldConflict[];
   /** What I was writing here, kept across restarts. */
   draft?: { mode: 'reply' | 'note'; body: string } | null;
-  /** When the team's next answer is due by the SLA (optional: shown when the engine sends it). */
+  /** Since when the customer has waited for an answer. */
+  waiting_since?: number | null;
+  /** When the team's next answer is due, in business time by the team's targets. */
   reply_due?: number | null;
 }
 

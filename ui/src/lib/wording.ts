@@ -122,6 +122,13 @@ export function replyDue(due: number, now: number): { text: string; tone: 'ok' |
   return { text: `Reply due in ${span(d)}`, tone: d < HOUR ? 'soon' : 'ok' };
 }
 
+/** The clock as a list row shows it: "due in 2 h", "1 h late"; tone as in `replyDue`. */
+export function dueShort(due: number, now: number): { text: string; tone: 'ok' | 'soon' | 'late' } {
+  const d = due - now;
+  if (d < 0) return { text: `${span(-d)} late`, tone: 'late' };
+  return { text: `due in ${span(d)}`, tone: d < HOUR ? 'soon' : 'ok' };
+}
+
 /** Where the relay token is kept, in words. */
 export function tokenStoreText(store: string): string {
   switch (store) {

@@ -1,6 +1,6 @@
 // The inbox list's state: the view, its total, the rows fetched so far (by page), the selection.
 import * as api from '../lib/api';
-import type { InboxCounts, InboxRow, View } from '../lib/types';
+import type { InboxCounts, InboxRow, Sort, View } from '../lib/types';
 import { clampIndex, pagesFor, type RowWindow } from '../lib/virtual';
 
 /** Rows per `inbox` request. */
@@ -8,6 +8,7 @@ export const PAGE_SIZE = 100;
 
 export class InboxStore {
   view = $state<View>('open');
+  sort = $state<Sort>('activity');
   total = $state(0);
   /** Fetched rows by page number; a missing page is not loaded (or being loaded). */
   pages = $state<Record<number, InboxRow[]>>({});
@@ -25,6 +26,12 @@ export class InboxStore {
   /** The row at an index, when its page is loaded. */
   row(i: number): InboxRow | undefined {
     return this.pages[Math.floor(i / PAGE_SIZE)]?.[i % PAGE_SIZE];
+  }
+
+  /** Changes the order: starts over from the top, in the same view. */
+  async setSort(s: Sort) {
+    this.sort = s;
+    await this.setView(this.view);
   }
 
   /** Switches view: starts over from the top. */
@@ -70,7 +77,7 @@ export class InboxStore {
     pages.forEach((p) => this.#inflight.add(p));
     try {
       const results = await Promise.all(
-        pages.map((p) => api.inbox(this.view, p * PAGE_SIZE, PAGE_SIZE)),
+        pages.map((p) => api.inbox(this.view, p * PAGE_SIZE, PAGE_SIZE, this.sort)),
       );
       if (gen !== this.#generation) return; // a newer request has the say
       const next: Record<number, InboxRow[]> = replace ? {} : { ...this.pages };

@@ -6,7 +6,7 @@ use crate::render::{self, short_id, Table};
 use anyhow::Result;
 use serde::Serialize;
 use shoal_core::{Status, Team, Timestamp};
-use shoal_replica::{InboxQuery, InboxRow, InboxView};
+use shoal_replica::{InboxQuery, InboxRow, InboxSort, InboxView};
 use std::io::Write;
 use std::path::Path;
 
@@ -17,6 +17,11 @@ pub struct ViewCounts {
     pub mine: i64,
     /// Open and assigned to nobody.
     pub unassigned: i64,
+    /// Open, an answer due within the hour.
+    #[serde(rename = "due-soon")]
+    pub due_soon: i64,
+    /// Open, the answer past due.
+    pub overdue: i64,
     /// Open (including ended snoozes).
     pub open: i64,
     /// Waiting for the customer.
@@ -37,6 +42,8 @@ impl ViewCounts {
             let slot = match view {
                 InboxView::Mine => &mut c.mine,
                 InboxView::Unassigned => &mut c.unassigned,
+                InboxView::DueSoon => &mut c.due_soon,
+                InboxView::Overdue => &mut c.overdue,
                 InboxView::Open => &mut c.open,
                 InboxView::Pending => &mut c.pending,
                 InboxView::Snoozed => &mut c.snoozed,
@@ -51,9 +58,11 @@ impl ViewCounts {
     /// `open 3 · mine 1 · …` in sidebar order.
     pub fn summary(&self) -> String {
         format!(
-            "mine {} · unassigned {} · open {} · pending {} · snoozed {} · closed {} · all {}",
+            "mine {} · unassigned {} · due soon {} · overdue {} · open {} · pending {} · snoozed {} · closed {} · all {}",
             self.mine,
             self.unassigned,
+            self.due_soon,
+            self.overdue,
             self.open,
             self.pending,
             self.snoozed,
@@ -67,6 +76,7 @@ impl ViewCounts {
 #[derive(Serialize)]
 struct InboxPage {
     view: InboxView,
+    sort: InboxSort,
     counts: ViewCounts,
     conversations: Vec<InboxRow>,
 }
@@ -93,6 +103,7 @@ pub fn run(home: &Path, args: InboxArgs, out: &mut dyn Write) -> Result<()> {
             .as_deref()
             .map(|c| replica.resolve_customer(c))
             .transpose()?,
+        sort: args.sort,
         limit: args.limit,
         offset: args.offset,
     };
@@ -103,6 +114,7 @@ pub fn run(home: &Path, args: InboxArgs, out: &mut dyn Write) -> Result<()> {
             out,
             &InboxPage {
                 view,
+                sort: args.sort,
                 counts,
                 conversations: rows,
             },
@@ -133,7 +145,7 @@ pub fn write_table(
     now: Timestamp,
 ) -> Result<()> {
     let mut table = Table::new(&[
-        "ID", "", "STATUS", "PRIORITY", "ASSIGNEE", "CUSTOMER", "SUBJECT", "ACTIVE",
+        "ID", "", "STATUS", "PRIORITY", "ASSIGNEE", "CUSTOMER", "SUBJECT", "ACTIVE", "DUE",
     ]);
     for row in rows {
         let mut status = row.status.to_string();
@@ -161,6 +173,9 @@ pub fn write_table(
             render::truncate(&customer, 24),
             render::truncate(&row.subject, 48),
             render::age(row.last_activity, now),
+            row.reply_due
+                .map(|d| render::due(d, now))
+                .unwrap_or_default(),
         ]);
     }
     table.write(out)?;

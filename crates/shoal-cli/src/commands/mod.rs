@@ -14,9 +14,13 @@ pub mod notifications;
 pub mod search;
 pub mod status;
 pub mod sync;
+pub mod team;
 pub mod template;
 
-use crate::args::{AgentCommand, BodyArgs, Cli, Command, CustomerCommand, TemplateCommand};
+use crate::args::{
+    AgentCommand, BodyArgs, Cli, Command, CustomerCommand, HolidayCommand, TeamCommand,
+    TemplateCommand, TierCommand,
+};
 use crate::home;
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
@@ -95,6 +99,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Agent(c) => match c {
             AgentCommand::Add(a) => agent::add(home, a, out),
             AgentCommand::List(a) => agent::list(home, a.json, out),
+        },
+        Command::Team(c) => match c {
+            TeamCommand::Show(a) => team::show(home, a.json, out),
+            TeamCommand::Hours(a) => team::hours(home, a, out),
+            TeamCommand::Holiday(HolidayCommand::Add(a)) => team::holiday_add(home, a, out),
+            TeamCommand::Holiday(HolidayCommand::Remove(a)) => team::holiday_remove(home, a, out),
+            TeamCommand::Sla(a) => team::sla(home, a, out),
+            TeamCommand::Tier(TierCommand::Set(a)) => team::tier_set(home, a, out),
+            TeamCommand::Tier(TierCommand::Remove(a)) => team::tier_remove(home, a, out),
         },
         Command::Template(c) => match c {
             TemplateCommand::Set(a) => template::set(home, a, out),

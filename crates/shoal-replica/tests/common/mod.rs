@@ -68,7 +68,7 @@ pub fn phone_call(
             channel: Channel::Phone,
             customer: customer.clone(),
             body: body.into(),
-            priority: Priority::Normal,
+            priority: Some(Priority::Normal),
             received_at: None,
             headers: EmailHeaders::default(),
         })

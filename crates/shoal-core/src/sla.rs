@@ -1,0 +1,277 @@
+//! The reply clock: since when a customer has been waiting for the team, and
+//! by when the team's response target says they get an answer.
+//!
+//! The clock starts at the customer's first message that no reply has
+//! followed (the customer has waited since then, however many messages they
+//! add) and stops at the next reply that is sent or on its way (queued, or
+//! without a delivery, as a logged answer). A held, failed or withdrawn reply
+//! did not reach the customer and does not stop it. The target is the
+//! conversation's priority's first-response target while the team has never
+//! replied, the next-response target after that. Pending and closed
+//! conversations wait for the customer, so their clock is off.
+//!
+//! Due times are computed, never stored in documents: they change when the
+//! team changes its hours, holidays or targets.
+
+use crate::business_time::Calendar;
+use crate::{
+    BusinessHours, Conversation, DeliveryState, EntryKind, Priority, SlaTarget, Status, Team,
+    Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A customer waiting for an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The customer's first message since the team's last reply.
+    pub since: Timestamp,
+    /// Whether the team has not replied in this conversation yet.
+    pub first_response: bool,
+}
+
+/// Whether a reply entry reached (or is on its way to) the customer.
+fn answers_the_customer(e: &crate::Entry) -> bool {
+    e.kind == EntryKind::Reply
+        && !matches!(
+            e.delivery_state(),
+            Some(
+                DeliveryState::Draft
+                    | DeliveryState::Held
+                    | DeliveryState::Failed
+                    | DeliveryState::Cancelled
+            )
+        )
+}
+
+/// Since when the customer of `conv` has been waiting, if they are.
+pub fn waiting(conv: &Conversation) -> Option<Waiting> {
+    if matches!(conv.status, Status::Pending | Status::Closed) {
+        return None;
+    }
+    let mut replied = false;
+    let mut since = None;
+    for e in &conv.entries {
+        if answers_the_customer(e) {
+            replied = true;
+            since = None;
+        } else if e.kind == EntryKind::CustomerMessage && since.is_none() {
+            since = Some(Waiting {
+                since: e.created_at,
+                first_response: !replied,
+            });
+        }
+    }
+    since
+}
+
+/// What due times are computed from: the team's calendar and targets.
+#[derive(Clone, Debug)]
+pub struct ReplyClock {
+    calendar: Calendar,
+    targets: BTreeMap<Priority, SlaTarget>,
+}
+
+/// The part of the team document due times depend on; when it changes,
+/// every due time is computed again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockSettings {
+    /// Working hours and holidays.
+    pub hours: BusinessHours,
+    /// Targets per priority.
+    pub targets: BTreeMap<Priority, SlaTarget>,
+}
+
+impl ClockSettings {
+    /// The settings of `team`.
+    pub fn of(team: &Team) -> ClockSettings {
+        ClockSettings {
+            hours: team.business_hours.clone(),
+            targets: team.sla.clone(),
+        }
+    }
+}
+
+impl ReplyClock {
+    /// The clock of these settings (unusable hours fall back to the
+    /// defaults, as [`Calendar::or_default`] says).
+    pub fn new(settings: &ClockSettings) -> ReplyClock {
+        ReplyClock {
+            calendar: Calendar::or_default(&settings.hours),
+            targets: settings.targets.clone(),
+        }
+    }
+
+    /// The clock of `team`.
+    pub fn of(team: &Team) -> ReplyClock {
+        ReplyClock::new(&ClockSettings::of(team))
+    }
+
+    /// The team's calendar.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The response target in business minutes for `priority`.
+    pub fn target_minutes(&self, priority: Priority, first_response: bool) -> u32 {
+        let target = self.targets.get(&priority).copied().unwrap_or(SlaTarget {
+            first_response_minutes: 240,
+            next_response_minutes: 480,
+        });
+        if first_response {
+            target.first_response_minutes
+        } else {
+            target.next_response_minutes
+        }
+    }
+
+    /// When the waiting customer is due an answer.
+    pub fn due(&self, waiting: Waiting, priority: Priority) -> Option<Timestamp> {
+        self.calendar.add_minutes(
+            waiting.since,
+            self.target_minutes(priority, waiting.first_response),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        AgentId, BusinessHours, Channel, ConversationDoc, ConversationId, Ctx, CustomerId,
+        EmailHeaders, NewConversation, SendGuard, StatusChange, TeamDoc, TeamId,
+    };
+    use automerge::ActorId;
+
+    fn ctx(at: i64) -> Ctx {
+        Ctx::new(AgentId::parse("ana").unwrap(), Timestamp(at))
+    }
+
+    fn team() -> Team {
+        TeamDoc::create(
+            ActorId::random(),
+            &ctx(0),
+            &TeamId::parse("t1").unwrap(),
+            "Northwind",
+            "Ana",
+            "ana@northwind.example",
+        )
+        .unwrap()
+        .view()
+        .unwrap()
+    }
+
+    /// Monday 7 December 2026, `h`:00 UTC.
+    fn monday(h: i64) -> i64 {
+        1_796_601_600_000 + h * 3_600_000
+    }
+
+    fn conversation() -> ConversationDoc {
+        let new = NewConversation {
+            id: ConversationId::random(),
+            subject: "Kettle".into(),
+            channel: Channel::Email,
+            customer: CustomerId::parse("c1").unwrap(),
+            body: "It broke".into(),
+            received_at: Timestamp(monday(10)),
+            headers: EmailHeaders::default(),
+            priority: Priority::Normal,
+        };
+        ConversationDoc::create(ActorId::random(), &ctx(monday(10)), new)
+            .unwrap()
+            .0
+    }
+
+    fn message(c: &mut ConversationDoc, h: i64, body: &str) {
+        c.add_customer_message(
+            &ctx(monday(h)),
+            body,
+            Timestamp(monday(h)),
+            &EmailHeaders::default(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_clock_runs_from_the_first_unanswered_message_to_a_reply() {
+        let team = team();
+        let clock = ReplyClock::of(&team);
+        let mut c = conversation();
+        let w = waiting(&c.view().unwrap()).unwrap();
+        assert_eq!(w.since, Timestamp(monday(10)));
+        assert!(w.first_response);
+        // Normal priority: 4 business hours, so 14:00 the same Monday.
+        assert_eq!(clock.due(w, Priority::Normal), Some(Timestamp(monday(14))));
+        // A second message does not restart the clock.
+        message(&mut c, 11, "Hello?");
+        assert_eq!(
+            waiting(&c.view().unwrap()).unwrap().since,
+            Timestamp(monday(10))
+        );
+        // A reply stops it; the next message starts the next-response clock.
+        c.add_reply(&ctx(monday(12)), "On it", None, SendGuard::Force)
+            .unwrap();
+        assert_eq!(waiting(&c.view().unwrap()), None);
+        message(&mut c, 13, "Thanks, and?");
+        let w = waiting(&c.view().unwrap()).unwrap();
+        assert_eq!(w.since, Timestamp(monday(13)));
+        assert!(!w.first_response);
+        // Next response, normal: 480 business minutes, so 13:00–17:00 on
+        // Monday and 9:00–13:00 on Tuesday.
+        assert_eq!(
+            clock.due(w, Priority::Normal),
+            Some(Timestamp(monday(24 + 13)))
+        );
+    }
+
+    #[test]
+    fn pending_and_closed_stop_the_clock() {
+        let mut c = conversation();
+        let to = |status| StatusChange {
+            status,
+            until: None,
+        };
+        c.set_status(&ctx(monday(11)), to(Status::Pending)).unwrap();
+        assert_eq!(waiting(&c.view().unwrap()), None);
+        c.set_status(&ctx(monday(11)), to(Status::Closed)).unwrap();
+        assert_eq!(waiting(&c.view().unwrap()), None);
+        c.set_status(&ctx(monday(11)), to(Status::Open)).unwrap();
+        assert!(waiting(&c.view().unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_withdrawn_reply_did_not_answer() {
+        let mut c = conversation();
+        let reply = c
+            .add_reply(&ctx(monday(11)), "Oops", None, SendGuard::Force)
+            .unwrap();
+        c.unsend(&ctx(monday(11)), &reply).unwrap();
+        let w = waiting(&c.view().unwrap()).unwrap();
+        assert_eq!(w.since, Timestamp(monday(10)));
+        assert!(w.first_response);
+    }
+
+    #[test]
+    fn targets_follow_priority_and_hours() {
+        let mut team = team();
+        team.business_hours = BusinessHours {
+            time_zone: "Europe/Berlin".into(),
+            ..BusinessHours::default()
+        };
+        let clock = ReplyClock::of(&team);
+        let w = Waiting {
+            since: Timestamp(monday(16)), // 17:00 in Berlin: closing time
+            first_response: true,
+        };
+        // Urgent, 60 business minutes: Tuesday 10:00 in Berlin.
+        assert_eq!(
+            clock.due(w, Priority::Urgent),
+            Some(Timestamp(monday(24 + 9)))
+        );
+        // Low, 480: Tuesday's whole working day, due at its close.
+        assert_eq!(
+            clock.due(w, Priority::Low),
+            Some(Timestamp(monday(24 + 16)))
+        );
+    }
+}
