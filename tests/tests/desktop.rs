@@ -17,6 +17,8 @@ use std::time::Duration;
 /// A relay with a team of two: Ana uses the window, Ben the CLI.
 struct Team {
     relay: Relay,
+    /// The team's id on the relay.
+    id: String,
     ana: RelayAgent,
     ben: RelayAgent,
     cli: Client,
@@ -32,6 +34,7 @@ fn team() -> Team {
     cli.sync();
     Team {
         relay,
+        id: team,
         ana,
         ben,
         cli,
@@ -774,6 +777,7 @@ fn a_held_reply_and_a_mention_notify_and_send_anyway_delivers() {
     cli.login(&relay, &ben.token);
     let t = Team {
         relay,
+        id: team_id,
         ana,
         ben,
         cli,
@@ -863,4 +867,129 @@ fn a_held_reply_and_a_mention_notify_and_send_anyway_delivers() {
         "markup in a note is escaped: {:?}",
         n.body
     );
+}
+
+/// An instant `hours` hours ago, as RFC 3339 (UTC).
+fn hours_ago(hours: u32) -> String {
+    let out = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("{hours} hours ago"),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .expect("date");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The reply clock in the window: with round-the-clock hours, an urgent
+/// call logged three hours late (answer due an hour after it) is two hours
+/// late in its row, counted in Overdue and said in the conversation; a new
+/// urgent one is due within the hour; the order "reply due first" puts the
+/// late one on top.
+#[test]
+fn the_reply_clock_shows_late_and_due_conversations() {
+    let desktop = Desktop::start();
+    let t = team();
+    let admin: Value = serde_json::from_str(&t.relay.admin(&[
+        "agent",
+        "add",
+        "--team",
+        &t.id,
+        "--name",
+        "Cleo Admin",
+        "--email",
+        "cleo@northwind.example",
+        "--role",
+        "admin",
+        "--json",
+    ]))
+    .unwrap();
+    let cleo = Client::new();
+    cleo.login(&t.relay, admin["token"].as_str().unwrap());
+    cleo.ok(&[
+        "team", "hours", "--days", "mon-sun", "--from", "00:00", "--to", "24:00",
+    ]);
+    cleo.sync();
+    t.cli.sync();
+    let new = |customer: &str, subject: &str, at: Option<String>| -> String {
+        let name = if customer.starts_with("maria") {
+            "Maria Garcia"
+        } else {
+            "Tom Baker"
+        };
+        let mut args = vec![
+            "new",
+            "--customer",
+            customer,
+            "--customer-name",
+            name,
+            "--subject",
+            subject,
+            "--body",
+            "Our whole team is locked out since this morning.",
+            "--priority",
+            "urgent",
+        ];
+        let at = at.unwrap_or_default();
+        if !at.is_empty() {
+            args.extend(["--at", at.as_str()]);
+        }
+        t.cli.json(&args)["conversation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let late = new(
+        "maria@acme.example",
+        "Server down since this morning",
+        Some(hours_ago(3)),
+    );
+    let fresh = new("tom@stonebridge.example", "Login fails", None);
+    t.cli.sync();
+
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    app.wait_for(&row(&late), SYNC);
+    app.wait_for(&row(&fresh), SYNC);
+    let due_text = |id: &str| {
+        app.text_of(&format!("{} [data-testid=\"row-due\"]", row(id)))
+            .unwrap()
+            .unwrap_or_default()
+    };
+    // Due an hour after the call, three hours ago (a slow run adds minutes).
+    let text = due_text(&late);
+    assert!(text.starts_with("2 h") && text.ends_with("late"), "{text}");
+    assert!(
+        due_text(&fresh).starts_with("due in"),
+        "{}",
+        due_text(&fresh)
+    );
+    app.wait_until("the Overdue count", UI, |s: &Session| {
+        let text = s.get_el(&tid("view-overdue")).text()?;
+        Ok(text.ends_with('1').then_some(()))
+    });
+
+    app.click(&tid("view-overdue"), UI);
+    app.wait_gone(&row(&fresh), UI);
+    app.wait_for(&row(&late), UI);
+    app.click(&tid("view-open"), UI);
+    // The order menu, set as a person choosing "Reply due first" would.
+    app.execute(
+        "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+         s.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![Value::from(tid("inbox-sort")), Value::from("due")],
+    )
+    .expect("choose the order");
+    app.wait_until("the late one first", UI, |s: &Session| {
+        let first = s.find(&tid("inbox-row"))?;
+        let id = first.and_then(|e| e.attr("data-conversation-id").ok().flatten());
+        Ok((id.as_deref() == Some(late.as_str())).then_some(()))
+    });
+    focus_row(&app, &late);
+    let header = app.text_of(&tid("reply-due")).unwrap().unwrap_or_default();
+    assert!(header.starts_with("Reply overdue by 2 h"), "{header}");
+    wait_entry(&app, "customer", "locked out");
+    app.screenshot("reply-clock");
 }

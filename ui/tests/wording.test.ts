@@ -119,6 +119,7 @@ describe('dueShort', () => {
   it('is short enough for a list row', () => {
     expect(dueShort(now + 3 * 3_600_000, now)).toEqual({ text: 'due in 3 h', tone: 'ok' });
     expect(dueShort(now + 5 * 60_000, now)).toEqual({ text: 'due in 5 min', tone: 'soon' });
+    expect(dueShort(now + 59 * 60_000 + 50_000, now)).toEqual({ text: 'due in 1 h', tone: 'soon' });
     expect(dueShort(now - 26 * 3_600_000, now)).toEqual({ text: '1 d late', tone: 'late' });
   });
 });

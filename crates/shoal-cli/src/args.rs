@@ -352,6 +352,11 @@ pub struct NewArgs {
     /// Priority [default: the customer's tier's (`shoal team tier`), else normal]
     #[arg(long, value_parser = vocab(Priority::ALL))]
     pub priority: Option<Priority>,
+    /// When the customer wrote or called, if earlier than now (a call logged
+    /// afterwards): 2026-12-01 14:30 (local) or RFC 3339. The reply clock
+    /// starts then
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,

@@ -106,10 +106,12 @@ export function relativeTime(ts: number, now: number): string {
 }
 
 function span(ms: number): string {
-  if (ms < HOUR) return `${Math.max(1, Math.round(ms / MIN))} min`;
-  if (ms < DAY) {
-    const h = Math.floor(ms / HOUR);
-    const m = Math.round((ms - h * HOUR) / MIN);
+  // Whole minutes first, so 59 min 50 s reads "1 h", not "60 min".
+  const mins = Math.max(1, Math.round(ms / MIN));
+  if (mins < 60) return `${mins} min`;
+  if (mins < 24 * 60) {
+    const h = Math.floor(mins / 60);
+    const m = mins % 60;
     return m ? `${h} h ${m} min` : `${h} h`;
   }
   return `${Math.round(ms / DAY)} d`;

@@ -30,6 +30,21 @@ struct Opened {
 /// Runs `shoal new`.
 pub fn new(home: &Path, args: NewArgs, out: &mut dyn Write) -> Result<()> {
     let body = read_body(&args.body)?;
+    let now = chrono::Local::now();
+    let received_at = args
+        .at
+        .as_deref()
+        .map(|s| time_input::parse_until(s, &now))
+        .transpose()?
+        .map(|t| Timestamp(t.timestamp_millis()));
+    if let Some(at) = received_at {
+        if at.as_millis() > now.timestamp_millis() {
+            bail!(
+                "--at {} is in the future: it says when the customer wrote or called",
+                args.at.as_deref().unwrap_or_default()
+            );
+        }
+    }
     let mut replica = open(home)?;
     if let (Some(name), Some(existing)) = (
         args.customer_name.as_deref(),
@@ -54,7 +69,7 @@ pub fn new(home: &Path, args: NewArgs, out: &mut dyn Write) -> Result<()> {
             customer: customer.clone(),
             body,
             priority: args.priority,
-            received_at: None,
+            received_at,
             headers: Default::default(),
         })
         .context("cannot open the conversation")?;
