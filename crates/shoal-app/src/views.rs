@@ -82,6 +82,8 @@ pub struct EntryView {
     pub collided_with: Option<String>,
     /// A held reply I may send anyway, edit or discard (mine, or as admin).
     pub can_decide: bool,
+    /// The relay's automatic acknowledgement (not an agent's answer).
+    pub automatic: bool,
 }
 
 /// `unsend_until` of a reply the relay has not seen yet: the latest time a
@@ -269,6 +271,7 @@ pub(crate) fn entry_view(
         EntryKind::CustomerMessage => customer
             .map(|c| c.name.clone())
             .unwrap_or_else(|| "Customer".to_owned()),
+        _ if e.automatic => "Automatic acknowledgement".to_owned(),
         _ => names
             .get(&e.author)
             .cloned()
@@ -300,7 +303,7 @@ pub(crate) fn entry_view(
         unsend_until,
         mentions: e.mentions.iter().map(|m| m.to_string()).collect(),
         logged_by: e.logged_by.as_ref().map(|a| a.to_string()),
-        unseen: !e.is_own(me) && !conv.has_seen(me, &e.id),
+        unseen: !e.automatic && !e.is_own(me) && !conv.has_seen(me, &e.id),
         collided_with: e
             .delivery
             .as_ref()
@@ -308,5 +311,6 @@ pub(crate) fn entry_view(
             .map(|id| id.to_string()),
         can_decide: e.delivery_state() == Some(shoal_core::DeliveryState::Held)
             && e.author == me.as_str(),
+        automatic: e.automatic,
     }
 }

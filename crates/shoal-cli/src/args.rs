@@ -835,6 +835,42 @@ pub enum TeamCommand {
     /// Define or remove a support tier and the priority it gives
     #[command(subcommand)]
     Tier(TierCommand),
+    /// Turn the automatic acknowledgement of new conversations at a mailbox on or off
+    #[command(after_help = ACK_HELP)]
+    Ack(TeamAckArgs),
+}
+
+const ACK_HELP: &str = "\
+The relay answers each new conversation arriving at the mailbox with this
+text, sent like a reply and kept in the conversation. Never to auto-replies,
+bounces, mailing lists or the team's own addresses; at most one per customer
+per --every-hours. Placeholders: {customer.name}, {customer.first_name},
+{team.name}, {team.hours}, {due} (when the answer is due by the team's hours
+and targets).
+
+Examples:
+  shoal team ack support@northwind.example
+  shoal team ack support@northwind.example --text-file ack.txt --every-hours 12
+  shoal team ack support@northwind.example --off";
+
+/// `shoal team ack`.
+#[derive(Debug, Args)]
+pub struct TeamAckArgs {
+    /// The mailbox address (as connected on the relay)
+    #[arg(value_name = "MAILBOX")]
+    pub mailbox: String,
+    /// Turn it off
+    #[arg(long, conflicts_with_all = ["text", "text_file", "every_hours"])]
+    pub off: bool,
+    /// The text [default: a short thank-you stating {due} and {team.hours}]
+    #[arg(long, value_name = "TEXT", conflicts_with = "text_file")]
+    pub text: Option<String>,
+    /// Read the text from a file
+    #[arg(long, value_name = "FILE")]
+    pub text_file: Option<PathBuf>,
+    /// At most one acknowledgement per customer within this many hours
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub every_hours: u32,
 }
 
 /// `shoal team hours`.

@@ -179,6 +179,9 @@ pub fn check_team_change(before: &Team, after: &Team, agent: &str) -> Result<(),
     if before.tiers != after.tiers {
         return Err("only an admin can change the support tiers".into());
     }
+    if before.acknowledgements != after.acknowledgements {
+        return Err("only an admin can change the automatic acknowledgements".into());
+    }
     let people = |t: &Team| -> Vec<(String, String, String, String)> {
         t.agents
             .iter()
@@ -438,5 +441,15 @@ mod tests {
             .unwrap();
         let err = check_team_change(&before, &tier.view().unwrap(), "ben").unwrap_err();
         assert!(err.contains("tiers"), "{err}");
+
+        let mut ack = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        let text = crate::Acknowledgement {
+            text: "Buy our premium plan".into(),
+            every_hours: 1,
+        };
+        ack.set_acknowledgement(&ctx("ben"), "support@example.test", Some(&text))
+            .unwrap();
+        let err = check_team_change(&before, &ack.view().unwrap(), "ben").unwrap_err();
+        assert!(err.contains("acknowledgements"), "{err}");
     }
 }

@@ -110,6 +110,16 @@ impl Calendar {
         std::iter::successors(Some(first), |d| d.tomorrow().ok()).take(HORIZON_DAYS as usize)
     }
 
+    /// `at` as a customer reads it, in the team's zone: "Monday 7 December,
+    /// 10:00 (Europe/Berlin)".
+    pub fn describe(&self, at: Timestamp) -> String {
+        let zoned = jiff::Timestamp::from_millisecond(at.as_millis())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned_datetime(self.tz.clone());
+        let zone = self.tz.iana_name().unwrap_or("UTC");
+        format!("{} ({zone})", zoned.strftime("%A %-d %B, %H:%M"))
+    }
+
     /// Whether the team works at `at`.
     pub fn is_open(&self, at: Timestamp) -> bool {
         self.window(self.date_of(at))
@@ -277,6 +287,13 @@ mod tests {
             cal.add_minutes(start, 3 * 24 * 60),
             Some(Timestamp(start.as_millis() + 3 * 86_400_000))
         );
+    }
+
+    #[test]
+    fn instants_read_in_the_teams_zone() {
+        let cal = Calendar::new(&hours("Europe/Berlin")).unwrap();
+        let at = at("Europe/Berlin", 2026, 12, 7, 10, 0);
+        assert_eq!(cal.describe(at), "Monday 7 December, 10:00 (Europe/Berlin)");
     }
 
     #[test]

@@ -97,6 +97,7 @@ pub fn outbox_verdict(
         .collect();
     let colleague = unseen.iter().find(|e| {
         e.kind == EntryKind::Reply
+            && !e.automatic
             && e.answers == r.answers
             && !e.had_seen.as_ref().is_some_and(|s| s.contains(&r.id))
             && (e.delivery_state() == Some(DeliveryState::Sent) || on_its_way(&e.id))

@@ -157,6 +157,12 @@ pub struct Entry {
     /// E-mail details, for customer messages that came by mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailDetails>,
+    /// A reply the relay wrote by itself (the acknowledgement of a new
+    /// conversation): it tells the customer when to expect an answer, and
+    /// answers nothing, so no clock stops and no colleague's reply collides
+    /// with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 /// A field that two or more agents changed concurrently; Automerge picked
@@ -272,6 +278,8 @@ impl Conversation {
     pub fn unseen_by(&self, agent: &AgentId) -> Vec<&Entry> {
         self.entries
             .iter()
+            // An acknowledgement says nothing an answer must take into account.
+            .filter(|e| !e.automatic)
             .filter(|e| !self.has_seen(agent, &e.id))
             .filter(|e| !e.is_own(agent))
             .collect()
@@ -323,6 +331,7 @@ struct EntryData<'a> {
     headers: &'a EmailHeaders,
     delivery: Option<DeliveryState>,
     email: Option<&'a EmailDetails>,
+    automatic: bool,
 }
 
 impl ConversationDoc {
@@ -394,6 +403,7 @@ impl ConversationDoc {
                 headers: &new.headers,
                 delivery: None,
                 email,
+                automatic: false,
             },
         )?;
         if logged_by.is_some() {
@@ -463,6 +473,7 @@ impl ConversationDoc {
                     headers,
                     delivery: None,
                     email,
+                    automatic: false,
                 },
             )?;
             let automatic = email.is_some_and(|e| e.automatic.is_some());
@@ -533,10 +544,55 @@ impl ConversationDoc {
                     headers: &EmailHeaders::default(),
                     delivery: Some(DeliveryState::Queued),
                     email: None,
+                    automatic: false,
                 },
             )?;
             had_seen.push(entry.clone());
             put_seen(doc, &ctx.agent, &had_seen)?;
+            Ok(entry)
+        })
+    }
+
+    /// Adds the relay's acknowledgement of the customer message `answers`:
+    /// an automatic reply, queued and accepted at once (nobody will withdraw
+    /// it), for the outbox to send.
+    pub fn add_acknowledgement(
+        &mut self,
+        ctx: &Ctx,
+        body: &str,
+        answers: &EntryId,
+    ) -> Result<EntryId> {
+        let body = non_empty_body(body)?;
+        change(&mut self.doc, ctx, "acknowledge", |doc| {
+            let found = find_entry(doc, answers)?;
+            if found.is_none() {
+                return Err(CoreError::UnknownEntry(answers.clone()));
+            }
+            let entry = EntryId::random();
+            push_entry(
+                doc,
+                &EntryData {
+                    id: &entry,
+                    kind: EntryKind::Reply,
+                    author: ctx.agent.as_str(),
+                    logged_by: None,
+                    body,
+                    created_at: ctx.now,
+                    answers: Some(answers),
+                    mentions: &[],
+                    had_seen: None,
+                    headers: &EmailHeaders::default(),
+                    delivery: Some(DeliveryState::Queued),
+                    email: None,
+                    automatic: true,
+                },
+            )?;
+            let m = find_entry(doc, &entry)?.ok_or(CoreError::MissingField("entries"))?;
+            let delivery = Delivery {
+                accepted_at: Some(ctx.now),
+                ..queued(ctx.now)
+            };
+            write_delivery(doc, &m, &delivery)?;
             Ok(entry)
         })
     }
@@ -561,6 +617,7 @@ impl ConversationDoc {
                     headers: &EmailHeaders::default(),
                     delivery: None,
                     email: None,
+                    automatic: false,
                 },
             )?;
             Ok(entry)
@@ -1000,6 +1057,9 @@ fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
     if let Some(email) = e.email {
         write_email(doc, &m, email)?;
     }
+    if e.automatic {
+        doc.put(&m, "automatic", true)?;
+    }
     Ok(())
 }
 
@@ -1105,6 +1165,7 @@ fn read_entry(e: Node<'_>) -> Option<Entry> {
         headers,
         delivery,
         email,
+        automatic: e.bool("automatic").unwrap_or(false),
     })
 }
 

@@ -46,7 +46,8 @@ pub use ids::{AgentId, ConversationId, CustomerId, DocId, DocKind, EntryId, IdEr
 pub use mentions::mention_handles;
 pub use schema::{SchemaError, SCHEMA_VERSION};
 pub use team::{
-    hhmm, Agent, AgentAvailability, AgentRole, BusinessHours, SlaTarget, Team, TeamDoc,
+    hhmm, Acknowledgement, Agent, AgentAvailability, AgentRole, BusinessHours, SlaTarget, Team,
+    TeamDoc, DEFAULT_ACKNOWLEDGEMENT,
 };
 pub use template::expand_template;
 pub use time::Timestamp;

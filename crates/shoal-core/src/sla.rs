@@ -5,7 +5,8 @@
 //! followed (the customer has waited since then, however many messages they
 //! add) and stops at the next reply that is sent or on its way (queued, or
 //! without a delivery, as a logged answer). A held, failed or withdrawn reply
-//! did not reach the customer and does not stop it. The target is the
+//! did not reach the customer and does not stop it, nor does the relay's
+//! automatic acknowledgement (a promise of an answer, not one). The target is the
 //! conversation's priority's first-response target while the team has never
 //! replied, the next-response target after that. Pending and closed
 //! conversations wait for the customer, so their clock is off.
@@ -33,6 +34,7 @@ pub struct Waiting {
 /// Whether a reply entry reached (or is on its way to) the customer.
 fn answers_the_customer(e: &crate::Entry) -> bool {
     e.kind == EntryKind::Reply
+        && !e.automatic
         && !matches!(
             e.delivery_state(),
             Some(
@@ -132,6 +134,27 @@ impl ReplyClock {
             self.target_minutes(priority, waiting.first_response),
         )
     }
+}
+
+/// The acknowledgement `template` filled in for a customer: the customer
+/// placeholders (see [`crate::expand_template`]), `{team.name}`,
+/// `{team.hours}` and `{due}` (when the answer is due, in the team's zone;
+/// "as soon as we can" when the calendar has no working time).
+pub fn acknowledgement_text(
+    template: &str,
+    team: &Team,
+    customer: Option<&crate::Customer>,
+    due: Option<Timestamp>,
+) -> String {
+    let clock = ReplyClock::of(team);
+    let due = due.map_or_else(
+        || "as soon as we can".to_owned(),
+        |t| clock.calendar().describe(t),
+    );
+    crate::expand_template(template, customer, None)
+        .replace("{team.name}", &team.name)
+        .replace("{team.hours}", &team.business_hours.describe())
+        .replace("{due}", &due)
 }
 
 #[cfg(test)]
@@ -273,5 +296,46 @@ mod tests {
             clock.due(w, Priority::Low),
             Some(Timestamp(monday(24 + 16)))
         );
+    }
+
+    #[test]
+    fn an_acknowledgement_says_when_to_expect_the_answer() {
+        let mut team = team();
+        team.business_hours.time_zone = "Europe/Berlin".into();
+        let text = acknowledgement_text(
+            crate::DEFAULT_ACKNOWLEDGEMENT,
+            &team,
+            None,
+            Some(Timestamp(monday(9))),
+        );
+        assert!(text.starts_with("Hello there,"), "{text}");
+        assert!(
+            text.contains("Thank you for writing to Northwind."),
+            "{text}"
+        );
+        assert!(
+            text.contains("by Monday 7 December, 10:00 (Europe/Berlin)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Monday to Friday, 09:00–17:00 (Europe/Berlin)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_acknowledgement_stops_no_clock() {
+        let mut c = conversation();
+        let first = c.view().unwrap().entries[0].id.clone();
+        c.add_acknowledgement(&ctx(monday(10)), "We have it", &first)
+            .unwrap();
+        let view = c.view().unwrap();
+        assert!(view.entries[1].automatic);
+        assert_eq!(waiting(&view).unwrap().since, Timestamp(monday(10)));
+        // Nor does it stand in an agent's way: nothing unseen to show.
+        assert!(view
+            .unseen_by(&AgentId::parse("ben").unwrap())
+            .iter()
+            .all(|e| !e.automatic));
     }
 }

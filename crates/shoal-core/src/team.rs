@@ -112,6 +112,64 @@ impl BusinessHours {
     }
 }
 
+const DAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+impl BusinessHours {
+    /// The hours as a customer reads them: "Monday to Friday, 09:00–17:00
+    /// (Europe/Berlin)".
+    pub fn describe(&self) -> String {
+        let mut days: Vec<u8> = self.days.clone();
+        days.sort_unstable();
+        days.dedup();
+        let name = |d: u8| DAY_NAMES[usize::from(d.clamp(1, 7)) - 1];
+        let contiguous = days.windows(2).all(|w| w[1] == w[0] + 1);
+        let when = match days.as_slice() {
+            [] => "no day".to_owned(),
+            d if d.len() == 7 => "every day".to_owned(),
+            [one] => name(*one).to_owned(),
+            d if contiguous => format!("{} to {}", name(d[0]), name(d[d.len() - 1])),
+            d => {
+                let names: Vec<&str> = d.iter().map(|x| name(*x)).collect();
+                format!(
+                    "{} and {}",
+                    names[..names.len() - 1].join(", "),
+                    names[names.len() - 1]
+                )
+            }
+        };
+        format!(
+            "{when}, {}–{} ({})",
+            hhmm(self.start_minute),
+            hhmm(self.end_minute),
+            self.time_zone
+        )
+    }
+}
+
+/// An acknowledgement the relay sends to each new conversation arriving at
+/// one mailbox (a team's setting, off unless an admin turns it on).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// The text; placeholders: `{customer.name}`, `{customer.first_name}`,
+    /// `{team.name}`, `{team.hours}`, `{due}` (when the answer is due).
+    pub text: String,
+    /// At most one acknowledgement per customer within this many hours.
+    pub every_hours: u32,
+}
+
+/// The acknowledgement text unless the admin writes another.
+pub const DEFAULT_ACKNOWLEDGEMENT: &str = "Hello {customer.first_name},\n\n\
+Thank you for writing to {team.name}. We have your message, and you will \
+hear from us by {due}.\n\nOur hours: {team.hours}.\n\n{team.name}\n";
+
 /// `minute` after midnight as `HH:MM`.
 pub fn hhmm(minute: u16) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
@@ -172,6 +230,9 @@ pub struct Team {
     /// its customers' new conversations.
     #[serde(default)]
     pub tiers: BTreeMap<String, Priority>,
+    /// Acknowledgements of new conversations, by mailbox address (lowercase).
+    #[serde(default)]
+    pub acknowledgements: BTreeMap<String, Acknowledgement>,
 }
 
 impl Team {
@@ -386,6 +447,43 @@ impl TeamDoc {
         Ok(true)
     }
 
+    /// Turns the acknowledgement of new conversations at `mailbox` on (with
+    /// this text and interval) or off (`None`).
+    pub fn set_acknowledgement(
+        &mut self,
+        ctx: &Ctx,
+        mailbox: &str,
+        ack: Option<&Acknowledgement>,
+    ) -> Result<()> {
+        let mailbox = valid_email(mailbox)?.to_lowercase();
+        if let Some(a) = ack {
+            if a.text.trim().is_empty() {
+                return Err(CoreError::EmptyField("acknowledgement text"));
+            }
+            if a.text.len() > 8 * 1024 {
+                return Err(CoreError::InvalidValue {
+                    field: "acknowledgement text (at most 8 KiB)",
+                    value: format!("{} bytes", a.text.len()),
+                });
+            }
+        }
+        change(&mut self.doc, ctx, "set acknowledgement", |doc| {
+            let acks = match obj_at(doc, &ROOT, "acknowledgements") {
+                Some(o) => o,
+                None => doc.put_object(ROOT, "acknowledgements", ObjType::Map)?,
+            };
+            match ack {
+                Some(a) => {
+                    let m = doc.put_object(&acks, mailbox.as_str(), ObjType::Map)?;
+                    doc.put(&m, "text", a.text.as_str())?;
+                    doc.put(&m, "every_hours", i64::from(a.every_hours))?;
+                }
+                None => doc.delete(&acks, mailbox.as_str())?,
+            }
+            Ok(())
+        })
+    }
+
     /// Sets the SLA target of one priority.
     pub fn set_sla(&mut self, ctx: &Ctx, priority: Priority, target: SlaTarget) -> Result<()> {
         change(&mut self.doc, ctx, "set sla", |doc| {
@@ -570,6 +668,24 @@ fn read(doc: &AutoCommit) -> Result<Team> {
                 .collect()
         })
         .unwrap_or_default();
+    let acknowledgements = d
+        .map("acknowledgements")
+        .map(|m| {
+            m.keys()
+                .into_iter()
+                .filter_map(|address| {
+                    let a = m.map(&address)?;
+                    Some((
+                        address,
+                        Acknowledgement {
+                            text: a.str("text")?,
+                            every_hours: a.int("every_hours").unwrap_or(24).max(0) as u32,
+                        },
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Team {
         id: TeamId::parse(&d.required_str("id")?)?,
         name: d.required_str("name")?,
@@ -579,6 +695,7 @@ fn read(doc: &AutoCommit) -> Result<Team> {
         business_hours,
         sla,
         tiers,
+        acknowledgements,
     })
 }
 

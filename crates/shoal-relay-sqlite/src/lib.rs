@@ -22,7 +22,7 @@ use shoal_relay_store::{
 };
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// How long a statement waits for another process's lock on the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -268,6 +268,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     if version < 6 {
         tx.execute_batch(mail::SCHEMA_V6).map_err(backend)?;
+    }
+    if version < 7 {
+        tx.execute_batch(mail::SCHEMA_V7).map_err(backend)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -134,6 +134,17 @@ CREATE TABLE customer_index_cursors (
 );
 ";
 
+/// Version 7: when each customer address was last sent an automatic
+/// acknowledgement (at most one per interval).
+pub(crate) const SCHEMA_V7: &str = "
+CREATE TABLE mail_acknowledgements (
+    team_id TEXT NOT NULL,
+    address TEXT NOT NULL COLLATE NOCASE,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, address)
+);
+";
+
 pub(crate) const SCHEMA_V5: &str = "
 CREATE TABLE outbox_v5 (
     team_id         TEXT NOT NULL,
@@ -605,6 +616,39 @@ impl MailStore for SqliteStore {
         .and_then(|mut stmt| stmt.execute(params![team_id, message_id, conversation_id]))
         .map_err(backend)?;
         Ok(())
+    }
+
+    fn acknowledge_unless_recent(
+        &self,
+        team_id: &str,
+        address: &str,
+        now: i64,
+        interval_ms: i64,
+    ) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let last: Option<i64> = tx
+            .prepare_cached(
+                "SELECT sent_at FROM mail_acknowledgements WHERE team_id = ?1 AND address = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![team_id, address], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(backend)?;
+        if last.is_some_and(|t| now - t < interval_ms) {
+            return Ok(false);
+        }
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO mail_acknowledgements (team_id, address, sent_at) \
+             VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![team_id, address.to_lowercase(), now]))
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(true)
     }
 
     fn customer_index_cursor(&self, team_id: &str) -> Result<u64> {

@@ -336,6 +336,16 @@ pub trait MailStore: Send + Sync + 'static {
         message_id: &str,
         conversation_id: &str,
     ) -> Result<()>;
+    /// Records that `address` is sent an acknowledgement at `now`, unless
+    /// it was sent one less than `interval_ms` before; `false` then. One
+    /// transaction, so concurrent imports send at most one.
+    fn acknowledge_unless_recent(
+        &self,
+        team_id: &str,
+        address: &str,
+        now: i64,
+        interval_ms: i64,
+    ) -> Result<bool>;
     /// The feed sequence up to which a team's customer documents were read
     /// for their addresses.
     fn customer_index_cursor(&self, team_id: &str) -> Result<u64>;

@@ -438,6 +438,18 @@ impl Replica {
         self.change_team_settings("support tiers", |t, ctx| t.set_tier(ctx, tier, priority))
     }
 
+    /// Turns the automatic acknowledgement of new conversations at `mailbox`
+    /// on (with its text and interval) or off.
+    pub fn set_acknowledgement(
+        &mut self,
+        mailbox: &str,
+        ack: Option<&shoal_core::Acknowledgement>,
+    ) -> Result<()> {
+        self.change_team_settings("the automatic acknowledgements", |t, ctx| {
+            t.set_acknowledgement(ctx, mailbox, ack)
+        })
+    }
+
     /// Removes a support tier; `false` when there was none by that name.
     pub fn remove_tier(&mut self, tier: &str) -> Result<bool> {
         self.change_team_settings("support tiers", |t, ctx| t.remove_tier(ctx, tier))

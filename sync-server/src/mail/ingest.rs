@@ -503,9 +503,19 @@ async fn apply(
         mail.subject.clone()
     };
     let priority = tier_priority(relay, team, &customer).await?;
-    change_doc(relay, team, &format!("conv/{conversation}"), |doc| {
+    let conv_doc = format!("conv/{conversation}");
+    // Only a conversation this mail starts is acknowledged: after a crash
+    // the conversation exists, and nothing is sent twice.
+    let ack = match read_doc(relay, team, &conv_doc).await? {
+        None => {
+            super::acknowledge::text_for(relay, mailbox, mail, &customer, received, priority)
+                .await?
+        }
+        Some(_) => None,
+    };
+    change_doc(relay, team, &conv_doc, |doc| {
         if doc.get_heads().is_empty() {
-            let (created, _) = ConversationDoc::create_from_email(
+            let (mut created, first) = ConversationDoc::create_from_email(
                 actor.clone(),
                 &ctx,
                 NewConversation {
@@ -520,6 +530,9 @@ async fn apply(
                 },
                 &details,
             )?;
+            if let Some(text) = &ack {
+                created.add_acknowledgement(&ctx, text, &first)?;
+            }
             doc.merge(&mut created.into_automerge())?;
             return Ok(());
         }

@@ -1,6 +1,7 @@
 //! The email channel: mailboxes connected to teams, incoming mail turned
 //! into conversations. See docs/email.md.
 
+mod acknowledge;
 pub mod config;
 mod customers;
 pub mod ingest;

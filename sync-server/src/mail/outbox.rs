@@ -345,6 +345,26 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
         Some(DeliveryState::Held) => return Ok(Prepared::Skip(OutboxState::Held)),
         _ => return Ok(Prepared::Skip(OutboxState::Cancelled)),
     }
+    if reply.automatic
+        && conv.entries.iter().any(|e| {
+            e.kind == EntryKind::Reply
+                && !e.automatic
+                && matches!(
+                    e.delivery_state(),
+                    Some(DeliveryState::Queued | DeliveryState::Sent) | None
+                )
+        })
+    {
+        // An agent answered before the acknowledgement went: it has no point.
+        set_delivery(
+            relay,
+            item,
+            DeliveryState::Cancelled,
+            Some("not sent: an agent answered first"),
+        )
+        .await?;
+        return Ok(Prepared::Skip(OutboxState::Cancelled));
+    }
     let on_its_way = replies_on_their_way(relay, team, &conv, &entry_id).await?;
     if let Some(collision) = outbox_verdict(&conv, &entry_id, |e| on_its_way.contains(e)) {
         let names = agent_names(relay, team).await?;
@@ -596,6 +616,9 @@ impl Outbox {
     }
 }
 
+/// The author of the relay's own entries (acknowledgements).
+const RELAY_AUTHOR: &str = "relay";
+
 /// How often a reply held back by a rate limit is looked at again.
 const RATE_RECHECK: Duration = Duration::from_secs(60);
 
@@ -604,10 +627,12 @@ const RATE_RECHECK: Duration = Duration::from_secs(60);
 async fn rate_limited(relay: &Relay, item: &OutboxItem, author: &str) -> Result<Option<String>> {
     let since = crate::now_ms() - 3_600_000;
     let settings = &relay.mail_settings;
-    for (who, limit) in [
-        (Some(author), settings.rate_agent_per_hour),
-        (None, settings.rate_team_per_hour),
-    ] {
+    let mut limits = vec![(None, settings.rate_team_per_hour)];
+    // The relay's own acknowledgements count for the team only.
+    if author != RELAY_AUTHOR {
+        limits.insert(0, (Some(author), settings.rate_agent_per_hour));
+    }
+    for (who, limit) in limits {
         let (mail, t, a) = (
             relay.mail.clone(),
             item.team_id.clone(),

@@ -110,6 +110,8 @@ export interface EntryView {
   collided_with?: string | null;
   /** A held reply I may send anyway, edit or discard (mine, or as an admin). */
   can_decide?: boolean;
+  /** The relay's automatic acknowledgement (not an agent's answer). */
+  automatic?: boolean;
 }
 
 /** A field two agents changed concurrently (shoal-core `FieldConflict`). */

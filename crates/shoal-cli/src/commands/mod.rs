@@ -108,6 +108,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             TeamCommand::Sla(a) => team::sla(home, a, out),
             TeamCommand::Tier(TierCommand::Set(a)) => team::tier_set(home, a, out),
             TeamCommand::Tier(TierCommand::Remove(a)) => team::tier_remove(home, a, out),
+            TeamCommand::Ack(a) => team::ack(home, a, out),
         },
         Command::Template(c) => match c {
             TemplateCommand::Set(a) => template::set(home, a, out),

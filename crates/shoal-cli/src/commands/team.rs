@@ -1,14 +1,15 @@
-//! `shoal team show|hours|holiday|sla|tier`: the settings the reply clock
-//! and new conversations' priorities come from.
+//! `shoal team show|hours|holiday|sla|tier|ack`: the settings the reply
+//! clock, new conversations' priorities and acknowledgements come from.
 
 use super::{open, print_json};
 use crate::args::{
-    HolidayAddArgs, HolidayRemoveArgs, TeamHoursArgs, TeamSlaArgs, TierRemoveArgs, TierSetArgs,
+    HolidayAddArgs, HolidayRemoveArgs, TeamAckArgs, TeamHoursArgs, TeamSlaArgs, TierRemoveArgs,
+    TierSetArgs,
 };
 use crate::render::Table;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
-use shoal_core::{BusinessHours, Priority, SlaTarget, Team};
+use shoal_core::{Acknowledgement, BusinessHours, Priority, SlaTarget, Team};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -113,6 +114,7 @@ struct Settings<'a> {
     business_hours: &'a BusinessHours,
     sla: &'a BTreeMap<Priority, SlaTarget>,
     tiers: &'a BTreeMap<String, Priority>,
+    acknowledgements: &'a BTreeMap<String, Acknowledgement>,
 }
 
 /// Runs `shoal team show`.
@@ -126,6 +128,7 @@ pub fn show(home: &Path, json: bool, out: &mut dyn Write) -> Result<()> {
                 business_hours: &team.business_hours,
                 sla: &team.sla,
                 tiers: &team.tiers,
+                acknowledgements: &team.acknowledgements,
             },
         );
     }
@@ -180,6 +183,67 @@ fn write_settings(out: &mut dyn Write, team: &Team) -> Result<()> {
             table.row(vec![tier.clone(), p.to_string()]);
         }
         table.write(out)?;
+    }
+    writeln!(out)?;
+    if team.acknowledgements.is_empty() {
+        writeln!(
+            out,
+            "No automatic acknowledgements (`shoal team ack MAILBOX` turns one on)."
+        )?;
+    }
+    for (mailbox, ack) in &team.acknowledgements {
+        writeln!(
+            out,
+            "Acknowledgement of new conversations at {mailbox} (at most one per customer \
+             every {} h):",
+            ack.every_hours
+        )?;
+        for line in ack.text.lines() {
+            writeln!(out, "  | {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `shoal team ack`.
+pub fn ack(home: &Path, args: TeamAckArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    let mailbox = args.mailbox.trim().to_lowercase();
+    if args.off {
+        replica
+            .set_acknowledgement(&mailbox, None)
+            .context("cannot turn the acknowledgement off")?;
+        writeln!(
+            out,
+            "New conversations at {mailbox} get no automatic acknowledgement."
+        )?;
+        return Ok(());
+    }
+    let text = match (&args.text, &args.text_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        (None, None) => shoal_core::DEFAULT_ACKNOWLEDGEMENT.to_owned(),
+    };
+    if args.every_hours == 0 {
+        bail!("--every-hours must be at least 1");
+    }
+    let ack = Acknowledgement {
+        text,
+        every_hours: args.every_hours,
+    };
+    replica
+        .set_acknowledgement(&mailbox, Some(&ack))
+        .context("cannot turn the acknowledgement on")?;
+    writeln!(
+        out,
+        "New conversations at {mailbox} are acknowledged (at most once per customer every {} h), \
+         once this replica syncs:",
+        ack.every_hours
+    )?;
+    for line in ack.text.lines() {
+        writeln!(out, "  | {line}")?;
     }
     Ok(())
 }
