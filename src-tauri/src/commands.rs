@@ -253,6 +253,11 @@ async fn settings(engine: Eng<'_>) -> Result<Settings, AppError> {
 }
 
 #[tauri::command]
+async fn set_availability(engine: Eng<'_>, availability: String) -> Result<TeamView, AppError> {
+    off_main(&engine, move |e| e.set_availability(&availability)).await
+}
+
+#[tauri::command]
 async fn set_settings(engine: Eng<'_>, settings: Settings) -> Result<Settings, AppError> {
     off_main(&engine, move |e| e.set_settings(settings)).await
 }
@@ -293,6 +298,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         presence,
         settings,
         set_settings,
+        set_availability,
         crate::bench::bench_enabled,
         crate::bench::bench_mark,
         crate::bench::bench_report,

@@ -992,4 +992,22 @@ fn the_reply_clock_shows_late_and_due_conversations() {
     assert!(header.starts_with("Reply overdue by 2 h"), "{header}");
     wait_entry(&app, "customer", "locked out");
     app.screenshot("reply-clock");
+
+    // Ana steps away from the sidebar menu; Ben's CLI sees it.
+    app.execute(
+        "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+         s.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![Value::from(tid("availability")), Value::from("away")],
+    )
+    .expect("choose away");
+    let mut agents = Value::Null;
+    let seen = eventually(SYNC, || {
+        t.cli.sync();
+        agents = t.cli.json(&["agent", "list"])["agents"].clone();
+        agents.as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x["id"] == t.ana.id.as_str() && x["availability"] == "away")
+        })
+    });
+    assert!(seen, "Ben never saw Ana away: {agents:#}");
 }

@@ -548,3 +548,31 @@ fn a_team_over_its_document_quota_is_refused_and_other_teams_go_on() {
     eve.sync();
     assert_eq!(eve.inbox().len(), 1);
 }
+
+/// Availability is the team's to see: Ben says he is off, Ana's replica
+/// shows it after a sync, and nobody can say it for someone else (the CLI
+/// sets only one's own; the relay refuses others', see relay_protocol).
+#[test]
+fn availability_set_by_an_agent_reaches_the_team() {
+    let relay = Relay::start();
+    let (_team, clients) = team_of_three(&relay);
+    let (ana, ben) = (&clients[0], &clients[1]);
+    let said = ben.ok(&["agent", "availability", "off"]);
+    assert!(said.contains("You are off"), "{said}");
+    ben.sync();
+    let mut agents = Value::Null;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            ana.sync();
+            agents = ana.json(&["agent", "list"])["agents"].clone();
+            agents
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["email"] == "ben@northwind.example" && a["availability"] == "off")
+        }),
+        "{agents:#}"
+    );
+    let bad = ben.run(&["agent", "availability", "sleeping"]);
+    assert!(!bad.status.success());
+}

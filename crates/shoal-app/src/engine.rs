@@ -66,8 +66,11 @@ impl Shared {
     }
 
     pub(crate) fn me(&self) -> Option<Me> {
-        let agent = self.with_replica(|r| r.identity().agent_id.to_string())?;
-        Some(worker::me_of(&agent, *lock(&self.settings)))
+        let (agent, available) = self.with_replica(|r| {
+            let available = r.my_availability().map_or(true, |a| a.takes_new_work());
+            (r.identity().agent_id.to_string(), available)
+        })?;
+        Some(worker::me_of(&agent, *lock(&self.settings), available))
     }
 
     pub(crate) fn conversation_facts(&self, id: &str) -> Option<ConversationFacts> {
@@ -995,6 +998,16 @@ impl Engine {
     /// The settings.
     pub fn settings(&self) -> Settings {
         *lock(&self.shared.settings)
+    }
+
+    /// Sets my availability (`available`, `busy`, `away`, `off`) in the
+    /// team document, for the whole team to see; returns the team.
+    pub fn set_availability(&self, availability: &str) -> Result<TeamView, AppError> {
+        let availability = shoal_core::AgentAvailability::from_str(availability)
+            .map_err(|e| AppError::invalid(e.to_string()))?;
+        let team = self.read(|r| Ok(DocId::team(&r.identity().team_id)))?;
+        self.write(team, |r| Ok(r.set_my_availability(availability)?))?;
+        self.team()
     }
 
     /// Saves the settings.

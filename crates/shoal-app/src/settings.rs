@@ -3,21 +3,20 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// What the person chose.
+/// What the person chose on this device. (Availability is not here: the
+/// team sees it, so it lives in the team document; see
+/// `Engine::set_availability`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Show desktop notifications.
     pub notifications: bool,
-    /// Taking new work: new messages in unassigned conversations notify.
-    pub available: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             notifications: true,
-            available: true,
         }
     }
 }

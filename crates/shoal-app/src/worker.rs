@@ -464,11 +464,12 @@ impl SyncHandle {
     }
 }
 
-/// `me` for the notification rules.
-pub(crate) fn me_of(agent_id: &str, settings: crate::Settings) -> Me {
+/// `me` for the notification rules: `available` is whether the team
+/// document says this agent takes new work.
+pub(crate) fn me_of(agent_id: &str, settings: crate::Settings, available: bool) -> Me {
     Me {
         agent_id: agent_id.to_owned(),
         enabled: settings.notifications,
-        available: settings.available,
+        available,
     }
 }

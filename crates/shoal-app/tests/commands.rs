@@ -482,7 +482,6 @@ fn settings_persist_across_restarts() {
         assert_eq!(e.settings(), Settings::default());
         e.set_settings(Settings {
             notifications: false,
-            available: true,
         })
         .unwrap();
     }

@@ -234,3 +234,69 @@ fn missing_token_then_sign_in() {
     wait_for(&rx, "online after sign-in", 20, online);
     assert!(!ana.app_state().needs_sign_in);
 }
+
+/// Availability lives in the team document: Ana turns "off" in her app,
+/// Ben (the CLI) sees it, and new unassigned conversations no longer notify
+/// her until she is available again.
+#[test]
+fn availability_is_shared_and_quiets_unassigned_work() {
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let ben = Client::new();
+    ben.login(
+        &relay,
+        &relay.agent(&team, "Ben Okafor", "ben@northwind.example"),
+    );
+    let ana_token = relay.agent(&team, "Ana Lopez", "ana@northwind.example");
+    let dir = tempfile::tempdir().unwrap();
+    let (ana, ana_rx) = engine(&dir.path().join("ana"));
+    ana.join_team(&relay.url, &ana_token).unwrap();
+    wait_for(&ana_rx, "online", 20, online);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ana.team().unwrap().agents.len() < 2 {
+        assert!(Instant::now() < deadline, "team never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(ana.set_availability("sleeping").is_err());
+    let team_view = ana.set_availability("off").unwrap();
+    let me = team_view.agents.iter().find(|a| a.me).unwrap();
+    assert_eq!(me.availability, "off");
+    let shared = shoal_e2e::eventually(Duration::from_secs(10), || {
+        ben.sync();
+        ben.json(&["agent", "list"])["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["email"] == "ana@northwind.example" && a["availability"] == "off")
+    });
+    assert!(shared, "Ben never saw Ana off");
+
+    let quiet = ben.new_conversation("maria@acme.example", "Charged twice", "Two charges.");
+    ben.sync();
+    wait_for(
+        &ana_rx,
+        "the conversation",
+        20,
+        |e| matches!(e, AppEvent::ReplicaChanged(c) if c.conversations.contains(&quiet)),
+    );
+    let until = Instant::now() + Duration::from_secs(2);
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if let Ok(e) = ana_rx.recv_timeout(left) {
+            assert!(
+                !matches!(e, AppEvent::Notify(_)),
+                "notified while off: {e:?}"
+            );
+        }
+    }
+
+    ana.set_availability("available").unwrap();
+    let loud = ben.new_conversation("tom@acme.example", "Login fails", "Cannot log in.");
+    ben.sync();
+    let n = wait_for(&ana_rx, "a notification", 20, |e| {
+        matches!(e, AppEvent::Notify(_))
+    });
+    let AppEvent::Notify(n) = n else {
+        unreachable!()
+    };
+    assert_eq!(n.conversation_id.as_deref(), Some(loud.as_str()));
+}

@@ -6,7 +6,7 @@
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use shoal_core::{AgentRole, Channel, Priority, Status};
+use shoal_core::{AgentAvailability, AgentRole, Channel, Priority, Status};
 use shoal_replica::{InboxSort, InboxView};
 use std::path::PathBuf;
 
@@ -791,6 +791,20 @@ pub enum AgentCommand {
     Add(AgentAddArgs),
     /// List the team's agents
     List(JsonArgs),
+    /// Say whether you take new work; the whole team sees it
+    Availability(AvailabilityArgs),
+}
+
+/// `shoal agent availability`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+available: new unassigned conversations notify you; busy: working, no new work;
+away: back soon; off: not working. Notifications of your own conversations
+and @mentions reach you whatever you choose.")]
+pub struct AvailabilityArgs {
+    /// available, busy, away or off
+    #[arg(value_parser = vocab(AgentAvailability::ALL))]
+    pub availability: AgentAvailability,
 }
 
 /// `shoal agent add`.
@@ -1018,7 +1032,15 @@ macro_rules! vocabulary {
     };
 }
 
-vocabulary!(Status, Priority, Channel, InboxView, InboxSort, AgentRole);
+vocabulary!(
+    Status,
+    Priority,
+    Channel,
+    InboxView,
+    InboxSort,
+    AgentRole,
+    AgentAvailability
+);
 
 /// Parses one of `all` by name; `--help` lists the names and a typo gets a
 /// suggestion, as with clap's own enums.

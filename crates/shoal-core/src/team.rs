@@ -32,10 +32,19 @@ vocabulary!(
         Available => "available",
         /// Working, but not to be disturbed.
         Busy => "busy",
-        /// Not working.
+        /// Away for a while (a meeting, lunch).
         Away => "away",
+        /// Not working (off shift, on leave).
+        Off => "off",
     }
 );
+
+impl AgentAvailability {
+    /// Whether new unassigned work should reach this agent.
+    pub fn takes_new_work(self) -> bool {
+        self == AgentAvailability::Available
+    }
+}
 
 /// A person on the team.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

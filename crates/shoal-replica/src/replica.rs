@@ -12,10 +12,11 @@ use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use shoal_core::{
-    AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, BusinessHours, Channel, Conversation,
-    ConversationDoc, ConversationId, CoreError, Ctx, Customer, CustomerDoc, CustomerId,
-    CustomerPatch, DocId, DocKind, Document, EmailHeaders, Entry, EntryId, NewConversation,
-    NewCustomer, Priority, SendGuard, SlaTarget, StatusChange, Team, TeamDoc, TeamId, Timestamp,
+    AgentAvailability, AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, BusinessHours, Channel,
+    Conversation, ConversationDoc, ConversationId, CoreError, Ctx, Customer, CustomerDoc,
+    CustomerId, CustomerPatch, DocId, DocKind, Document, EmailHeaders, Entry, EntryId,
+    NewConversation, NewCustomer, Priority, SendGuard, SlaTarget, StatusChange, Team, TeamDoc,
+    TeamId, Timestamp,
 };
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -453,6 +454,25 @@ impl Replica {
     /// Removes a support tier; `false` when there was none by that name.
     pub fn remove_tier(&mut self, tier: &str) -> Result<bool> {
         self.change_team_settings("support tiers", |t, ctx| t.remove_tier(ctx, tier))
+    }
+
+    /// Sets this replica's agent's availability, which the whole team sees
+    /// (any agent may set their own; only their own).
+    pub fn set_my_availability(&mut self, availability: AgentAvailability) -> Result<()> {
+        let me = self.identity.agent_id.clone();
+        let doc = DocId::team(&self.identity.team_id);
+        self.write(&doc, |t: &mut TeamDoc, ctx| {
+            t.set_availability(ctx, &me, availability)
+        })
+    }
+
+    /// Whether this replica's agent takes new unassigned work (available; an
+    /// agent the team document does not list yet counts as available).
+    pub fn my_availability(&self) -> Result<AgentAvailability> {
+        Ok(self
+            .team()?
+            .agent(&self.identity.agent_id)
+            .map_or(AgentAvailability::Available, |a| a.availability))
     }
 
     /// Resolves `me`, an agent id (or prefix), e-mail or name.

@@ -5,6 +5,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AppError,
   AppState,
+  Availability,
   ConversationView,
   CustomerView,
   FocusConversation,
@@ -99,6 +100,8 @@ export const search = (query: string) => call<SearchHit[]>('search', { query });
 export const presence = () => call<PresenceView[]>('presence');
 export const settings = () => call<Settings>('settings');
 export const setSettings = (s: Settings) => call<Settings>('set_settings', { settings: s });
+export const setAvailability = (availability: Availability) =>
+  call<TeamView>('set_availability', { availability });
 
 /** Subscribes to `replica-changed`. */
 export const onReplicaChanged = (f: (p: ReplicaChanged) => void): Promise<UnlistenFn> =>

@@ -27,6 +27,8 @@ export const VIEWS: readonly View[] = [
 ];
 
 export type Status = 'open' | 'pending' | 'snoozed' | 'closed';
+/** Whether an agent takes new work; the whole team sees it (team document). */
+export type Availability = 'available' | 'busy' | 'away' | 'off';
 export type Priority = 'low' | 'normal' | 'high' | 'urgent';
 export type DeliveryState = 'draft' | 'queued' | 'sent' | 'held' | 'failed' | 'cancelled';
 /** `data-kind` of an entry. */
@@ -206,7 +208,6 @@ export interface PresenceView {
 
 export interface Settings {
   notifications: boolean;
-  available: boolean;
 }
 
 export type SyncState = 'local' | 'offline' | 'syncing' | 'online';

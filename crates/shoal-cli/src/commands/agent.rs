@@ -1,7 +1,7 @@
-//! `shoal agent add|list`.
+//! `shoal agent add|list|availability`.
 
 use super::{open, print_json};
-use crate::args::AgentAddArgs;
+use crate::args::{AgentAddArgs, AvailabilityArgs};
 use crate::render::Table;
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -41,6 +41,25 @@ pub fn add(home: &Path, args: AgentAddArgs, out: &mut dyn Write) -> Result<()> {
         "They can join with an export: `shoal export --out team.jsonl`, then on their \
          machine `shoal init --from team.jsonl --agent {}`",
         args.email.trim()
+    )?;
+    Ok(())
+}
+
+/// Runs `shoal agent availability`.
+pub fn availability(home: &Path, args: AvailabilityArgs, out: &mut dyn Write) -> Result<()> {
+    let mut replica = open(home)?;
+    replica
+        .set_my_availability(args.availability)
+        .context("cannot change your availability")?;
+    let what = if args.availability.takes_new_work() {
+        "new unassigned conversations notify you"
+    } else {
+        "new unassigned conversations go to available teammates"
+    };
+    writeln!(
+        out,
+        "You are {} ({what}); the team sees it once this replica syncs.",
+        args.availability
     )?;
     Ok(())
 }

@@ -99,6 +99,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Agent(c) => match c {
             AgentCommand::Add(a) => agent::add(home, a, out),
             AgentCommand::List(a) => agent::list(home, a.json, out),
+            AgentCommand::Availability(a) => agent::availability(home, a, out),
         },
         Command::Team(c) => match c {
             TeamCommand::Show(a) => team::show(home, a.json, out),
