@@ -253,6 +253,20 @@ async fn settings(engine: Eng<'_>) -> Result<Settings, AppError> {
 }
 
 #[tauri::command]
+async fn await_confirmation(
+    engine: Eng<'_>,
+    id: String,
+    follow_up_at: i64,
+) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.await_confirmation(&id, follow_up_at)).await
+}
+
+#[tauri::command]
+async fn close_confirmed(engine: Eng<'_>, id: String) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.close_confirmed(&id)).await
+}
+
+#[tauri::command]
 async fn set_availability(engine: Eng<'_>, availability: String) -> Result<TeamView, AppError> {
     off_main(&engine, move |e| e.set_availability(&availability)).await
 }
@@ -299,6 +313,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         settings,
         set_settings,
         set_availability,
+        await_confirmation,
+        close_confirmed,
         crate::bench::bench_enabled,
         crate::bench::bench_mark,
         crate::bench::bench_report,

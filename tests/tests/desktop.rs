@@ -360,7 +360,10 @@ fn offline_work_reaches_the_team_after_the_relay_returns() {
     focus_row(&app, &id);
     app.press("a").unwrap();
     app.wait_attr(&conversation(&id), "data-assignee", &t.ana.id, UI);
+    // Closing asks whether the customer confirmed; c closes anyway.
     app.press("e").unwrap();
+    app.wait_for(&tid("close-dialog"), UI);
+    app.press("c").unwrap();
     app.wait_attr(&conversation(&id), "data-status", "closed", UI);
 
     let text = app.wait_until("the indicator to count waiting changes", UI, |s| {
@@ -403,18 +406,23 @@ fn offline_work_reaches_the_team_after_the_relay_returns() {
 
 // 6. Keyboard-only triage: take one, close one, snooze one.
 #[test]
-fn keyboard_only_triage_of_three_conversations() {
+fn keyboard_only_triage_of_four_conversations() {
     let desktop = Desktop::start();
     let t = team();
     let home = tempfile::tempdir().unwrap();
-    let ids: Vec<String> = ["Refund request", "Shipping delay", "Feature idea"]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            t.cli
-                .new_conversation(&format!("k{i}@acme.example"), s, "Hello")
-        })
-        .collect();
+    let ids: Vec<String> = [
+        "Refund request",
+        "Shipping delay",
+        "Feature idea",
+        "Login help",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, s)| {
+        t.cli
+            .new_conversation(&format!("k{i}@acme.example"), s, "Hello")
+    })
+    .collect();
     t.cli.sync();
     let app = joined(&desktop, &t, home.path());
     for id in &ids {
@@ -425,7 +433,7 @@ fn keyboard_only_triage_of_three_conversations() {
     // selected, then Enter.
     let mut handled: Vec<String> = Vec::new();
     let next = |app: &App, handled: &[String]| -> String {
-        for key in ["j", "j", "j", "k", "k", "k", "k"] {
+        for key in ["j", "j", "j", "j", "k", "k", "k", "k", "k"] {
             let before = selected_row(app);
             app.press(key).unwrap();
             // At the end of the list the selection stays where it is.
@@ -463,10 +471,23 @@ fn keyboard_only_triage_of_three_conversations() {
     });
     app.press(keys::ENTER).unwrap();
     app.wait_for(&conversation(&closed), UI);
+    // Closing asks whether the customer confirmed: y, they did.
     app.press("e").unwrap();
+    app.wait_for(&tid("close-dialog"), UI);
+    app.press("y").unwrap();
     app.wait_attr(&conversation(&closed), "data-status", "closed", UI);
     app.press(keys::ESCAPE).unwrap();
     handled.push(closed.clone());
+
+    // Not yet: f waits for the customer, with a follow-up in three days.
+    let awaiting = next(&app, &handled);
+    app.press("e").unwrap();
+    app.wait_for(&tid("close-dialog"), UI);
+    app.press("f").unwrap();
+    app.wait_attr(&conversation(&awaiting), "data-status", "pending", UI);
+    app.wait_for(&tid("follow-up"), UI);
+    app.press(keys::ESCAPE).unwrap();
+    handled.push(awaiting.clone());
 
     let snoozed = next(&app, &handled);
     app.press("s").unwrap();
@@ -477,8 +498,11 @@ fn keyboard_only_triage_of_three_conversations() {
     cli_eventually(&t, &taken, "taken by Ana", |c| {
         c["assignee"] == t.ana.id.as_str() && c["status"] == "open"
     });
-    cli_eventually(&t, &closed, "closed", |c| {
-        c["status"] == "closed" && c["assignee"].is_null()
+    cli_eventually(&t, &closed, "closed as confirmed", |c| {
+        c["status"] == "closed" && c["assignee"].is_null() && c["resolution"] == "confirmed"
+    });
+    cli_eventually(&t, &awaiting, "waiting for confirmation", |c| {
+        c["status"] == "pending" && c["follow_up_at"].is_number()
     });
     cli_eventually(&t, &snoozed, "snoozed", |c| {
         c["status"] == "snoozed" && c["snooze_until"].is_number()

@@ -567,6 +567,11 @@ impl Engine {
             customer_name: customer.as_ref().map(|c| c.name.clone()),
             customer_email: customer.as_ref().and_then(|c| c.emails.first().cloned()),
             waiting_since: waiting.map(|w| w.since.as_millis()),
+            follow_up_at: (conv.status == shoal_core::Status::Pending)
+                .then_some(conv.follow_up_at)
+                .flatten()
+                .map(|t| t.as_millis()),
+            resolution: conv.resolution.map(|r| r.to_string()),
             reply_due: waiting
                 .zip(team.as_ref())
                 .and_then(|(w, t)| ReplyClock::of(t).due(w, conv.priority))
@@ -998,6 +1003,23 @@ impl Engine {
     /// The settings.
     pub fn settings(&self) -> Settings {
         *lock(&self.shared.settings)
+    }
+
+    /// Waits for the customer to confirm the conversation is solved: pending,
+    /// with a reminder at `follow_up_at` (ms) if they have not answered.
+    pub fn await_confirmation(&self, id: &str, follow_up_at: i64) -> Result<(), AppError> {
+        let conv = Self::conv_id(id)?;
+        self.write(DocId::conversation(&conv), |r| {
+            Ok(r.await_confirmation(&conv, shoal_core::Timestamp(follow_up_at))?)
+        })
+    }
+
+    /// Closes a conversation the customer confirmed as solved.
+    pub fn close_confirmed(&self, id: &str) -> Result<(), AppError> {
+        let conv = Self::conv_id(id)?;
+        self.write(DocId::conversation(&conv), |r| {
+            Ok(r.close_as(&conv, shoal_core::Resolution::Confirmed)?)
+        })
     }
 
     /// Sets my availability (`available`, `busy`, `away`, `off`) in the

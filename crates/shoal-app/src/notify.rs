@@ -293,6 +293,19 @@ pub fn snooze_ended(me: &Me, conversation_id: &str, subject: &str) -> Option<Not
     })
 }
 
+/// The reminder for a conversation of mine (or nobody's) waiting for the
+/// customer's confirmation whose follow-up time has come. `None` with
+/// notifications off.
+pub fn follow_up_due(me: &Me, conversation_id: &str, subject: &str) -> Option<Notification> {
+    me.enabled.then(|| Notification {
+        summary: format!("Follow up: {subject}"),
+        body: "The customer has not confirmed it is solved".to_owned(),
+        conversation_id: Some(conversation_id.to_owned()),
+        rank: 5,
+        items: Vec::new(),
+    })
+}
+
 /// Escapes the markup a notification server may interpret in a body
 /// (freedesktop servers render `<a>`, `<b>`, `<img>`…): customer text is shown
 /// as text, never as a link.

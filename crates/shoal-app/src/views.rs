@@ -123,6 +123,10 @@ pub struct ConversationView {
     pub waiting_since: Option<i64>,
     /// When the answer is due by the team's hours and targets (ms).
     pub reply_due: Option<i64>,
+    /// Pending for the customer's confirmation: when to follow up (ms).
+    pub follow_up_at: Option<i64>,
+    /// How it was closed (`confirmed`, `no-reply`), when it says.
+    pub resolution: Option<String>,
     /// What I was writing here (kept across restarts), if anything.
     pub draft: Option<DraftView>,
     /// Entries, oldest first.

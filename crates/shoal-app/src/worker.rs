@@ -291,9 +291,9 @@ impl Worker {
         }
     }
 
-    /// Conversations of mine whose snooze ended since the last look (from
-    /// the app's start: ones that ended while it was closed are already
-    /// back in the inbox).
+    /// Conversations of mine whose snooze ended, or whose follow-up time
+    /// came, since the last look (from the app's start: ones that came while
+    /// it was closed are already in their views).
     fn check_snoozes(&mut self) {
         if self.catching_up || Instant::now() < self.next_snooze_check {
             return;
@@ -313,15 +313,26 @@ impl Worker {
             .with_replica(|r| r.snoozes_ending(shoal_core::Timestamp(after), now).ok())
             .flatten()
             .unwrap_or_default();
+        let follow_ups = self
+            .shared
+            .with_replica(|r| r.follow_ups_due(shoal_core::Timestamp(after), now).ok())
+            .flatten()
+            .unwrap_or_default();
         let found: Vec<_> = ended
             .iter()
             .filter_map(|s| notify::snooze_ended(&me, &s.conversation_id, &s.subject))
+            .chain(
+                follow_ups
+                    .iter()
+                    .filter_map(|f| notify::follow_up_due(&me, &f.conversation_id, &f.subject)),
+            )
             .collect();
         if found.is_empty() {
             return;
         }
-        // Its row moves from "snoozed" back to the open views.
-        for s in &ended {
+        // Its row moves from "snoozed" back to the open views, or into
+        // "follow up".
+        for s in ended.iter().chain(&follow_ups) {
             self.pending.conversations.insert(s.conversation_id.clone());
         }
         let ms = self.now_ms();

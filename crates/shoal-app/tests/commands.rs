@@ -561,3 +561,47 @@ fn local_writes_emit_coalesced_replica_changed() {
         );
     }
 }
+
+/// Closing when the customer confirms: the conversation waits, pending,
+/// and when the follow-up time comes without an answer the assignee is
+/// reminded and it shows under "follow up".
+#[test]
+fn a_follow_up_without_an_answer_reminds_the_assignee() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (e, rx) = local(home);
+    let mut r = other(home);
+    let c = new_conversation(&mut r, "maria@acme.example", "Refund", "Where is it?");
+    e.take(&c).unwrap();
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 1_500;
+    assert!(
+        e.await_confirmation(&c, at - 10_000).is_err(),
+        "in the past"
+    );
+    e.await_confirmation(&c, at).unwrap();
+    let view = e.conversation(&c).unwrap();
+    assert_eq!(
+        (view.status.as_str(), view.follow_up_at),
+        ("pending", Some(at))
+    );
+    assert_eq!(e.inbox("follow-up", 0, 10).unwrap().total, 0);
+    let n = wait_for(
+        &rx,
+        "a follow-up reminder",
+        |ev| matches!(ev, AppEvent::Notify(n) if n.summary == "Follow up: Refund"),
+    );
+    let AppEvent::Notify(n) = n else {
+        unreachable!()
+    };
+    assert_eq!(n.conversation_id.as_deref(), Some(c.as_str()));
+    assert_eq!(e.inbox("follow-up", 0, 10).unwrap().total, 1);
+    // The customer confirms; closing records it.
+    e.close_confirmed(&c).unwrap();
+    let view = e.conversation(&c).unwrap();
+    assert_eq!(view.status, "closed");
+    assert_eq!(view.resolution.as_deref(), Some("confirmed"));
+}

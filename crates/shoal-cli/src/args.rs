@@ -62,9 +62,11 @@ Examples:
   shoal status 3f2a pending
   shoal status 3f2a snoozed --until 2h
   shoal status 3f2a snoozed --until 'monday 14:00'
-  shoal status 3f2a closed
+  shoal status 3f2a snoozed --until reply     # until the customer replies (= pending)
+  shoal status 3f2a closed --confirmed        # the customer confirmed it is solved
+  shoal status 3f2a pending --follow-up 3d    # close when the customer confirms; remind me in 3 days
 
---until accepts: 2026-12-01T09:00:00Z (RFC 3339), 2026-12-01 (09:00 local),
+--until and --follow-up accept: 2026-12-01T09:00:00Z (RFC 3339), 2026-12-01 (09:00 local),
 2026-12-01 14:30 (local), 30m / 2h / 3d / 1w (from now, optionally with a leading +),
 tomorrow (09:00), monday … sunday (the next such day, 09:00); tomorrow and weekdays
 may be followed by a time (HH:MM).";
@@ -489,6 +491,14 @@ pub struct StatusArgs {
     /// 2026-12-01 or 2026-12-01T09:00:00Z
     #[arg(long, value_name = "TIME", requires = "status")]
     pub until: Option<String>,
+    /// With `pending`: wait for the customer to confirm it is solved, and
+    /// remind the assignee at TIME if they have not answered
+    #[arg(long, value_name = "TIME", requires = "status", conflicts_with_all = ["until", "confirmed"])]
+    pub follow_up: Option<String>,
+    /// With `closed`: the customer confirmed it is solved (reports tell
+    /// confirmed closes from others)
+    #[arg(long, requires = "status", conflicts_with = "until")]
+    pub confirmed: bool,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,

@@ -1159,3 +1159,128 @@ fn errors_go_to_stderr() {
     home.ok(&["status", &conv, "open"]);
     home.ok(&["reply", &conv, "--body", "One more thing"]);
 }
+
+/// Follow-through: close when the customer confirms, snooze until they
+/// reply, and the team settings behind the reply clock (admins only).
+#[test]
+fn follow_through_and_team_settings() {
+    let sandbox = Sandbox::new();
+    let ana = sandbox.team();
+    let conv = ana.conversation("maria@acme.example", "Refund", "Where is it?");
+
+    let waiting = ana.json(&["status", &conv, "pending", "--follow-up", "3d"]);
+    assert_eq!(waiting["status"], "pending");
+    assert!(waiting["follow_up_at"].is_i64(), "{waiting}");
+    let shown = ana.ok(&["show", &conv, "--no-mark-seen"]);
+    assert!(
+        shown.contains("waiting for the customer to confirm"),
+        "{shown}"
+    );
+    ana.fails(&["status", &conv, "open", "--follow-up", "3d"], 1);
+    ana.fails(
+        &["status", &conv, "pending", "--follow-up", "2020-01-01"],
+        1,
+    );
+
+    let closed = ana.json(&["status", &conv, "closed", "--confirmed"]);
+    assert_eq!(closed["resolution"], "confirmed");
+    assert_eq!(ana.show(&conv)["conversation"]["resolution"], "confirmed");
+
+    ana.ok(&["status", &conv, "open"]);
+    let until_reply = ana.json(&["status", &conv, "snoozed", "--until", "reply"]);
+    assert_eq!(until_reply["status"], "pending");
+
+    // The settings: shown, changed, refused when wrong.
+    ana.ok(&[
+        "team",
+        "hours",
+        "--time-zone",
+        "Europe/Berlin",
+        "--days",
+        "mon-fri",
+        "--from",
+        "08:30",
+        "--to",
+        "17:00",
+    ]);
+    ana.ok(&[
+        "team",
+        "holiday",
+        "add",
+        "2026-12-24",
+        "--label",
+        "Christmas Eve",
+    ]);
+    ana.ok(&["team", "sla", "high", "--first", "1h30m", "--next", "3h"]);
+    ana.ok(&["team", "tier", "set", "premium", "--priority", "high"]);
+    ana.ok(&[
+        "team",
+        "ack",
+        "support@acme.example",
+        "--text",
+        "Hi {customer.first_name}, by {due}.",
+    ]);
+    let team = ana.json(&["team", "show"]);
+    assert_eq!(team["business_hours"]["time_zone"], "Europe/Berlin");
+    assert_eq!(team["business_hours"]["start_minute"], 510);
+    assert_eq!(
+        team["business_hours"]["holidays"]["2026-12-24"],
+        "Christmas Eve"
+    );
+    assert_eq!(team["sla"]["high"]["first_response_minutes"], 90);
+    assert_eq!(team["tiers"]["premium"], "high");
+    assert_eq!(
+        team["acknowledgements"]["support@acme.example"]["every_hours"],
+        24
+    );
+    let text = ana.ok(&["team", "show"]);
+    assert!(
+        text.contains("Monday") || text.contains("mon,tue"),
+        "{text}"
+    );
+    ana.fails(&["team", "hours", "--time-zone", "Mars/Olympus"], 1);
+    ana.fails(&["team", "hours", "--from", "18:00", "--to", "09:00"], 1);
+    ana.fails(&["team", "sla", "high", "--first", "soon"], 1);
+    ana.fails(&["team", "holiday", "remove", "2030-01-01"], 1);
+
+    // A tier must be one of the team's; a premium customer's conversation
+    // starts at high.
+    ana.fails(
+        &[
+            "customer",
+            "new",
+            "--name",
+            "Bo",
+            "--email",
+            "bo@x.example",
+            "--tier",
+            "gold",
+        ],
+        1,
+    );
+    ana.ok(&[
+        "customer",
+        "new",
+        "--name",
+        "Vera",
+        "--email",
+        "vera@x.example",
+        "--tier",
+        "premium",
+    ]);
+    let vip = ana.conversation("vera@x.example", "Down", "Everything is down");
+    assert_eq!(ana.show(&vip)["conversation"]["priority"], "high");
+    let inbox = ana.json(&["inbox", "--sort", "due"]);
+    assert_eq!(inbox["sort"], "due");
+
+    // Ben is no admin: his replica refuses before the relay would.
+    ana.add_ben();
+    let ben = sandbox.ben_joins(&ana);
+    let refused = ben.fails(&["team", "tier", "set", "vip", "--priority", "urgent"], 1);
+    assert!(
+        refused.stderr.contains("only an admin"),
+        "{}",
+        refused.stderr
+    );
+    ben.ok(&["agent", "availability", "away"]);
+}

@@ -10,7 +10,7 @@ use crate::hydrated::{hydrate, maps, strs, Node};
 use crate::workflow::effective_status;
 use crate::{
     schema, AgentId, Channel, ConversationId, CoreError, Ctx, CustomerId, DeliveryState, DocKind,
-    EntryId, Priority, Result, Status, StatusChange, Timestamp,
+    EntryId, Priority, Resolution, Result, Status, StatusChange, Timestamp,
 };
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
@@ -194,6 +194,13 @@ pub struct Conversation {
     pub status: Status,
     /// End of the snooze, when snoozed.
     pub snooze_until: Option<Timestamp>,
+    /// While pending for the customer's confirmation: when to follow up if
+    /// they have not answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_at: Option<Timestamp>,
+    /// How it was closed, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
     /// Assigned agent.
     pub assignee: Option<AgentId>,
     /// Who made the current assignment (none before Shoal recorded it).
@@ -481,6 +488,11 @@ impl ConversationDoc {
             if status != Status::Open && !automatic {
                 doc.put(ROOT, "status", Status::Open.as_str())?;
                 doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
+                for awaited in ["follow_up_at", "resolution"] {
+                    if doc.get(ROOT, awaited)?.is_some() {
+                        doc.put(ROOT, awaited, ScalarValue::Null)?;
+                    }
+                }
             }
             Ok(entry)
         })
@@ -642,13 +654,29 @@ impl ConversationDoc {
     pub fn set_status(&mut self, ctx: &Ctx, to: StatusChange) -> Result<()> {
         to.validate(ctx.now)?;
         change(&mut self.doc, ctx, "set status", |doc| {
-            doc.put(ROOT, "status", to.status.as_str())?;
-            doc.put(ROOT, "status_by", ctx.agent.as_str())?;
-            match to.until {
-                Some(until) => doc.put(ROOT, "snooze_until", until.as_millis())?,
-                None => doc.put(ROOT, "snooze_until", ScalarValue::Null)?,
-            }
-            Ok(())
+            put_status(doc, ctx, to.status, to.until, None, None)
+        })
+    }
+
+    /// Sets the conversation pending until the customer confirms it is
+    /// solved, with a follow-up at `follow_up_at` if they have not answered
+    /// by then (their answer reopens it, as any customer message does).
+    pub fn await_confirmation(&mut self, ctx: &Ctx, follow_up_at: Timestamp) -> Result<()> {
+        if follow_up_at <= ctx.now {
+            return Err(CoreError::InvalidValue {
+                field: "follow-up time (must be in the future)",
+                value: follow_up_at.as_millis().to_string(),
+            });
+        }
+        change(&mut self.doc, ctx, "await confirmation", |doc| {
+            put_status(doc, ctx, Status::Pending, None, Some(follow_up_at), None)
+        })
+    }
+
+    /// Closes the conversation recording how it ended (for reports).
+    pub fn close_as(&mut self, ctx: &Ctx, resolution: Resolution) -> Result<()> {
+        change(&mut self.doc, ctx, "close", |doc| {
+            put_status(doc, ctx, Status::Closed, None, None, Some(resolution))
         })
     }
 
@@ -1008,6 +1036,35 @@ fn write_delivery(doc: &mut AutoCommit, entry: &ObjId, d: &Delivery) -> Result<(
     Ok(())
 }
 
+/// Writes a status with its companions: a snooze end, a follow-up time and
+/// a resolution apply only with their status and are cleared otherwise.
+fn put_status(
+    doc: &mut AutoCommit,
+    ctx: &Ctx,
+    status: Status,
+    until: Option<Timestamp>,
+    follow_up_at: Option<Timestamp>,
+    resolution: Option<Resolution>,
+) -> Result<()> {
+    doc.put(ROOT, "status", status.as_str())?;
+    doc.put(ROOT, "status_by", ctx.agent.as_str())?;
+    let millis = |t: Option<Timestamp>| t.map_or(ScalarValue::Null, |t| t.as_millis().into());
+    doc.put(ROOT, "snooze_until", millis(until))?;
+    // Absent in documents written before follow-ups existed: only written
+    // when there is something to say or clear.
+    if follow_up_at.is_some() || doc.get(ROOT, "follow_up_at")?.is_some() {
+        doc.put(ROOT, "follow_up_at", millis(follow_up_at))?;
+    }
+    match resolution {
+        Some(r) => doc.put(ROOT, "resolution", r.as_str())?,
+        None if doc.get(ROOT, "resolution")?.is_some() => {
+            doc.put(ROOT, "resolution", ScalarValue::Null)?
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 fn push_entry(doc: &mut AutoCommit, e: &EntryData<'_>) -> Result<()> {
     let list = required_obj(doc, &ROOT, "entries")?;
     let m = doc.insert_object(&list, doc.length(&list), ObjType::Map)?;
@@ -1268,6 +1325,8 @@ fn read(doc: &AutoCommit) -> Result<Conversation> {
         customer_id: CustomerId::parse(&d.required_str("customer_id")?)?,
         status: d.required_str("status")?.parse()?,
         snooze_until: d.int("snooze_until").map(Timestamp),
+        follow_up_at: d.int("follow_up_at").map(Timestamp),
+        resolution: d.str("resolution").and_then(|r| r.parse().ok()),
         assignee: d.str("assignee").and_then(|a| AgentId::parse(&a).ok()),
         assigned_by: d.str("assigned_by").and_then(|a| AgentId::parse(&a).ok()),
         priority: d
@@ -1723,6 +1782,43 @@ mod tests {
             (d.state, d.accepted_at),
             (DeliveryState::Cancelled, Some(Timestamp(9_000)))
         );
+    }
+
+    #[test]
+    fn awaiting_confirmation_then_the_customer_answers_or_confirms() {
+        let mut c = new_conv();
+        let at = |ms| Ctx::new(AgentId::parse("ana").unwrap(), Timestamp(ms));
+        assert!(c.await_confirmation(&at(5_000), Timestamp(4_000)).is_err());
+        c.await_confirmation(&at(5_000), Timestamp(90_000)).unwrap();
+        let v = c.view().unwrap();
+        assert_eq!(v.status, Status::Pending);
+        assert_eq!(v.follow_up_at, Some(Timestamp(90_000)));
+        // The customer answers: open again, nothing awaited any more.
+        c.add_customer_message(
+            &at(6_000),
+            "Still broken",
+            Timestamp(6_000),
+            &EmailHeaders::default(),
+        )
+        .unwrap();
+        let v = c.view().unwrap();
+        assert_eq!((v.status, v.follow_up_at), (Status::Open, None));
+        c.close_as(&at(7_000), Resolution::Confirmed).unwrap();
+        let v = c.view().unwrap();
+        assert_eq!(
+            (v.status, v.resolution),
+            (Status::Closed, Some(Resolution::Confirmed))
+        );
+        // A plain reopen forgets how it was closed.
+        c.set_status(
+            &at(8_000),
+            StatusChange {
+                status: Status::Open,
+                until: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(c.view().unwrap().resolution, None);
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub use team::{
 };
 pub use template::expand_template;
 pub use time::Timestamp;
-pub use workflow::{effective_status, Channel, DeliveryState, Priority, Status, StatusChange};
+pub use workflow::{
+    effective_status, Channel, DeliveryState, Priority, Resolution, Status, StatusChange,
+};
 
 /// Re-exported so callers name the same Automerge types this crate uses.
 pub use automerge;

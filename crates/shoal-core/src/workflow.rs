@@ -73,6 +73,17 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// How a conversation was closed, for reports (none: closed without
+    /// saying).
+    Resolution, "resolution" {
+        /// The customer confirmed the problem is solved.
+        Confirmed => "confirmed",
+        /// The customer never answered the follow-up.
+        NoReply => "no-reply",
+    }
+);
+
+vocabulary!(
     /// How the customer reached the team.
     Channel, "channel" {
         /// E-mail, through the relay's mailbox.

@@ -143,8 +143,9 @@ fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result
     conn.prepare_cached(
         "INSERT OR REPLACE INTO inbox (conv_id, subject, customer_id, channel, status, snooze_until, assignee,
             priority, tags, created_at, last_activity, last_customer_at, entry_count, preview, has_conflict,
-            waiting_since, first_response, reply_due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            waiting_since, first_response, reply_due, follow_up_at, resolution)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20)",
     )?
     .execute(params![
         key,
@@ -165,6 +166,14 @@ fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result
         waiting.map(|w| w.since.as_millis()),
         waiting.is_some_and(|w| w.first_response),
         due.map(|t| t.as_millis()),
+        (c.status == shoal_core::Status::Pending)
+            .then_some(c.follow_up_at)
+            .flatten()
+            .map(|t| t.as_millis()),
+        (c.status == shoal_core::Status::Closed)
+            .then_some(c.resolution)
+            .flatten()
+            .map(|r| r.as_str()),
     ])?;
     conn.prepare_cached("DELETE FROM inbox_tags WHERE conv_id = ?1")?
         .execute([key])?;

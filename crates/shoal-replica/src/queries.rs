@@ -19,6 +19,9 @@ pub enum InboxView {
     DueSoon,
     /// Open, and the answer is past due.
     Overdue,
+    /// Pending for the customer's confirmation, and the follow-up time has
+    /// come without an answer.
+    FollowUp,
     /// Everything open (including snoozes that have ended).
     Open,
     /// Waiting for the customer.
@@ -33,11 +36,12 @@ pub enum InboxView {
 
 impl InboxView {
     /// Every view, in sidebar order.
-    pub const ALL: [InboxView; 9] = [
+    pub const ALL: [InboxView; 10] = [
         InboxView::Mine,
         InboxView::Unassigned,
         InboxView::DueSoon,
         InboxView::Overdue,
+        InboxView::FollowUp,
         InboxView::Open,
         InboxView::Pending,
         InboxView::Snoozed,
@@ -52,6 +56,7 @@ impl InboxView {
             InboxView::Unassigned => "unassigned",
             InboxView::DueSoon => "due-soon",
             InboxView::Overdue => "overdue",
+            InboxView::FollowUp => "follow-up",
             InboxView::Open => "open",
             InboxView::Pending => "pending",
             InboxView::Snoozed => "snoozed",
@@ -70,6 +75,7 @@ impl InboxView {
                 format!("{OPEN} AND i.reply_due > :now AND i.reply_due <= :now + {DUE_SOON_MS}")
             }
             InboxView::Overdue => format!("{OPEN} AND i.reply_due <= :now"),
+            InboxView::FollowUp => "i.status = 'pending' AND i.follow_up_at <= :now".to_owned(),
             InboxView::Open => OPEN.to_owned(),
             InboxView::Pending => "i.status = 'pending'".to_owned(),
             InboxView::Snoozed => "i.status = 'snoozed' AND i.snooze_until > :now".to_owned(),
@@ -91,7 +97,7 @@ impl FromStr for InboxView {
         Self::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, due-soon, overdue, open, pending, snoozed, closed or all"))
+            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, due-soon, overdue, follow-up, open, pending, snoozed, closed or all"))
     }
 }
 
@@ -219,6 +225,8 @@ pub struct InboxRow {
     pub first_response: bool,
     /// When the answer is due by the team's hours and response targets.
     pub reply_due: Option<Timestamp>,
+    /// Pending for confirmation: when to follow up.
+    pub follow_up_at: Option<Timestamp>,
 }
 
 const SELECT: &str = "SELECT i.conv_id, i.subject, i.customer_id, c.name, c.primary_email, i.channel, i.status,
@@ -226,7 +234,7 @@ const SELECT: &str = "SELECT i.conv_id, i.subject, i.customer_id, c.name, c.prim
         (i.last_customer_at IS NOT NULL AND r.agent_id IS NULL) AS unread,
         i.preview, i.has_conflict,
         EXISTS (SELECT 1 FROM held_replies h WHERE h.conv_id = i.conv_id) AS held,
-        i.waiting_since, i.first_response, i.reply_due
+        i.waiting_since, i.first_response, i.reply_due, i.follow_up_at
     FROM inbox i
     LEFT JOIN customers c ON c.customer_id = i.customer_id
     LEFT JOIN inbox_read r ON r.conv_id = i.conv_id AND r.agent_id = :me";
@@ -258,6 +266,7 @@ fn row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<InboxRow> {
         waiting_since: r.get::<_, Option<i64>>(18)?.map(Timestamp),
         first_response: r.get(19)?,
         reply_due: r.get::<_, Option<i64>>(20)?.map(Timestamp),
+        follow_up_at: r.get::<_, Option<i64>>(21)?.map(Timestamp),
     })
 }
 
@@ -387,6 +396,32 @@ pub(crate) fn snoozes_ending(
         "SELECT conv_id, subject, snooze_until FROM inbox
          WHERE status = 'snoozed' AND assignee = ?1 AND snooze_until > ?2 AND snooze_until <= ?3
          ORDER BY snooze_until",
+    )?;
+    let rows = stmt
+        .query_map(rusqlite::params![agent, after, until], |r| {
+            Ok(SnoozeEnding {
+                conversation_id: r.get(0)?,
+                subject: r.get(1)?,
+                snooze_until: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Conversations assigned to `agent` (or to nobody) pending for the
+/// customer's confirmation whose follow-up time falls in `(after, until]`.
+pub(crate) fn follow_ups_due(
+    conn: &Connection,
+    agent: &str,
+    after: i64,
+    until: i64,
+) -> Result<Vec<SnoozeEnding>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT conv_id, subject, follow_up_at FROM inbox
+         WHERE status = 'pending' AND (assignee = ?1 OR assignee IS NULL)
+           AND follow_up_at > ?2 AND follow_up_at <= ?3
+         ORDER BY follow_up_at",
     )?;
     let rows = stmt
         .query_map(rusqlite::params![agent, after, until], |r| {

@@ -15,8 +15,8 @@ use shoal_core::{
     AgentAvailability, AgentId, AgentPrivate, AgentPrivateDoc, AgentRole, BusinessHours, Channel,
     Conversation, ConversationDoc, ConversationId, CoreError, Ctx, Customer, CustomerDoc,
     CustomerId, CustomerPatch, DocId, DocKind, Document, EmailHeaders, Entry, EntryId,
-    NewConversation, NewCustomer, Priority, SendGuard, SlaTarget, StatusChange, Team, TeamDoc,
-    TeamId, Timestamp,
+    NewConversation, NewCustomer, Priority, Resolution, SendGuard, SlaTarget, StatusChange, Team,
+    TeamDoc, TeamId, Timestamp,
 };
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -842,6 +842,25 @@ impl Replica {
         })
     }
 
+    /// Sets a conversation pending until the customer confirms, with a
+    /// follow-up at `follow_up_at`.
+    pub fn await_confirmation(
+        &mut self,
+        id: &ConversationId,
+        follow_up_at: Timestamp,
+    ) -> Result<()> {
+        self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
+            c.await_confirmation(ctx, follow_up_at)
+        })
+    }
+
+    /// Closes a conversation, saying how it ended.
+    pub fn close_as(&mut self, id: &ConversationId, resolution: Resolution) -> Result<()> {
+        self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
+            c.close_as(ctx, resolution)
+        })
+    }
+
     /// Changes the priority.
     pub fn set_priority(&mut self, id: &ConversationId, priority: Priority) -> Result<()> {
         self.write(&DocId::conversation(id), |c: &mut ConversationDoc, ctx| {
@@ -956,6 +975,21 @@ impl Replica {
         until: Timestamp,
     ) -> Result<Vec<queries::SnoozeEnding>> {
         queries::snoozes_ending(
+            &self.conn,
+            self.identity.agent_id.as_str(),
+            after.as_millis(),
+            until.as_millis(),
+        )
+    }
+
+    /// Conversations of mine (or nobody's) awaiting the customer's
+    /// confirmation whose follow-up time falls in `(after, until]`.
+    pub fn follow_ups_due(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<queries::SnoozeEnding>> {
+        queries::follow_ups_due(
             &self.conn,
             self.identity.agent_id.as_str(),
             after.as_millis(),

@@ -4,7 +4,7 @@ use crate::{ReplicaError, Result};
 use rusqlite::Connection;
 
 /// Version of the replica file format, kept in `PRAGMA user_version`.
-pub(crate) const FORMAT_VERSION: i64 = 3;
+pub(crate) const FORMAT_VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE meta (
@@ -162,12 +162,20 @@ CREATE TABLE team_clock (
 );
 "#;
 
+/// Version 4: follow-through. A conversation pending for the customer's
+/// confirmation has a follow-up time; a closed one may say how it ended.
+const UPGRADE_V4: &str = r#"
+ALTER TABLE inbox ADD COLUMN follow_up_at INTEGER;
+ALTER TABLE inbox ADD COLUMN resolution TEXT;
+CREATE INDEX inbox_follow_up ON inbox(follow_up_at) WHERE follow_up_at IS NOT NULL;
+"#;
+
 /// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2`.
-const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3];
+const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3, UPGRADE_V4];
 
 /// The first version whose derived rows a file of an older version lacks:
 /// upgrading from below it rebuilds the derived tables.
-const REBUILD_BELOW: i64 = 3;
+const REBUILD_BELOW: i64 = 4;
 
 /// Applies connection settings every connection needs.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {

@@ -100,6 +100,9 @@ export const search = (query: string) => call<SearchHit[]>('search', { query });
 export const presence = () => call<PresenceView[]>('presence');
 export const settings = () => call<Settings>('settings');
 export const setSettings = (s: Settings) => call<Settings>('set_settings', { settings: s });
+export const awaitConfirmation = (id: string, followUpAt: number) =>
+  call<void>('await_confirmation', { id, followUpAt });
+export const closeConfirmed = (id: string) => call<void>('close_confirmed', { id });
 export const setAvailability = (availability: Availability) =>
   call<TeamView>('set_availability', { availability });
 

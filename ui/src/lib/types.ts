@@ -7,6 +7,7 @@ export type View =
   | 'unassigned'
   | 'due-soon'
   | 'overdue'
+  | 'follow-up'
   | 'open'
   | 'pending'
   | 'snoozed'
@@ -19,6 +20,7 @@ export const VIEWS: readonly View[] = [
   'unassigned',
   'due-soon',
   'overdue',
+  'follow-up',
   'open',
   'pending',
   'snoozed',
@@ -147,6 +149,10 @@ export interface ConversationView {
   waiting_since?: number | null;
   /** When the team's next answer is due, in business time by the team's targets. */
   reply_due?: number | null;
+  /** Pending for the customer's confirmation: when to follow up. */
+  follow_up_at?: number | null;
+  /** How it was closed: `confirmed` by the customer, or `no-reply`. */
+  resolution?: string | null;
 }
 
 /** `customer`: profile, collaborative notes and every conversation of the customer. */

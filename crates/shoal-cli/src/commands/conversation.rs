@@ -156,6 +156,21 @@ fn write_conversation(
     if let (Status::Snoozed, Some(until)) = (conv.effective_status(now), conv.snooze_until) {
         status.push_str(&format!(" until {}", when(until, now)));
     }
+    if let (Status::Pending, Some(at)) = (conv.status, conv.follow_up_at) {
+        status.push_str(&format!(
+            ", waiting for the customer to confirm; follow up {}",
+            when(at, now)
+        ));
+    }
+    if let (Status::Closed, Some(r)) = (conv.status, conv.resolution) {
+        status.push_str(&format!(
+            " ({})",
+            match r {
+                shoal_core::Resolution::Confirmed => "the customer confirmed",
+                shoal_core::Resolution::NoReply => "no reply to the follow-up",
+            }
+        ));
+    }
     writeln!(out, "  status    {status}")?;
     writeln!(out, "  priority  {}", conv.priority)?;
     let assignee = conv
@@ -563,6 +578,78 @@ struct StatusSet {
     snooze_until: Option<Timestamp>,
 }
 
+/// What `status CONV pending --follow-up` and `closed --confirmed` print
+/// with `--json`.
+#[derive(Serialize)]
+struct FollowThrough {
+    conversation_id: String,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_up_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolution: Option<shoal_core::Resolution>,
+}
+
+/// Runs `shoal status CONV pending --follow-up TIME` and `shoal status
+/// CONV closed --confirmed`.
+pub fn follow_through(
+    home: &Path,
+    conversation: &str,
+    status: Status,
+    follow_up: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut replica = open(home)?;
+    let id = resolve_conversation(&replica, conversation)?;
+    let short = short_id(id.as_str());
+    let now = replica.now();
+    let (follow_up_at, resolution) = match (status, follow_up) {
+        (Status::Pending, Some(when_text)) => {
+            let at = time_input::parse_until(when_text, &chrono::Local::now())
+                .map(|t| Timestamp(t.timestamp_millis()))?;
+            replica
+                .await_confirmation(&id, at)
+                .with_context(|| format!("cannot set {short} to wait for the customer"))?;
+            (Some(at), None)
+        }
+        (Status::Closed, None) => {
+            replica
+                .close_as(&id, shoal_core::Resolution::Confirmed)
+                .with_context(|| format!("cannot close {short}"))?;
+            (None, Some(shoal_core::Resolution::Confirmed))
+        }
+        (Status::Pending, None) | (_, _) => bail!(
+            "--follow-up goes with `pending` and --confirmed with `closed` \
+             (e.g. `shoal status {short} pending --follow-up 3d`)"
+        ),
+    };
+    if json {
+        return print_json(
+            out,
+            &FollowThrough {
+                conversation_id: id.to_string(),
+                status,
+                follow_up_at,
+                resolution,
+            },
+        );
+    }
+    match follow_up_at {
+        Some(t) => writeln!(
+            out,
+            "{short} waits for the customer to confirm; if they have not answered by {}, \
+             it shows under follow-up and its assignee is reminded",
+            when(t, now)
+        )?,
+        None => writeln!(
+            out,
+            "{short} is closed: the customer confirmed it is solved"
+        )?,
+    }
+    Ok(())
+}
+
 /// Runs `shoal status CONV STATUS [--until TIME]`.
 pub fn set_status(
     home: &Path,
@@ -572,6 +659,12 @@ pub fn set_status(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
+    // "Until the customer replies" is what pending means: waiting for them,
+    // and their answer reopens it.
+    let (status, until) = match (status, until.map(str::trim)) {
+        (Status::Snoozed, Some("reply")) => (Status::Pending, None),
+        other => other,
+    };
     let until = until
         .map(|s| time_input::parse_until(s, &chrono::Local::now()))
         .transpose()?

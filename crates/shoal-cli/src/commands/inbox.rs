@@ -22,6 +22,9 @@ pub struct ViewCounts {
     pub due_soon: i64,
     /// Open, the answer past due.
     pub overdue: i64,
+    /// Pending for confirmation, follow-up time passed.
+    #[serde(rename = "follow-up")]
+    pub follow_up: i64,
     /// Open (including ended snoozes).
     pub open: i64,
     /// Waiting for the customer.
@@ -44,6 +47,7 @@ impl ViewCounts {
                 InboxView::Unassigned => &mut c.unassigned,
                 InboxView::DueSoon => &mut c.due_soon,
                 InboxView::Overdue => &mut c.overdue,
+                InboxView::FollowUp => &mut c.follow_up,
                 InboxView::Open => &mut c.open,
                 InboxView::Pending => &mut c.pending,
                 InboxView::Snoozed => &mut c.snoozed,
@@ -58,11 +62,12 @@ impl ViewCounts {
     /// `open 3 · mine 1 · …` in sidebar order.
     pub fn summary(&self) -> String {
         format!(
-            "mine {} · unassigned {} · due soon {} · overdue {} · open {} · pending {} · snoozed {} · closed {} · all {}",
+            "mine {} · unassigned {} · due soon {} · overdue {} · follow up {} · open {} · pending {} · snoozed {} · closed {} · all {}",
             self.mine,
             self.unassigned,
             self.due_soon,
             self.overdue,
+            self.follow_up,
             self.open,
             self.pending,
             self.snoozed,

@@ -73,6 +73,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         }
         Command::Unassign(a) => conversation::assign(home, &a.conversation, None, a.json, out),
         Command::Status(a) => match (a.conversation, a.status) {
+            (Some(conv), Some(to)) if a.follow_up.is_some() || a.confirmed => {
+                conversation::follow_through(home, &conv, to, a.follow_up.as_deref(), a.json, out)
+            }
             (Some(conv), Some(to)) => {
                 conversation::set_status(home, &conv, to, a.until.as_deref(), a.json, out)
             }
