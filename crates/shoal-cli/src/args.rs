@@ -182,6 +182,9 @@ pub enum Command {
     /// Add and list the team's agents
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// The team's weeks in numbers: response and resolution times, volume, targets met, backlog
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// The team's business hours, holidays, response targets and support tiers
     #[command(subcommand, after_help = TEAM_EXAMPLES)]
     Team(TeamCommand),
@@ -830,6 +833,27 @@ pub struct AgentAddArgs {
     #[arg(long, default_value = "agent", value_parser = vocab(&[AgentRole::Admin, AgentRole::Agent]))]
     pub role: AgentRole,
     /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+const REPORT_HELP: &str = "\
+Computed from this replica, offline. Response times count business hours
+(the team's hours and holidays); resolution is the time from opening to
+closing. Medians and 90th percentiles per week. Team level only: nothing is
+broken down by agent.
+
+Examples:
+  shoal report
+  shoal report --weeks 12 --json";
+
+/// `shoal report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// How many weeks, ending with this one
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=520))]
+    pub weeks: u32,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
 }

@@ -120,6 +120,29 @@ impl Calendar {
         format!("{} ({zone})", zoned.strftime("%A %-d %B, %H:%M"))
     }
 
+    /// The starts (Monday 00:00 in the team's zone) of the `n` weeks up to
+    /// and including the one holding `at`, oldest first, each with its
+    /// Monday as `YYYY-MM-DD`.
+    pub fn week_starts(&self, at: Timestamp, n: u32) -> Vec<(String, Timestamp)> {
+        let date = self.date_of(at);
+        let back = i64::from(date.weekday().to_monday_zero_offset());
+        let monday = date
+            .checked_sub(jiff::Span::new().days(back))
+            .unwrap_or(date);
+        (0..i64::from(n))
+            .rev()
+            .filter_map(|k| monday.checked_sub(jiff::Span::new().days(7 * k)).ok())
+            .map(|d| (d.to_string(), Timestamp(self.instant(d, 0))))
+            .collect()
+    }
+
+    /// The start of the week after the one starting at `start`.
+    pub fn week_starts_after(&self, start: Timestamp) -> Timestamp {
+        let date = self.date_of(start);
+        let next = date.checked_add(jiff::Span::new().days(7)).unwrap_or(date);
+        Timestamp(self.instant(next, 0))
+    }
+
     /// Whether the team works at `at`.
     pub fn is_open(&self, at: Timestamp) -> bool {
         self.window(self.date_of(at))

@@ -201,6 +201,9 @@ pub struct Conversation {
     /// How it was closed, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// When its status last changed (none before Shoal recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<Timestamp>,
     /// Assigned agent.
     pub assignee: Option<AgentId>,
     /// Who made the current assignment (none before Shoal recorded it).
@@ -487,6 +490,7 @@ impl ConversationDoc {
             let status: Status = required_str(doc, &ROOT, "status")?.parse()?;
             if status != Status::Open && !automatic {
                 doc.put(ROOT, "status", Status::Open.as_str())?;
+                doc.put(ROOT, "status_at", ctx.now.as_millis())?;
                 doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
                 for awaited in ["follow_up_at", "resolution"] {
                     if doc.get(ROOT, awaited)?.is_some() {
@@ -1048,6 +1052,7 @@ fn put_status(
 ) -> Result<()> {
     doc.put(ROOT, "status", status.as_str())?;
     doc.put(ROOT, "status_by", ctx.agent.as_str())?;
+    doc.put(ROOT, "status_at", ctx.now.as_millis())?;
     let millis = |t: Option<Timestamp>| t.map_or(ScalarValue::Null, |t| t.as_millis().into());
     doc.put(ROOT, "snooze_until", millis(until))?;
     // Absent in documents written before follow-ups existed: only written
@@ -1327,6 +1332,7 @@ fn read(doc: &AutoCommit) -> Result<Conversation> {
         snooze_until: d.int("snooze_until").map(Timestamp),
         follow_up_at: d.int("follow_up_at").map(Timestamp),
         resolution: d.str("resolution").and_then(|r| r.parse().ok()),
+        status_at: d.int("status_at").map(Timestamp),
         assignee: d.str("assignee").and_then(|a| AgentId::parse(&a).ok()),
         assigned_by: d.str("assigned_by").and_then(|a| AgentId::parse(&a).ok()),
         priority: d

@@ -24,6 +24,7 @@ mod error;
 mod hydrated;
 mod ids;
 mod mentions;
+pub mod report;
 mod schema;
 pub mod sla;
 mod team;

@@ -32,7 +32,7 @@ pub struct Waiting {
 }
 
 /// Whether a reply entry reached (or is on its way to) the customer.
-fn answers_the_customer(e: &crate::Entry) -> bool {
+pub(crate) fn answers_the_customer(e: &crate::Entry) -> bool {
     e.kind == EntryKind::Reply
         && !e.automatic
         && !matches!(

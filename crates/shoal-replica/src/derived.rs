@@ -175,6 +175,12 @@ fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result
             .flatten()
             .map(|r| r.as_str()),
     ])?;
+    let timeline =
+        serde_json::to_string(&shoal_core::report::timeline(c)).expect("timelines serialize");
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO report_timelines (conv_id, timeline) VALUES (?1, ?2)",
+    )?
+    .execute(params![key, timeline])?;
     conn.prepare_cached("DELETE FROM inbox_tags WHERE conv_id = ?1")?
         .execute([key])?;
     let mut tag = conn.prepare_cached("INSERT INTO inbox_tags (tag, conv_id) VALUES (?1, ?2)")?;
@@ -281,11 +287,24 @@ pub(crate) fn search_body(conn: &Connection, rowid: i64) -> Result<Option<String
     }))
 }
 
+/// Every conversation's report timeline (rows that do not read are skipped).
+pub(crate) fn timelines(conn: &Connection) -> Result<Vec<shoal_core::report::Timeline>> {
+    let mut stmt = conn.prepare_cached("SELECT timeline FROM report_timelines")?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .iter()
+        .filter_map(|t| serde_json::from_str(t).ok())
+        .collect())
+}
+
 /// Empties every derived table (before a rebuild).
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_read; DELETE FROM held_replies;
          DELETE FROM customers; DELETE FROM customer_emails; DELETE FROM team_clock;
+         DELETE FROM report_timelines;
          DELETE FROM search_index; DELETE FROM search_docs; DELETE FROM search_text;",
     )?;
     Ok(())

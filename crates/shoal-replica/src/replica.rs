@@ -997,6 +997,28 @@ impl Replica {
         )
     }
 
+    /// The team report over the `weeks` whole weeks up to now (see
+    /// `shoal_core::report`): reads one derived row per conversation, no
+    /// document.
+    pub fn report(&self, weeks: u32) -> Result<shoal_core::report::Report> {
+        let team = self.team()?;
+        let clock = shoal_core::sla::ReplyClock::of(&team);
+        let timelines = derived::timelines(&self.conn)?;
+        let tiers: std::collections::HashMap<String, String> = self
+            .conn
+            .prepare_cached("SELECT customer_id, tier FROM customers WHERE tier IS NOT NULL")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(shoal_core::report::weekly(
+            &timelines,
+            &clock,
+            &team.business_hours.time_zone,
+            |c| tiers.get(c.as_str()).cloned(),
+            self.now(),
+            weeks,
+        ))
+    }
+
     /// Every conversation's assignee and newest activity (cheap: no join).
     pub fn conversation_activity(&self) -> Result<Vec<queries::ConversationActivity>> {
         queries::activity(&self.conn)

@@ -4,7 +4,7 @@ use crate::{ReplicaError, Result};
 use rusqlite::Connection;
 
 /// Version of the replica file format, kept in `PRAGMA user_version`.
-pub(crate) const FORMAT_VERSION: i64 = 4;
+pub(crate) const FORMAT_VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE meta (
@@ -170,12 +170,21 @@ ALTER TABLE inbox ADD COLUMN resolution TEXT;
 CREATE INDEX inbox_follow_up ON inbox(follow_up_at) WHERE follow_up_at IS NOT NULL;
 "#;
 
+/// Version 5: what team reports need of each conversation (instants only,
+/// so the team's current hours and targets apply when a report is made).
+const UPGRADE_V5: &str = r#"
+CREATE TABLE report_timelines (
+    conv_id  TEXT PRIMARY KEY,
+    timeline TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2`.
-const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3, UPGRADE_V4];
+const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3, UPGRADE_V4, UPGRADE_V5];
 
 /// The first version whose derived rows a file of an older version lacks:
 /// upgrading from below it rebuilds the derived tables.
-const REBUILD_BELOW: i64 = 4;
+const REBUILD_BELOW: i64 = 5;
 
 /// Applies connection settings every connection needs.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {

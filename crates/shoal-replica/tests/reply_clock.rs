@@ -151,11 +151,15 @@ fn a_file_of_the_previous_format_gets_its_clock_on_opening() {
         phone_call(&mut r, "a@example.test", "Kettle", "It broke");
         r.path().to_owned()
     };
-    // Turn the file back into version 2: no clock columns, no team_clock.
+    // Turn the file back into version 2: without what versions 3 to 5 add.
     {
         let c = Connection::open(&path).unwrap();
         c.execute_batch(
-            "DROP INDEX inbox_due; DROP TABLE team_clock;
+            "DROP TABLE report_timelines;
+             DROP INDEX inbox_follow_up;
+             ALTER TABLE inbox DROP COLUMN follow_up_at;
+             ALTER TABLE inbox DROP COLUMN resolution;
+             DROP INDEX inbox_due; DROP TABLE team_clock;
              ALTER TABLE inbox DROP COLUMN waiting_since;
              ALTER TABLE inbox DROP COLUMN first_response;
              ALTER TABLE inbox DROP COLUMN reply_due;

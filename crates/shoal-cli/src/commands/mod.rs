@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod init;
 pub mod maintenance;
 pub mod notifications;
+pub mod report;
 pub mod search;
 pub mod status;
 pub mod sync;
@@ -104,6 +105,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             AgentCommand::List(a) => agent::list(home, a.json, out),
             AgentCommand::Availability(a) => agent::availability(home, a, out),
         },
+        Command::Report(a) => report::run(home, a, out),
         Command::Team(c) => match c {
             TeamCommand::Show(a) => team::show(home, a.json, out),
             TeamCommand::Hours(a) => team::hours(home, a, out),
