@@ -267,6 +267,11 @@ async fn close_confirmed(engine: Eng<'_>, id: String) -> Result<(), AppError> {
 }
 
 #[tauri::command]
+async fn report(engine: Eng<'_>, weeks: u32) -> Result<ReportView, AppError> {
+    off_main(&engine, move |e| e.report(weeks)).await
+}
+
+#[tauri::command]
 async fn set_availability(engine: Eng<'_>, availability: String) -> Result<TeamView, AppError> {
     off_main(&engine, move |e| e.set_availability(&availability)).await
 }
@@ -313,6 +318,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         settings,
         set_settings,
         set_availability,
+        report,
         await_confirmation,
         close_confirmed,
         crate::bench::bench_enabled,

@@ -1035,3 +1035,52 @@ fn the_reply_clock_shows_late_and_due_conversations() {
     });
     assert!(seen, "Ben never saw Ana away: {agents:#}");
 }
+
+/// The Reports view: reached with g r, it shows this week's numbers from
+/// the replica (two conversations opened, one answered, one closed as
+/// confirmed) and the four charts; Escape goes back to the inbox.
+#[test]
+fn the_reports_view_shows_the_teams_week() {
+    let desktop = Desktop::start();
+    let t = team();
+    let first = cli_conversation(&t, "maria@acme.example", "Charged twice", "Two charges.");
+    cli_conversation(
+        &t,
+        "tom@stonebridge.example",
+        "Login fails",
+        "Cannot log in.",
+    );
+    t.cli.ok(&["show", &first]);
+    t.cli.ok(&["reply", &first, "--body", "Refunded."]);
+    t.cli.ok(&["status", &first, "closed", "--confirmed"]);
+    t.cli.sync();
+
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    app.wait_for(&row(&first), SYNC);
+    app.press("g").unwrap();
+    app.press("r").unwrap();
+    app.wait_for(&tid("reports"), UI);
+    let cells = app.wait_until("this week's row", UI, |s: &Session| {
+        let rows = s.find_all(&tid("report-week"))?;
+        let Some(r) = rows.last() else {
+            return Ok(None);
+        };
+        let cells = r
+            .find_all("td")?
+            .iter()
+            .map(|c| c.text())
+            .collect::<WdResult<Vec<String>>>()?;
+        Ok(Some(cells))
+    });
+    // Week of, opened 2, …, closed 1 of which 1 confirmed, backlog 1.
+    assert_eq!(cells[1], "2", "{cells:?}");
+    assert_eq!(cells[6], "1 (1)", "{cells:?}");
+    assert_eq!(cells[7], "1", "{cells:?}");
+    let charts = app.find_all(&tid("report-chart")).unwrap().len();
+    assert_eq!(charts, 4);
+    app.screenshot("reports");
+    app.press(keys::ESCAPE).unwrap();
+    app.wait_gone(&tid("reports"), UI);
+    app.wait_for(&row(&first), UI);
+}

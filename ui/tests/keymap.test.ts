@@ -29,6 +29,7 @@ describe('decide', () => {
     expect(decide(key('i'), true).action).toBe('view-open');
     expect(decide(key('m'), true).action).toBe('view-mine');
     expect(decide(key('u'), true).action).toBe('view-unassigned');
+    expect(decide(key('r'), true).action).toBe('reports');
     expect(decide(key('j'), true)).toEqual({ action: null, pendingG: false });
   });
   it('ignores letters in text fields but not Escape and Ctrl+Enter', () => {

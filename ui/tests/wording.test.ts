@@ -6,6 +6,7 @@ import {
   presenceText,
   relativeTime,
   dueShort,
+  duration,
   replyDue,
   syncText,
 } from '../src/lib/wording';
@@ -121,6 +122,16 @@ describe('dueShort', () => {
     expect(dueShort(now + 5 * 60_000, now)).toEqual({ text: 'due in 5 min', tone: 'soon' });
     expect(dueShort(now + 59 * 60_000 + 50_000, now)).toEqual({ text: 'due in 1 h', tone: 'soon' });
     expect(dueShort(now - 26 * 3_600_000, now)).toEqual({ text: '1 d late', tone: 'late' });
+  });
+});
+
+describe('duration', () => {
+  it('reads as shoal report prints it', () => {
+    expect(duration(45 * 60_000)).toBe('45m');
+    expect(duration(3 * 3_600_000 + 20 * 60_000)).toBe('3h20m');
+    expect(duration(3 * 3_600_000)).toBe('3h');
+    expect(duration(2 * 86_400_000 + 4 * 3_600_000)).toBe('2d4h');
+    expect(duration(86_400_000)).toBe('1d');
   });
 });
 

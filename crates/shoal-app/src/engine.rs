@@ -1022,6 +1022,21 @@ impl Engine {
         })
     }
 
+    /// The team report over the last `weeks` weeks, with its charts.
+    pub fn report(&self, weeks: u32) -> Result<ReportView, AppError> {
+        self.read(|r| {
+            let report = r.report(weeks.clamp(1, 520))?;
+            let charts = shoal_core::report_charts::charts(&report)
+                .into_iter()
+                .map(|(file, svg)| ChartView {
+                    name: file.trim_end_matches(".svg").to_owned(),
+                    svg,
+                })
+                .collect();
+            Ok(ReportView { report, charts })
+        })
+    }
+
     /// Sets my availability (`available`, `busy`, `away`, `off`) in the
     /// team document, for the whole team to see; returns the team.
     pub fn set_availability(&self, availability: &str) -> Result<TeamView, AppError> {

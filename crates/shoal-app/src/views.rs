@@ -318,3 +318,21 @@ pub(crate) fn entry_view(
         automatic: e.automatic,
     }
 }
+
+/// One chart of the Reports view: an SVG picture with its numbers in words.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChartView {
+    /// A stable name (`response-times`, `resolution`, `volume`, `within-target`).
+    pub name: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// The Reports view: the team's weeks and their charts.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportView {
+    /// The numbers (see `shoal_core::report`).
+    pub report: shoal_core::report::Report,
+    /// The charts.
+    pub charts: Vec<ChartView>,
+}

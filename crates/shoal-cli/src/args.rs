@@ -845,7 +845,8 @@ broken down by agent.
 
 Examples:
   shoal report
-  shoal report --weeks 12 --json";
+  shoal report --weeks 12 --json
+  shoal report --svg charts/";
 
 /// `shoal report`.
 #[derive(Debug, Args)]
@@ -853,6 +854,10 @@ pub struct ReportArgs {
     /// How many weeks, ending with this one
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=520))]
     pub weeks: u32,
+    /// Also write the charts as SVG files into DIR (response times,
+    /// resolution, volume and backlog, answers within target)
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

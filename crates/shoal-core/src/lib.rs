@@ -25,6 +25,7 @@ mod hydrated;
 mod ids;
 mod mentions;
 pub mod report;
+pub mod report_charts;
 mod schema;
 pub mod sla;
 mod team;

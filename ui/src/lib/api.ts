@@ -13,6 +13,7 @@ import type {
   InboxPage,
   PresenceView,
   ReplicaChanged,
+  ReportView,
   SearchHit,
   Settings,
   ShowNotifications,
@@ -103,6 +104,7 @@ export const setSettings = (s: Settings) => call<Settings>('set_settings', { set
 export const awaitConfirmation = (id: string, followUpAt: number) =>
   call<void>('await_confirmation', { id, followUpAt });
 export const closeConfirmed = (id: string) => call<void>('close_confirmed', { id });
+export const report = (weeks: number) => call<ReportView>('report', { weeks });
 export const setAvailability = (availability: Availability) =>
   call<TeamView>('set_availability', { availability });
 

@@ -16,6 +16,7 @@ export type Action =
   | 'view-open'
   | 'view-mine'
   | 'view-unassigned'
+  | 'reports'
   | 'help'
   | 'send';
 
@@ -52,7 +53,12 @@ const SINGLE: Record<string, Action> = {
   '?': 'help',
 };
 
-const AFTER_G: Record<string, Action> = { i: 'view-open', m: 'view-mine', u: 'view-unassigned' };
+const AFTER_G: Record<string, Action> = {
+  i: 'view-open',
+  m: 'view-mine',
+  u: 'view-unassigned',
+  r: 'reports',
+};
 
 /**
  * Decides what a key press does. In text fields only Escape and Ctrl/Cmd+Enter act; "g" starts
@@ -97,5 +103,6 @@ export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['g i', 'Go to all open'],
   ['g m', 'Go to mine'],
   ['g u', 'Go to unassigned'],
+  ['g r', 'Reports'],
   ['?', 'This help'],
 ];

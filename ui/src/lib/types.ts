@@ -259,3 +259,35 @@ export interface NotificationView {
 export interface ShowNotifications {
   items: NotificationView[];
 }
+
+/** Median and 90th percentile of some durations (ms). */
+export interface Spread {
+  count: number;
+  median_ms: number | null;
+  p90_ms: number | null;
+}
+
+/** One week of the team report (shoal_core::report::Week). */
+export interface ReportWeek {
+  week: string;
+  opened: number;
+  by_channel: Record<string, number>;
+  by_tag: Record<string, number>;
+  by_tier: Record<string, number>;
+  first_response: Spread;
+  next_response: Spread;
+  resolution: Spread;
+  closed_confirmed: number;
+  closed_no_reply: number;
+  closed_other: number;
+  within_target: number;
+  responses: number;
+  target_rate: number | null;
+  backlog_at_end: number;
+}
+
+/** `report`: the team's weeks and their charts (SVG). */
+export interface ReportView {
+  report: { time_zone: string; weeks: ReportWeek[] };
+  charts: { name: string; svg: string }[];
+}

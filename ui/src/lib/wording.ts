@@ -117,6 +117,17 @@ function span(ms: number): string {
   return `${Math.round(ms / DAY)} d`;
 }
 
+/** A report duration: "45m", "3h20m", "2d4h" (as `shoal report` prints it). */
+export function duration(ms: number): string {
+  const minutes = Math.round(ms / MIN);
+  const d = Math.floor(minutes / (24 * 60));
+  const h = Math.floor(minutes / 60) % 24;
+  const m = minutes % 60;
+  if (d === 0 && h === 0) return `${m}m`;
+  if (d === 0) return m ? `${h}h${m}m` : `${h}h`;
+  return h ? `${d}d${h}h` : `${d}d`;
+}
+
 /** The SLA clock: "Reply due in 1 h 30 min" / "Reply overdue by 15 min"; tone for colour. */
 export function replyDue(due: number, now: number): { text: string; tone: 'ok' | 'soon' | 'late' } {
   const d = due - now;

@@ -34,6 +34,17 @@ pub fn run(home: &Path, args: ReportArgs, out: &mut dyn Write) -> Result<()> {
     let report = replica
         .report(args.weeks)
         .context("cannot compute the report")?;
+    if let Some(dir) = &args.svg {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (name, svg) in shoal_core::report_charts::charts(&report) {
+            let path = dir.join(name);
+            std::fs::write(&path, svg)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if !args.json {
+                writeln!(out, "wrote {}", path.display())?;
+            }
+        }
+    }
     if args.json {
         return print_json(out, &report);
     }
