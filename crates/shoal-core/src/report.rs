@@ -19,6 +19,10 @@ use crate::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The tag that marks a conversation as a feature request; a
+/// `feature-NAME` tag beside it names the feature, for counts and trends.
+pub const FEATURE_REQUEST: &str = "feature-request";
+
 /// One wait of the customer and the answer that ended it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
@@ -128,6 +132,11 @@ pub struct Week {
     pub by_tag: BTreeMap<String, u32>,
     /// Opened, by the customer's tier ("none" without one).
     pub by_tier: BTreeMap<String, u32>,
+    /// Opened and tagged [`FEATURE_REQUEST`]: one count per request.
+    pub feature_requests: u32,
+    /// Feature requests by the feature asked for: the `feature-NAME` tags
+    /// of conversations tagged [`FEATURE_REQUEST`].
+    pub features: BTreeMap<String, u32>,
     /// First responses given this week: business time waited.
     pub first_response: Spread,
     /// Later responses given this week: business time waited.
@@ -201,6 +210,17 @@ pub fn weekly(
             }
             let tier = tier_of(&t.customer_id).unwrap_or_else(|| "none".to_owned());
             *week.by_tier.entry(tier).or_default() += 1;
+            if t.tags.iter().any(|g| g == FEATURE_REQUEST) {
+                week.feature_requests += 1;
+                for feature in t
+                    .tags
+                    .iter()
+                    .filter(|g| *g != FEATURE_REQUEST)
+                    .filter_map(|g| g.strip_prefix("feature-"))
+                {
+                    *week.features.entry(feature.to_owned()).or_default() += 1;
+                }
+            }
         }
         for r in &t.responses {
             let Some(w) = week_of(r.answered_at) else {
@@ -363,6 +383,27 @@ mod tests {
                 Some((MON + DAY + 9 * HOUR, Some(Resolution::NoReply))),
             ),
         ];
+        let mut timelines = timelines;
+        // E and F: feature requests opened on Wednesday, one naming dark mode
+        // twice over (one count per request) and one naming nothing.
+        timelines.push(conv(
+            MON + 2 * DAY + 9 * HOUR,
+            "ce",
+            Channel::Email,
+            Priority::Low,
+            &["feature-request", "feature-dark-mode"],
+            &[],
+            None,
+        ));
+        timelines.push(conv(
+            MON + 2 * DAY + 10 * HOUR,
+            "cf",
+            Channel::Chat,
+            Priority::Low,
+            &["feature-request"],
+            &[],
+            None,
+        ));
         let tier = |c: &CustomerId| (c.as_str() == "ca").then(|| "premium".to_owned());
         let now = t(MON + 2 * DAY + 12 * HOUR);
         let r = weekly(&timelines, &clock, "UTC", tier, now, 2);
@@ -383,7 +424,11 @@ mod tests {
         assert_eq!(w1.backlog_at_end, 2, "B open, D closed later");
 
         assert_eq!(w2.week, "2026-12-07");
-        assert_eq!(w2.opened, 1);
+        assert_eq!(w2.opened, 3, "A, E and F");
+        assert_eq!(w2.feature_requests, 2);
+        assert_eq!(w2.features.len(), 1);
+        assert_eq!(w2.features["dark-mode"], 1);
+        assert_eq!(w1.feature_requests, 0);
         assert_eq!(w2.by_tier["premium"], 1);
         assert_eq!(w2.first_response.count, 2);
         assert_eq!(w2.first_response.median_ms, Some(90 * 60_000));
@@ -399,7 +444,7 @@ mod tests {
         assert_eq!(w2.resolution.count, 2);
         assert_eq!(w2.resolution.median_ms, Some(DAY));
         assert_eq!(w2.resolution.p90_ms, Some(12 * DAY));
-        assert_eq!(w2.backlog_at_end, 1, "only B");
+        assert_eq!(w2.backlog_at_end, 3, "B, E and F");
     }
 
     #[test]

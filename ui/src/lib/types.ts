@@ -274,6 +274,8 @@ export interface ReportWeek {
   by_channel: Record<string, number>;
   by_tag: Record<string, number>;
   by_tier: Record<string, number>;
+  feature_requests: number;
+  features: Record<string, number>;
   first_response: Spread;
   next_response: Spread;
   resolution: Spread;

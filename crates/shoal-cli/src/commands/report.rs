@@ -95,6 +95,22 @@ pub fn run(home: &Path, args: ReportArgs, out: &mut dyn Write) -> Result<()> {
         if !last.by_tag.is_empty() {
             writeln!(out, "This week by tag:     {}", list(&last.by_tag))?;
         }
+        let requests: Vec<String> = report
+            .weeks
+            .iter()
+            .map(|w| w.feature_requests.to_string())
+            .collect();
+        writeln!(
+            out,
+            "Feature requests per week (tag {}): {}{}",
+            shoal_core::report::FEATURE_REQUEST,
+            requests.join(" · "),
+            if last.features.is_empty() {
+                String::new()
+            } else {
+                format!("; this week: {}", list(&last.features))
+            }
+        )?;
     }
     Ok(())
 }
