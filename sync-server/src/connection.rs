@@ -724,8 +724,8 @@ impl Session {
             for hash in &message.need {
                 state.sent_hashes.remove(hash);
             }
-            if let Err(err) = e.doc.sync().receive_sync_message(state, message) {
-                t.failed = Some((ErrorCode::BadChange, err.to_string()));
+            if let Err(err) = crate::guarded::receive_sync_message(&mut e.doc, state, message) {
+                t.failed = Some((ErrorCode::BadChange, err));
             }
         }
     }

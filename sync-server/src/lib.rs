@@ -20,6 +20,7 @@ mod committer;
 mod connection;
 mod doc_cache;
 mod fanout;
+mod guarded;
 mod hub;
 pub mod mail;
 pub mod metrics;
