@@ -184,8 +184,14 @@ impl Relay {
 
     /// Adds an agent; returns its token.
     pub fn agent(&self, team: &str, name: &str, email: &str) -> String {
+        self.agent_as(team, name, email, "agent")
+    }
+
+    /// Adds an agent with `role` (`agent` or `admin`); returns its token.
+    pub fn agent_as(&self, team: &str, name: &str, email: &str, role: &str) -> String {
         let out = self.admin(&[
-            "agent", "add", "--team", team, "--name", name, "--email", email, "--json",
+            "agent", "add", "--team", team, "--name", name, "--email", email, "--role", role,
+            "--json",
         ]);
         let v: Value = serde_json::from_str(&out).expect("agent json");
         v["token"].as_str().expect("token").to_owned()

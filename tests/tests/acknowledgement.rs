@@ -19,23 +19,10 @@ const PROMISE: &str = "you will hear from us by";
 fn set_up(mail: &MailServers, serve: &[&str]) -> (Relay, Client) {
     let relay = Relay::start_with(serve);
     let team = relay.team("Northwind");
-    let added: Value = serde_json::from_str(&relay.admin(&[
-        "agent",
-        "add",
-        "--team",
-        &team,
-        "--name",
-        "Ana",
-        "--email",
-        "ana@northwind.example",
-        "--role",
-        "admin",
-        "--json",
-    ]))
-    .unwrap();
+    let token = relay.agent_as(&team, "Ana", "ana@northwind.example", "admin");
     connect_mailbox(&relay, mail, "Northwind", SUPPORT);
     let ana = Client::new();
-    ana.login(&relay, added["token"].as_str().unwrap());
+    ana.login(&relay, &token);
     ana.ok(&[
         "team", "hours", "--days", "mon-sun", "--from", "00:00", "--to", "24:00",
     ]);

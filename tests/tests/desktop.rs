@@ -916,22 +916,11 @@ fn hours_ago(hours: u32) -> String {
 fn the_reply_clock_shows_late_and_due_conversations() {
     let desktop = Desktop::start();
     let t = team();
-    let admin: Value = serde_json::from_str(&t.relay.admin(&[
-        "agent",
-        "add",
-        "--team",
-        &t.id,
-        "--name",
-        "Cleo Admin",
-        "--email",
-        "cleo@northwind.example",
-        "--role",
-        "admin",
-        "--json",
-    ]))
-    .unwrap();
+    let admin = t
+        .relay
+        .agent_as(&t.id, "Cleo Admin", "cleo@northwind.example", "admin");
     let cleo = Client::new();
-    cleo.login(&t.relay, admin["token"].as_str().unwrap());
+    cleo.login(&t.relay, &admin);
     cleo.ok(&[
         "team", "hours", "--days", "mon-sun", "--from", "00:00", "--to", "24:00",
     ]);

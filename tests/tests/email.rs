@@ -971,23 +971,10 @@ fn a_premium_customers_mail_starts_at_the_tiers_priority_with_its_due_time() {
     let mail = MailServers::start();
     let relay = Relay::start_with(&FAST);
     let team = relay.team("Northwind");
-    let added: Value = serde_json::from_str(&relay.admin(&[
-        "agent",
-        "add",
-        "--team",
-        &team,
-        "--name",
-        "Ana",
-        "--email",
-        "ana@northwind.example",
-        "--role",
-        "admin",
-        "--json",
-    ]))
-    .unwrap();
+    let token = relay.agent_as(&team, "Ana", "ana@northwind.example", "admin");
     connect_mailbox(&relay, &mail, "Northwind", SUPPORT);
     let ana = Client::new();
-    ana.login(&relay, added["token"].as_str().unwrap());
+    ana.login(&relay, &token);
     // Round the clock, so the due time does not depend on when this runs.
     ana.ok(&[
         "team", "hours", "--days", "mon-sun", "--from", "00:00", "--to", "24:00",

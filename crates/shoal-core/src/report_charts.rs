@@ -122,8 +122,9 @@ fn describe(labels: &[String], series: &[Series<'_>], unit: &str) -> String {
         .join(" ")
 }
 
-/// A line chart of `series` over the weeks `labels`.
-pub fn lines(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) -> String {
+/// The frame of a chart of `series` (title, axes, labels) and the top of
+/// its y axis.
+fn start(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) -> (String, f64) {
     let max = series
         .iter()
         .flat_map(|s| s.values.iter().flatten())
@@ -138,6 +139,12 @@ pub fn lines(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) 
         top,
         unit,
     );
+    (out, top)
+}
+
+/// A line chart of `series` over the weeks `labels`.
+pub fn lines(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) -> String {
+    let (mut out, top) = start(title, labels, series, unit);
     let plot_h = H - TOP - BOTTOM;
     let step = (W - LEFT - RIGHT) / labels.len().max(1) as f64;
     for (i, s) in series.iter().enumerate() {
@@ -178,20 +185,7 @@ pub fn lines(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) 
 
 /// A bar chart of one or more `series` side by side per week.
 pub fn bars(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) -> String {
-    let max = series
-        .iter()
-        .flat_map(|s| s.values.iter().flatten())
-        .fold(0.0f64, |a, b| a.max(*b));
-    let top = nice_max(max);
-    let mut out = String::new();
-    frame(
-        &mut out,
-        title,
-        &describe(labels, series, unit),
-        labels,
-        top,
-        unit,
-    );
+    let (mut out, top) = start(title, labels, series, unit);
     let plot_h = H - TOP - BOTTOM;
     let step = (W - LEFT - RIGHT) / labels.len().max(1) as f64;
     let width = step * 0.7 / series.len().max(1) as f64;

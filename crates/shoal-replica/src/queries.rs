@@ -392,21 +392,15 @@ pub(crate) fn snoozes_ending(
     after: i64,
     until: i64,
 ) -> Result<Vec<SnoozeEnding>> {
-    let mut stmt = conn.prepare_cached(
+    coming_due(
+        conn,
         "SELECT conv_id, subject, snooze_until FROM inbox
          WHERE status = 'snoozed' AND assignee = ?1 AND snooze_until > ?2 AND snooze_until <= ?3
          ORDER BY snooze_until",
-    )?;
-    let rows = stmt
-        .query_map(rusqlite::params![agent, after, until], |r| {
-            Ok(SnoozeEnding {
-                conversation_id: r.get(0)?,
-                subject: r.get(1)?,
-                snooze_until: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        agent,
+        after,
+        until,
+    )
 }
 
 /// Conversations assigned to `agent` (or to nobody) pending for the
@@ -417,13 +411,28 @@ pub(crate) fn follow_ups_due(
     after: i64,
     until: i64,
 ) -> Result<Vec<SnoozeEnding>> {
-    let mut stmt = conn.prepare_cached(
+    coming_due(
+        conn,
         "SELECT conv_id, subject, follow_up_at FROM inbox
          WHERE status = 'pending' AND (assignee = ?1 OR assignee IS NULL)
            AND follow_up_at > ?2 AND follow_up_at <= ?3
          ORDER BY follow_up_at",
-    )?;
-    let rows = stmt
+        agent,
+        after,
+        until,
+    )
+}
+
+/// Runs `sql` (id, subject, instant; parameters agent, after, until).
+fn coming_due(
+    conn: &Connection,
+    sql: &str,
+    agent: &str,
+    after: i64,
+    until: i64,
+) -> Result<Vec<SnoozeEnding>> {
+    let rows = conn
+        .prepare_cached(sql)?
         .query_map(rusqlite::params![agent, after, until], |r| {
             Ok(SnoozeEnding {
                 conversation_id: r.get(0)?,
