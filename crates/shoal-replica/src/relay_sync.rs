@@ -187,10 +187,14 @@ impl Replica {
             state.sent_hashes.remove(hash);
         }
         // A failed receive may have updated the sync state but leaves the
-        // transaction uncommitted, so storage is untouched.
-        doc.sync()
-            .receive_sync_message(state, message)
-            .map_err(|e| bad(e.to_string()))?;
+        // transaction uncommitted, so storage is untouched. Automerge 0.12
+        // panics on some malformed changes instead of refusing them: that is
+        // a refusal too (the document, taken from the cache, is dropped).
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            doc.sync().receive_sync_message(state, message)
+        }))
+        .map_err(|_| bad("Automerge could not apply this change (malformed input)".into()))?
+        .map_err(|e| bad(e.to_string()))?;
         let mut new = doc_store::encoded_changes_since(&mut doc, &before);
         // Changes waiting for a dependency are not among the applied ones,
         // but must be kept: forgotten, they would hide which dependency to

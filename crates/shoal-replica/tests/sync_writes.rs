@@ -92,3 +92,37 @@ fn a_bad_message_in_a_sync_batch_stores_nothing_of_its_own() {
     assert!(inbox.iter().any(|row| row.subject == "Invoice"));
     assert!(ben.check().unwrap().is_empty());
 }
+
+/// Before: a change Automerge 0.12 panics on (found by the relay's fuzz
+/// target) unwound through the sync session and ended the app's sync
+/// thread. Now it is refused like any malformed message, nothing is
+/// stored, and the replica goes on.
+#[test]
+fn a_change_automerge_panics_on_is_refused_and_stores_nothing() {
+    const CRASH: [u8; 24] = [
+        133, 111, 74, 131, 251, 99, 4, 20, 1, 14, 0, 0, 10, 74, 121, 0, 0, 0, 0, 0, 0, 0, 24, 10,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut team = team_of_three(dir.path(), &clock);
+    let (id, _) = phone_call(&mut team[0], "maria@acme.example", "Invoice", "Where?");
+    let conv = DocId::conversation(&id);
+    let mut ana = team.remove(0);
+    let heads = ana.heads(&conv).unwrap();
+    let message = sync::Message {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: vec![CRASH.to_vec()].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    }
+    .encode();
+    let refused = ana.receive_sync_message(&conv, &mut sync::State::new(), &message);
+    let err = refused.unwrap_err().to_string();
+    assert!(err.contains("Automerge could not apply"), "{err}");
+    assert_eq!(ana.heads(&conv).unwrap(), heads);
+    assert!(ana.check().unwrap().is_empty());
+    // And it still works.
+    ana.note(&id, "Still here").unwrap();
+}
