@@ -2,8 +2,8 @@
 //! its entries (customer messages, agent replies, internal notes).
 
 use crate::doc_fields::{
-    change, commit, conflicting_strs, int_at, non_empty_body, obj_at, required_obj, required_str,
-    str_at, valid_tag,
+    change, commit, conflicting_strs, int_at, map_at_or_new, non_empty_body, required_obj,
+    required_str, str_at, valid_tag,
 };
 use crate::document::impl_document;
 use crate::hydrated::{hydrate, maps, strs, Node};
@@ -996,14 +996,8 @@ pub enum SendGuard {
 /// Adds `ids` to the set of entries `agent` has been shown.
 fn put_seen(doc: &mut AutoCommit, agent: &AgentId, ids: &[EntryId]) -> Result<()> {
     // Documents from before the seen sets have no `seen_by` yet.
-    let all = match obj_at(doc, &ROOT, "seen_by") {
-        Some(o) => o,
-        None => doc.put_object(ROOT, "seen_by", ObjType::Map)?,
-    };
-    let mine = match obj_at(doc, &all, agent.as_str()) {
-        Some(o) => o,
-        None => doc.put_object(&all, agent.as_str(), ObjType::Map)?,
-    };
+    let all = map_at_or_new(doc, &ROOT, "seen_by")?;
+    let mine = map_at_or_new(doc, &all, agent.as_str())?;
     for id in ids {
         if doc.get(&mine, id.as_str())?.is_none() {
             doc.put(&mine, id.as_str(), true)?;

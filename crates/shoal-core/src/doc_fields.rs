@@ -2,7 +2,7 @@
 //! goes through.
 
 use crate::{schema, CoreError, Ctx, Result};
-use automerge::transaction::CommitOptions;
+use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, TextEncoding, Value};
 
 /// The string at `obj[key]`, if it is one.
@@ -27,6 +27,15 @@ pub(crate) fn obj_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ObjId> 
     match doc.get(obj, key).ok()?? {
         (Value::Object(_), id) => Some(id),
         _ => None,
+    }
+}
+
+/// The map at `obj[key]`, created empty when the document has none yet
+/// (fields added after a document was first written).
+pub(crate) fn map_at_or_new(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
+    match obj_at(doc, obj, key) {
+        Some(o) => Ok(o),
+        None => Ok(doc.put_object(obj, key, ObjType::Map)?),
     }
 }
 

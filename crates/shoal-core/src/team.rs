@@ -2,7 +2,7 @@
 //! SLA targets.
 
 use crate::doc_fields::{
-    change, commit, int_at, obj_at, required_obj, str_at, valid_email, valid_tag,
+    change, commit, int_at, map_at_or_new, obj_at, required_obj, str_at, valid_email, valid_tag,
 };
 use crate::document::impl_document;
 use crate::hydrated::{hydrate, ints, Node};
@@ -397,10 +397,7 @@ impl TeamDoc {
         check.validate()?;
         change(&mut self.doc, ctx, "add holiday", |doc| {
             let h = required_obj(doc, &ROOT, "business_hours")?;
-            let days = match obj_at(doc, &h, "holidays") {
-                Some(o) => o,
-                None => doc.put_object(&h, "holidays", ObjType::Map)?,
-            };
+            let days = map_at_or_new(doc, &h, "holidays")?;
             doc.put(&days, date, label.trim())?;
             Ok(())
         })
@@ -408,20 +405,9 @@ impl TeamDoc {
 
     /// Removes a day off; `false` when it was not one.
     pub fn remove_holiday(&mut self, ctx: &Ctx, date: &str) -> Result<bool> {
-        let Some(h) = obj_at(&self.doc, &ROOT, "business_hours") else {
-            return Ok(false);
-        };
-        let Some(days) = obj_at(&self.doc, &h, "holidays") else {
-            return Ok(false);
-        };
-        if str_at(&self.doc, &days, date).is_none() {
-            return Ok(false);
-        }
-        change(&mut self.doc, ctx, "remove holiday", |doc| {
-            doc.delete(&days, date)?;
-            Ok(())
-        })?;
-        Ok(true)
+        let days = obj_at(&self.doc, &ROOT, "business_hours")
+            .and_then(|h| obj_at(&self.doc, &h, "holidays"));
+        self.remove_key(ctx, "remove holiday", days, date)
     }
 
     /// Defines a support tier (a lowercase word) and the priority of its
@@ -432,10 +418,7 @@ impl TeamDoc {
             value: tier.to_owned(),
         })?;
         change(&mut self.doc, ctx, "set tier", |doc| {
-            let tiers = match obj_at(doc, &ROOT, "tiers") {
-                Some(o) => o,
-                None => doc.put_object(ROOT, "tiers", ObjType::Map)?,
-            };
+            let tiers = map_at_or_new(doc, &ROOT, "tiers")?;
             doc.put(&tiers, tier.as_str(), priority.as_str())?;
             Ok(())
         })
@@ -443,14 +426,18 @@ impl TeamDoc {
 
     /// Removes a support tier; `false` when there was none by that name.
     pub fn remove_tier(&mut self, ctx: &Ctx, tier: &str) -> Result<bool> {
-        let Some(tiers) = obj_at(&self.doc, &ROOT, "tiers") else {
+        let tiers = obj_at(&self.doc, &ROOT, "tiers");
+        self.remove_key(ctx, "remove tier", tiers, tier)
+    }
+
+    /// Deletes the string at `map[key]` in a change of its own; `false` (and
+    /// no change) when there is none.
+    fn remove_key(&mut self, ctx: &Ctx, what: &str, map: Option<ObjId>, key: &str) -> Result<bool> {
+        let Some(map) = map.filter(|m| str_at(&self.doc, m, key).is_some()) else {
             return Ok(false);
         };
-        if str_at(&self.doc, &tiers, tier).is_none() {
-            return Ok(false);
-        }
-        change(&mut self.doc, ctx, "remove tier", |doc| {
-            doc.delete(&tiers, tier)?;
+        change(&mut self.doc, ctx, what, |doc| {
+            doc.delete(&map, key)?;
             Ok(())
         })?;
         Ok(true)
@@ -477,10 +464,7 @@ impl TeamDoc {
             }
         }
         change(&mut self.doc, ctx, "set acknowledgement", |doc| {
-            let acks = match obj_at(doc, &ROOT, "acknowledgements") {
-                Some(o) => o,
-                None => doc.put_object(ROOT, "acknowledgements", ObjType::Map)?,
-            };
+            let acks = map_at_or_new(doc, &ROOT, "acknowledgements")?;
             match ack {
                 Some(a) => {
                     let m = doc.put_object(&acks, mailbox.as_str(), ObjType::Map)?;
