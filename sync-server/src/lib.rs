@@ -11,7 +11,8 @@
 //! (tokens), `hub` (connections and presence), `doc_cache` (documents in
 //! memory), `committer` (group commit of new changes), `fanout` (passing
 //! changes on), `connection` (one client), `team_docs` (the relay-maintained
-//! team documents), [`metrics`], [`server`] (HTTP routes, background tasks,
+//! team documents), `follow_through` (closing conversations whose customer
+//! stayed silent), [`metrics`], [`server`] (HTTP routes, background tasks,
 //! shutdown).
 
 pub mod admin;
@@ -20,6 +21,7 @@ mod committer;
 mod connection;
 mod doc_cache;
 mod fanout;
+mod follow_through;
 mod guarded;
 mod hub;
 pub mod mail;

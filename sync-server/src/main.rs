@@ -92,6 +92,10 @@ enum Command {
         /// plus one second per 32 KiB of the message.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         mail_timeout_secs: u64,
+        /// Seconds between checks of pending conversations for the team's
+        /// auto-close (`shoal team auto-close`).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        follow_through_secs: u64,
         /// Testing only: refuse to import mail whose subject contains this
         /// text (it goes to the quarantine).
         #[arg(long, hide = true, value_name = "TEXT")]
@@ -109,6 +113,9 @@ enum Command {
         /// Testing only: the outbox's scan of this team (id) always fails.
         #[arg(long, hide = true, value_name = "TEAM")]
         fault_scan_team: Option<String>,
+        /// Testing only: follow-through sees the clock this many hours ahead.
+        #[arg(long, hide = true, default_value_t = 0)]
+        fault_clock_ahead_hours: u64,
     },
     /// Manage teams.
     Team {
@@ -368,6 +375,7 @@ fn run() -> Result<()> {
             mail_poll_secs,
             mail_no_idle,
             mail_timeout_secs,
+            follow_through_secs,
             mail_rate_agent_per_hour,
             mail_rate_team_per_hour,
             fault_ingest_subject,
@@ -375,6 +383,7 @@ fn run() -> Result<()> {
             fault_store_pause_ms,
             fault_record_sent,
             fault_scan_team,
+            fault_clock_ahead_hours,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -394,6 +403,8 @@ fn run() -> Result<()> {
                 max_bytes: team_max_bytes,
             };
             opts.fault_store_pause = std::time::Duration::from_millis(fault_store_pause_ms);
+            opts.follow_through_every = std::time::Duration::from_secs(follow_through_secs);
+            opts.fault_clock_ahead = std::time::Duration::from_secs(fault_clock_ahead_hours * 3600);
             opts.mail = shoal_relay::mail::MailSettings {
                 undo_window: std::time::Duration::from_secs(undo_send_secs),
                 retry_base: std::time::Duration::from_secs(mail_retry_secs),

@@ -44,6 +44,11 @@ pub struct ServeOptions {
     pub header_timeout: Duration,
     /// Timing of the email channel.
     pub mail: crate::mail::MailSettings,
+    /// How often pending conversations are checked for the team's
+    /// auto-close.
+    pub follow_through_every: Duration,
+    /// Test hook: follow-through sees the clock this far ahead.
+    pub fault_clock_ahead: Duration,
 }
 
 impl ServeOptions {
@@ -60,6 +65,8 @@ impl ServeOptions {
             quota: Default::default(),
             header_timeout: Duration::from_secs(10),
             mail: Default::default(),
+            follow_through_every: Duration::from_secs(60),
+            fault_clock_ahead: Duration::ZERO,
         }
     }
 }
@@ -89,6 +96,10 @@ pub struct Relay {
     pub(crate) actor: automerge::ActorId,
     /// Per team, the agent list last written into its team document.
     pub(crate) team_signatures: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// How often follow-through runs.
+    pub(crate) follow_through_every: Duration,
+    /// Test hook: how far ahead follow-through sees the clock (ms).
+    pub(crate) fault_clock_ahead_ms: i64,
 }
 
 impl Relay {
@@ -112,6 +123,8 @@ impl Relay {
             pending_logins: Arc::new(tokio::sync::Semaphore::new(opts.max_pending_logins)),
             actor: automerge::ActorId::random(),
             team_signatures: Default::default(),
+            follow_through_every: opts.follow_through_every,
+            fault_clock_ahead_ms: opts.fault_clock_ahead.as_millis() as i64,
         }
     }
 }
@@ -222,6 +235,7 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
         tokio::spawn(async move { crate::mail::supervise(relay, &data).await })
     };
     let outbox = tokio::spawn(crate::mail::outbox::run(relay.clone(), data.to_owned()));
+    let follow_through = tokio::spawn(crate::follow_through::run(relay.clone()));
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -243,6 +257,7 @@ pub async fn serve(data: &Path, opts: ServeOptions) -> Result<()> {
     upkeep.abort();
     mail.abort();
     outbox.abort();
+    follow_through.abort();
     Ok(())
 }
 

@@ -1067,7 +1067,7 @@ fn the_reports_view_shows_the_teams_week() {
     assert_eq!(cells[6], "1 (1)", "{cells:?}");
     assert_eq!(cells[7], "1", "{cells:?}");
     let charts = app.find_all(&tid("report-chart")).unwrap().len();
-    assert_eq!(charts, 4);
+    assert_eq!(charts, 9);
     app.screenshot("reports");
     app.press(keys::ESCAPE).unwrap();
     app.wait_gone(&tid("reports"), UI);

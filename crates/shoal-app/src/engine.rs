@@ -904,6 +904,7 @@ impl Engine {
                     me: me.agent_id.to_string(),
                 });
             };
+            let now = r.now();
             Ok(TeamView {
                 id: team.id.to_string(),
                 name: team.name.clone(),
@@ -915,7 +916,8 @@ impl Engine {
                         name: a.name.clone(),
                         email: a.email.clone(),
                         role: a.role.to_string(),
-                        availability: a.availability.to_string(),
+                        // Off outside their own working hours.
+                        availability: a.availability_at(now).to_string(),
                         me: a.id == me.agent_id,
                     })
                     .collect(),

@@ -322,7 +322,7 @@ pub(crate) fn entry_view(
 /// One chart of the Reports view: an SVG picture with its numbers in words.
 #[derive(Clone, Debug, Serialize)]
 pub struct ChartView {
-    /// A stable name (`response-times`, `resolution`, `volume`, `within-target`).
+    /// A stable name (`response-times`, `volume-by-tag`, …; see `report_charts::charts`).
     pub name: String,
     /// The SVG document.
     pub svg: String,

@@ -806,6 +806,39 @@ pub enum AgentCommand {
     List(JsonArgs),
     /// Say whether you take new work; the whole team sees it
     Availability(AvailabilityArgs),
+    /// Set your own working hours (outside them you count as off)
+    #[command(after_help = AGENT_HOURS_HELP)]
+    Hours(AgentHoursArgs),
+}
+
+const AGENT_HOURS_HELP: &str = "\
+For part-time work or another time zone than the team's. Outside your
+hours the team sees you as off and new unassigned conversations do not
+notify you; your own conversations and @mentions still do.
+
+Examples:
+  shoal agent hours --days mon-wed --from 08:00 --to 12:00
+  shoal agent hours --days mon-fri --from 09:00 --to 17:00 --time-zone America/New_York
+  shoal agent hours --off";
+
+/// `shoal agent hours`.
+#[derive(Debug, Args)]
+pub struct AgentHoursArgs {
+    /// Working days: a range (mon-fri) or a list (mon,tue,thu)
+    #[arg(long, value_name = "DAYS", required_unless_present = "off")]
+    pub days: Option<String>,
+    /// Start of your day, HH:MM
+    #[arg(long, value_name = "HH:MM", required_unless_present = "off")]
+    pub from: Option<String>,
+    /// End of your day, HH:MM (24:00 for midnight)
+    #[arg(long, value_name = "HH:MM", required_unless_present = "off")]
+    pub to: Option<String>,
+    /// IANA time zone [default: the team's]
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+    /// Keep no working hours of your own (your availability alone counts)
+    #[arg(long, conflicts_with_all = ["days", "from", "to", "time_zone"])]
+    pub off: bool,
 }
 
 /// `shoal agent availability`.
@@ -891,6 +924,29 @@ pub enum TeamCommand {
     /// Turn the automatic acknowledgement of new conversations at a mailbox on or off
     #[command(after_help = ACK_HELP)]
     Ack(TeamAckArgs),
+    /// Close pending conversations after business days of customer silence
+    #[command(name = "auto-close", after_help = AUTO_CLOSE_HELP)]
+    AutoClose(TeamAutoCloseArgs),
+}
+
+const AUTO_CLOSE_HELP: &str = "\
+A conversation set to pending (waiting for the customer to confirm) whose
+customer stays silent this many business days after it went pending or
+after the team's last reply, and past its follow-up date, is closed by
+the relay as \"no reply\"; reports count these apart from confirmed
+closes. A customer's answer reopens a conversation as always. Off by
+default.
+
+Examples:
+  shoal team auto-close 5
+  shoal team auto-close off";
+
+/// `shoal team auto-close`.
+#[derive(Debug, Args)]
+pub struct TeamAutoCloseArgs {
+    /// Business days (1–365), or `off`
+    #[arg(value_name = "DAYS|off")]
+    pub days: String,
 }
 
 const ACK_HELP: &str = "\

@@ -1238,6 +1238,41 @@ fn follow_through_and_team_settings() {
         text.contains("Monday") || text.contains("mon,tue"),
         "{text}"
     );
+    ana.ok(&["team", "auto-close", "5"]);
+    assert_eq!(ana.json(&["team", "show"])["auto_close_days"], 5);
+    assert!(ana
+        .ok(&["team", "show"])
+        .contains("after 5 business days of silence"));
+    ana.fails(&["team", "auto-close", "0"], 1);
+    ana.fails(&["team", "auto-close", "soon"], 1);
+    ana.ok(&["team", "auto-close", "off"]);
+    assert!(ana.json(&["team", "show"])["auto_close_days"].is_null());
+    // Own working hours: every day but never (a one-minute day that has
+    // passed or not begun is unlikely); outside them the list says off.
+    ana.ok(&[
+        "agent",
+        "hours",
+        "--days",
+        "mon-sun",
+        "--from",
+        "00:00",
+        "--to",
+        "24:00",
+        "--time-zone",
+        "UTC",
+    ]);
+    let listed = ana.json(&["agent", "list"]);
+    assert_eq!(listed["agents"][0]["available_now"], "available");
+    assert_eq!(listed["agents"][0]["working_hours"]["end_minute"], 1440);
+    ana.fails(&["agent", "hours", "--days", "mon"], 2);
+    ana.fails(
+        &[
+            "agent", "hours", "--days", "mon", "--from", "09:00", "--to", "08:00",
+        ],
+        1,
+    );
+    ana.ok(&["agent", "hours", "--off"]);
+    assert!(ana.json(&["agent", "list"])["agents"][0]["working_hours"].is_null());
     ana.fails(&["team", "hours", "--time-zone", "Mars/Olympus"], 1);
     ana.fails(&["team", "hours", "--from", "18:00", "--to", "09:00"], 1);
     ana.fails(&["team", "sla", "high", "--first", "soon"], 1);
@@ -1283,4 +1318,13 @@ fn follow_through_and_team_settings() {
         refused.stderr
     );
     ben.ok(&["agent", "availability", "away"]);
+    ben.ok(&[
+        "agent", "hours", "--days", "mon-fri", "--from", "09:00", "--to", "13:00",
+    ]);
+    let refused = ben.fails(&["team", "auto-close", "3"], 1);
+    assert!(
+        refused.stderr.contains("only an admin"),
+        "{}",
+        refused.stderr
+    );
 }

@@ -166,7 +166,8 @@ pub fn oversized_entry(
 }
 
 /// Checks a change of the team document by a non-admin `agent`: `before`
-/// and `after` may differ only in tags and in the agent's own availability.
+/// and `after` may differ only in tags and in the agent's own availability
+/// and working hours.
 pub fn check_team_change(before: &Team, after: &Team, agent: &str) -> Result<(), String> {
     if before.name != after.name {
         return Err("only an admin can rename the team".into());
@@ -181,6 +182,9 @@ pub fn check_team_change(before: &Team, after: &Team, agent: &str) -> Result<(),
     }
     if before.acknowledgements != after.acknowledgements {
         return Err("only an admin can change the automatic acknowledgements".into());
+    }
+    if before.auto_close_days != after.auto_close_days {
+        return Err("only an admin can change when silent conversations close".into());
     }
     let people = |t: &Team| -> Vec<(String, String, String, String)> {
         t.agents
@@ -201,6 +205,9 @@ pub fn check_team_change(before: &Team, after: &Team, agent: &str) -> Result<(),
     for (b, a) in before.agents.iter().zip(&after.agents) {
         if b.availability != a.availability && a.id.as_str() != agent {
             return Err(format!("only {} can set their own availability", a.name));
+        }
+        if b.working_hours != a.working_hours && a.id.as_str() != agent {
+            return Err(format!("only {} can set their own working hours", a.name));
         }
     }
     Ok(())
@@ -451,5 +458,32 @@ mod tests {
             .unwrap();
         let err = check_team_change(&before, &ack.view().unwrap(), "ben").unwrap_err();
         assert!(err.contains("acknowledgements"), "{err}");
+
+        let mut silent = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        silent.set_auto_close(&ctx("ben"), Some(1)).unwrap();
+        let err = check_team_change(&before, &silent.view().unwrap(), "ben").unwrap_err();
+        assert!(err.contains("silent conversations"), "{err}");
+
+        let part_time = BusinessHours {
+            days: vec![1, 2, 3],
+            ..Default::default()
+        };
+        let mut mine = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        mine.set_working_hours(&ctx("ben"), &ben, Some(&part_time))
+            .unwrap();
+        assert_eq!(
+            check_team_change(&before, &mine.view().unwrap(), "ben"),
+            Ok(())
+        );
+        let mut theirs = TeamDoc::from_automerge(t.automerge().clone()).unwrap();
+        theirs
+            .set_working_hours(
+                &ctx("ben"),
+                &AgentId::parse("ana").unwrap(),
+                Some(&part_time),
+            )
+            .unwrap();
+        let err = check_team_change(&before, &theirs.view().unwrap(), "ben").unwrap_err();
+        assert!(err.contains("working hours"), "{err}");
     }
 }

@@ -171,6 +171,19 @@ impl Calendar {
         None
     }
 
+    /// The closing instant of the `n`th working day after the day of `start`
+    /// (that day itself not counted): "after three business days" from a
+    /// Friday is Wednesday's closing time. `None` when the calendar has no
+    /// such day within five years.
+    pub fn close_of_working_days_after(&self, start: Timestamp, n: u32) -> Option<Timestamp> {
+        self.dates_from(start)
+            .skip(1)
+            .filter(|d| self.is_working_day(*d))
+            .nth(n.checked_sub(1)? as usize)
+            .and_then(|d| self.window(d))
+            .map(|(_, close)| Timestamp(close))
+    }
+
     /// Business milliseconds between `from` and `to` (zero when `to` is not
     /// after `from`).
     pub fn business_ms_between(&self, from: Timestamp, to: Timestamp) -> i64 {
@@ -399,6 +412,30 @@ mod tests {
                     prop_assert!(cal.is_open(Timestamp(due.as_millis() - 1)));
                 }
             }
+        }
+
+        /// "After n working days" is the close of a working day, later than
+        /// the start, with exactly n working days from the day after the
+        /// start's to it, both ends counted.
+        #[test]
+        fn working_days_after_counts_working_days(
+            h in any_hours(),
+            start in 1_767_225_600_000i64..1_830_297_600_000,
+            n in 1u32..15,
+        ) {
+            let cal = Calendar::new(&h).unwrap();
+            let start = Timestamp(start);
+            let close = cal.close_of_working_days_after(start, n).unwrap();
+            prop_assert!(close > start);
+            prop_assert!(cal.is_open(Timestamp(close.as_millis() - 1)));
+            let last = cal.date_of(Timestamp(close.as_millis() - 1));
+            let counted = std::iter::successors(cal.date_of(start).tomorrow().ok(), |d| {
+                d.tomorrow().ok()
+            })
+            .take_while(|d| *d <= last)
+            .filter(|d| cal.is_working_day(*d))
+            .count();
+            prop_assert_eq!(counted, n as usize);
         }
 
         /// More minutes never come due earlier.

@@ -11,7 +11,11 @@ const LEFT: f64 = 56.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 48.0;
-const COLORS: [&str; 3] = ["#2f6fdf", "#c0712a", "#3a9a5b"];
+const COLORS: [&str; 6] = [
+    "#2f6fdf", "#c0712a", "#3a9a5b", "#8a4fc7", "#c43d5a", "#6b6b6b",
+];
+/// Named series a breakdown chart shows; the rest are summed as "other".
+const BREAKDOWN_TOP: usize = 4;
 
 /// One named series; `None` where a week has no value.
 pub struct Series<'a> {
@@ -89,8 +93,9 @@ fn trim(v: f64) -> String {
 }
 
 fn legend(out: &mut String, series: &[Series<'_>]) {
+    let spacing = ((W - LEFT - RIGHT) / series.len().max(1) as f64).min(150.0);
     for (i, s) in series.iter().enumerate() {
-        let x = LEFT + 150.0 * i as f64;
+        let x = LEFT + spacing * i as f64;
         let _ = write!(
             out,
             "<rect x=\"{x}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{}\"/>\
@@ -207,8 +212,57 @@ pub fn bars(title: &str, labels: &[String], series: &[Series<'_>], unit: &str) -
     out
 }
 
-/// The report's four charts, each with a file name: response times,
-/// resolution time, volume and backlog, answers within target.
+/// One week's counts by some key (channel, tag, tier, feature).
+type Counts = fn(&crate::report::Week) -> &std::collections::BTreeMap<String, u32>;
+
+/// The weekly counts of `pick` as series: the `BREAKDOWN_TOP` keys with the
+/// largest totals by name, the remaining keys summed as "other".
+fn breakdown(weeks: &[crate::report::Week], pick: Counts) -> Vec<(String, Vec<Option<f64>>)> {
+    let mut totals: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    for w in weeks {
+        for (k, n) in pick(w) {
+            *totals.entry(k.as_str()).or_default() += n;
+        }
+    }
+    let mut keys: Vec<(&str, u32)> = totals.into_iter().collect();
+    keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let (shown, rest) = keys.split_at(keys.len().min(BREAKDOWN_TOP));
+    let mut series: Vec<(String, Vec<Option<f64>>)> = shown
+        .iter()
+        .map(|(k, _)| {
+            let values = weeks
+                .iter()
+                .map(|w| Some(f64::from(pick(w).get(*k).copied().unwrap_or(0))))
+                .collect();
+            ((*k).to_owned(), values)
+        })
+        .collect();
+    if !rest.is_empty() {
+        let values = weeks
+            .iter()
+            .map(|w| {
+                let n: u32 = rest.iter().filter_map(|(k, _)| pick(w).get(*k)).sum();
+                Some(f64::from(n))
+            })
+            .collect();
+        series.push(("other".to_owned(), values));
+    }
+    series
+}
+
+fn as_series(named: &[(String, Vec<Option<f64>>)]) -> Vec<Series<'_>> {
+    named
+        .iter()
+        .map(|(name, values)| Series {
+            name,
+            values: values.clone(),
+        })
+        .collect()
+}
+
+/// The report's charts, each with a file name: response times, resolution
+/// time, volume and backlog, answers within target, how conversations were
+/// closed, volume by channel, by tier and by tag, and feature requests.
 pub fn charts(report: &crate::report::Report) -> Vec<(&'static str, String)> {
     let labels: Vec<String> = report.weeks.iter().map(|w| w.week.clone()).collect();
     let hours = |v: Option<i64>| v.map(|ms| ms as f64 / 3_600_000.0);
@@ -312,7 +366,91 @@ pub fn charts(report: &crate::report::Report) -> Vec<(&'static str, String)> {
                 "%",
             ),
         ),
+        (
+            "closes.svg",
+            bars(
+                "How conversations were closed",
+                &labels,
+                &[
+                    Series {
+                        name: "customer confirmed",
+                        values: weeks
+                            .iter()
+                            .map(|w| Some(f64::from(w.closed_confirmed)))
+                            .collect(),
+                    },
+                    Series {
+                        name: "no reply (silent)",
+                        values: weeks
+                            .iter()
+                            .map(|w| Some(f64::from(w.closed_no_reply)))
+                            .collect(),
+                    },
+                    Series {
+                        name: "other",
+                        values: weeks
+                            .iter()
+                            .map(|w| Some(f64::from(w.closed_other)))
+                            .collect(),
+                    },
+                ],
+                "",
+            ),
+        ),
+        (
+            "volume-by-channel.svg",
+            bars(
+                "Conversations opened, by channel",
+                &labels,
+                &as_series(&breakdown(weeks, |w| &w.by_channel)),
+                "",
+            ),
+        ),
+        (
+            "volume-by-tier.svg",
+            bars(
+                "Conversations opened, by customer tier",
+                &labels,
+                &as_series(&breakdown(weeks, |w| &w.by_tier)),
+                "",
+            ),
+        ),
+        (
+            "volume-by-tag.svg",
+            bars(
+                "Conversations opened, by tag",
+                &labels,
+                &as_series(&breakdown(weeks, |w| &w.by_tag)),
+                "",
+            ),
+        ),
+        (
+            "feature-requests.svg",
+            lines(
+                "Feature requests",
+                &labels,
+                &as_series(&feature_series(weeks)),
+                "",
+            ),
+        ),
     ]
+}
+
+/// All feature requests, then the most requested features by name.
+fn feature_series(weeks: &[crate::report::Week]) -> Vec<(String, Vec<Option<f64>>)> {
+    let mut series = vec![(
+        "all requests".to_owned(),
+        weeks
+            .iter()
+            .map(|w| Some(f64::from(w.feature_requests)))
+            .collect(),
+    )];
+    series.extend(
+        breakdown(weeks, |w| &w.features)
+            .into_iter()
+            .filter(|(name, _)| name != "other"),
+    );
+    series
 }
 
 #[cfg(test)]
@@ -367,5 +505,42 @@ mod tests {
         );
         assert_eq!(nice_max(0.0), 1.0);
         assert_eq!(nice_max(42.0), 50.0);
+    }
+
+    #[test]
+    fn a_breakdown_shows_the_largest_keys_and_sums_the_rest() {
+        let week = |pairs: &[(&str, u32)]| crate::report::Week {
+            by_tag: pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+            ..Default::default()
+        };
+        let weeks = vec![
+            week(&[("a", 5), ("b", 1), ("c", 2), ("d", 2), ("e", 1), ("f", 1)]),
+            week(&[("b", 4), ("f", 3)]),
+        ];
+        let series = breakdown(&weeks, |w| &w.by_tag);
+        let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+        // Totals: a 5, b 5, f 4, c 2, d 2, e 1; ties by name.
+        assert_eq!(names, ["a", "b", "f", "c", "other"]);
+        assert_eq!(series[1].1, [Some(1.0), Some(4.0)]);
+        assert_eq!(series[4].1, [Some(3.0), Some(0.0)], "d and e summed");
+        let few = breakdown(&weeks[1..], |w| &w.by_tag);
+        assert_eq!(few.len(), 2, "no `other` when every key is shown");
+    }
+
+    #[test]
+    fn every_chart_of_a_report_is_svg() {
+        let report = crate::report::Report {
+            time_zone: "UTC".into(),
+            weeks: vec![crate::report::Week {
+                week: "2026-11-30".into(),
+                ..Default::default()
+            }],
+        };
+        let all = charts(&report);
+        assert_eq!(all.len(), 9);
+        for (name, svg) in all {
+            assert!(name.ends_with(".svg"));
+            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        }
     }
 }

@@ -67,6 +67,51 @@ pub fn waiting(conv: &Conversation) -> Option<Waiting> {
     since
 }
 
+/// A pending conversation's silence: what the team's auto-close counts
+/// from. Stored by the relay per conversation, so the close time can be
+/// computed again when the team's calendar changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    /// When it went pending or the team last wrote to the customer,
+    /// whichever is later.
+    pub since: Timestamp,
+    /// The agent's follow-up date, if they set one.
+    pub follow_up_at: Option<Timestamp>,
+}
+
+impl Silence {
+    /// The silence of `conv`, if it is pending (waiting for the customer).
+    pub fn of(conv: &Conversation) -> Option<Silence> {
+        if conv.status != Status::Pending {
+            return None;
+        }
+        let last_reply = conv
+            .entries
+            .iter()
+            .filter(|e| answers_the_customer(e))
+            .map(|e| e.created_at)
+            .max();
+        Some(Silence {
+            since: conv.status_at.into_iter().chain(last_reply).max()?,
+            follow_up_at: conv.follow_up_at,
+        })
+    }
+
+    /// When the conversation closes by itself after `days` business days of
+    /// silence: the closing time of the `days`th working day after the
+    /// silence began, and never before the follow-up date. `None` when the
+    /// calendar has no working days.
+    pub fn closes_at(&self, calendar: &Calendar, days: u32) -> Option<Timestamp> {
+        let due = calendar.close_of_working_days_after(self.since, days)?;
+        Some(self.follow_up_at.map_or(due, |f| due.max(f)))
+    }
+}
+
+/// When pending `conv` closes by itself (see [`Silence::closes_at`]).
+pub fn auto_close_at(conv: &Conversation, calendar: &Calendar, days: u32) -> Option<Timestamp> {
+    Silence::of(conv)?.closes_at(calendar, days)
+}
+
 /// What due times are computed from: the team's calendar and targets.
 #[derive(Clone, Debug)]
 pub struct ReplyClock {
@@ -337,5 +382,60 @@ mod tests {
             .unseen_by(&AgentId::parse("ben").unwrap())
             .iter()
             .all(|e| !e.automatic));
+    }
+
+    #[test]
+    fn a_pending_conversation_closes_after_business_days_of_silence() {
+        let calendar = Calendar::or_default(&BusinessHours::default());
+        let mut c = conversation();
+        assert_eq!(
+            auto_close_at(&c.view().unwrap(), &calendar, 3),
+            None,
+            "open"
+        );
+        // Pending on Monday 12:00: three working days after Monday is Thursday,
+        // closing at 17:00.
+        c.add_reply(&ctx(monday(11)), "Try this", None, SendGuard::Force)
+            .unwrap();
+        c.set_status(
+            &ctx(monday(12)),
+            StatusChange {
+                status: Status::Pending,
+                until: None,
+            },
+        )
+        .unwrap();
+        let thursday_close = Timestamp(monday(3 * 24 + 17));
+        assert_eq!(
+            auto_close_at(&c.view().unwrap(), &calendar, 3),
+            Some(thursday_close)
+        );
+        // A weekend does not count: five days from Monday is next Monday.
+        assert_eq!(
+            auto_close_at(&c.view().unwrap(), &calendar, 5),
+            Some(Timestamp(monday(7 * 24 + 17)))
+        );
+        // A nudge on Tuesday restarts the silence.
+        c.add_reply(&ctx(monday(24 + 9)), "Did it work?", None, SendGuard::Force)
+            .unwrap();
+        assert_eq!(
+            auto_close_at(&c.view().unwrap(), &calendar, 3),
+            Some(Timestamp(monday(4 * 24 + 17)))
+        );
+        // Never before the agent's own follow-up date.
+        let later = Timestamp(monday(9 * 24));
+        c.await_confirmation(&ctx(monday(24 + 10)), later).unwrap();
+        assert_eq!(auto_close_at(&c.view().unwrap(), &calendar, 1), Some(later));
+        // The customer's answer reopens it: nothing to close.
+        message(&mut c, 24 + 11, "Works now");
+        c.set_status(
+            &ctx(monday(24 + 11)),
+            StatusChange {
+                status: Status::Open,
+                until: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(auto_close_at(&c.view().unwrap(), &calendar, 1), None);
     }
 }

@@ -9,7 +9,7 @@ use crate::hydrated::{hydrate, ints, Node};
 use crate::workflow::vocabulary;
 use crate::{schema, AgentId, CoreError, Ctx, DocKind, Priority, Result, TeamId, Timestamp};
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ScalarValue, ROOT};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,11 +57,29 @@ pub struct Agent {
     pub email: String,
     /// Admin or agent.
     pub role: AgentRole,
-    /// Whether they take new work now.
+    /// Whether they take new work now, as they set it.
     pub availability: AgentAvailability,
+    /// Their own working hours, if they keep any (e.g. part time, another
+    /// time zone): outside them they count as off.
+    #[serde(default)]
+    pub working_hours: Option<BusinessHours>,
 }
 
 impl Agent {
+    /// Their availability at `now`: as they set it, except off outside their
+    /// working hours.
+    pub fn availability_at(&self, now: Timestamp) -> AgentAvailability {
+        match &self.working_hours {
+            Some(hours)
+                if self.availability != AgentAvailability::Off
+                    && !crate::business_time::Calendar::or_default(hours).is_open(now) =>
+            {
+                AgentAvailability::Off
+            }
+            _ => self.availability,
+        }
+    }
+
     /// First word of the name, for greetings and mentions.
     pub fn first_name(&self) -> &str {
         self.name.split_whitespace().next().unwrap_or(&self.name)
@@ -242,6 +260,10 @@ pub struct Team {
     /// Acknowledgements of new conversations, by mailbox address (lowercase).
     #[serde(default)]
     pub acknowledgements: BTreeMap<String, Acknowledgement>,
+    /// Business days of customer silence after which the relay closes a
+    /// pending conversation as "no reply"; `None`: never.
+    #[serde(default)]
+    pub auto_close_days: Option<u32>,
 }
 
 impl Team {
@@ -292,6 +314,9 @@ impl Team {
             .collect()
     }
 }
+
+/// The longest auto-close a team can set, in business days.
+pub const MAX_AUTO_CLOSE_DAYS: u32 = 365;
 
 /// A team document.
 #[derive(Debug, Clone)]
@@ -356,6 +381,55 @@ impl TeamDoc {
                 value: id.to_string(),
             })?;
             doc.put(&agent, "availability", availability.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Sets (or with `None` clears) an agent's own working hours.
+    pub fn set_working_hours(
+        &mut self,
+        ctx: &Ctx,
+        id: &AgentId,
+        hours: Option<&BusinessHours>,
+    ) -> Result<()> {
+        if let Some(h) = hours {
+            h.validate()?;
+        }
+        change(&mut self.doc, ctx, "set working hours", |doc| {
+            let agents = required_obj(doc, &ROOT, "agents")?;
+            let agent = obj_at(doc, &agents, id.as_str()).ok_or(CoreError::InvalidValue {
+                field: "agent",
+                value: id.to_string(),
+            })?;
+            match hours {
+                Some(h) => {
+                    let obj = doc.put_object(&agent, "working_hours", ObjType::Map)?;
+                    write_hours(doc, &obj, h)?;
+                }
+                None => {
+                    if obj_at(doc, &agent, "working_hours").is_some() {
+                        doc.delete(&agent, "working_hours")?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets after how many business days of customer silence a pending
+    /// conversation is closed as "no reply" (1–365), or turns it off.
+    pub fn set_auto_close(&mut self, ctx: &Ctx, days: Option<u32>) -> Result<()> {
+        if let Some(d) = days.filter(|d| !(1..=MAX_AUTO_CLOSE_DAYS).contains(d)) {
+            return Err(CoreError::InvalidValue {
+                field: "auto-close days (1 to 365)",
+                value: d.to_string(),
+            });
+        }
+        change(&mut self.doc, ctx, "set auto-close", |doc| {
+            match days {
+                Some(d) => doc.put(ROOT, "auto_close_days", i64::from(d))?,
+                None => doc.put(ROOT, "auto_close_days", ScalarValue::Null)?,
+            }
             Ok(())
         })
     }
@@ -601,6 +675,7 @@ fn read(doc: &AutoCommit) -> Result<Team> {
                     .str("availability")
                     .and_then(|r| r.parse().ok())
                     .unwrap_or(AgentAvailability::Available),
+                working_hours: a.map("working_hours").map(|h| read_hours(&h)),
             })
         })
         .collect();
@@ -613,27 +688,7 @@ fn read(doc: &AutoCommit) -> Result<Team> {
     let tags = d.map("tags").map(|t| t.keys()).unwrap_or_default();
     let business_hours = d
         .map("business_hours")
-        .map(|h| BusinessHours {
-            time_zone: h.str("time_zone").unwrap_or_else(|| "UTC".into()),
-            days: h
-                .list("days")
-                .map(|l| ints(l).into_iter().map(|n| n as u8).collect())
-                .unwrap_or_default(),
-            start_minute: h.int("start_minute").unwrap_or(540) as u16,
-            end_minute: h.int("end_minute").unwrap_or(1020) as u16,
-            holidays: h
-                .map("holidays")
-                .map(|m| {
-                    m.keys()
-                        .into_iter()
-                        .map(|d| {
-                            let label = m.str(&d).unwrap_or_default();
-                            (d, label)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
+        .map(|h| read_hours(&h))
         .unwrap_or_default();
     let sla = Priority::ALL
         .iter()
@@ -689,7 +744,35 @@ fn read(doc: &AutoCommit) -> Result<Team> {
         sla,
         tiers,
         acknowledgements,
+        auto_close_days: d
+            .int("auto_close_days")
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| (1..=MAX_AUTO_CLOSE_DAYS).contains(n)),
     })
+}
+
+fn read_hours(h: &Node<'_>) -> BusinessHours {
+    BusinessHours {
+        time_zone: h.str("time_zone").unwrap_or_else(|| "UTC".into()),
+        days: h
+            .list("days")
+            .map(|l| ints(l).into_iter().map(|n| n as u8).collect())
+            .unwrap_or_default(),
+        start_minute: h.int("start_minute").unwrap_or(540) as u16,
+        end_minute: h.int("end_minute").unwrap_or(1020) as u16,
+        holidays: h
+            .map("holidays")
+            .map(|m| {
+                m.keys()
+                    .into_iter()
+                    .map(|d| {
+                        let label = m.str(&d).unwrap_or_default();
+                        (d, label)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -814,5 +897,57 @@ mod tests {
         assert!(!t.remove_holiday(&ctx(), "2026-12-25").unwrap());
         assert!(t.remove_tier(&ctx(), "premium").unwrap());
         assert!(t.view().unwrap().tiers.is_empty());
+    }
+
+    #[test]
+    fn working_hours_make_an_agent_off_outside_them_and_auto_close_round_trips() {
+        let mut t = TeamDoc::create(
+            ActorId::random(),
+            &ctx(),
+            &TeamId::parse("t1").unwrap(),
+            "Northwind",
+            "Ana Lima",
+            "ana@northwind.example",
+        )
+        .unwrap();
+        let ana = t.view().unwrap().agents[0].id.clone();
+        // Mondays to Wednesdays, 08:00–12:00 in Lisbon (UTC+0 in December).
+        let part_time = BusinessHours {
+            time_zone: "Europe/Lisbon".into(),
+            days: vec![1, 2, 3],
+            start_minute: 8 * 60,
+            end_minute: 12 * 60,
+            holidays: BTreeMap::new(),
+        };
+        t.set_working_hours(&ctx(), &ana, Some(&part_time)).unwrap();
+        let me = t.view().unwrap().agents[0].clone();
+        assert_eq!(me.working_hours.as_ref(), Some(&part_time));
+        let monday = |h: i64| Timestamp(1_796_601_600_000 + h * 3_600_000);
+        assert_eq!(me.availability_at(monday(9)), AgentAvailability::Available);
+        assert_eq!(me.availability_at(monday(13)), AgentAvailability::Off);
+        assert_eq!(
+            me.availability_at(monday(3 * 24 + 9)),
+            AgentAvailability::Off,
+            "Thursday"
+        );
+        t.set_availability(&ctx(), &ana, AgentAvailability::Away)
+            .unwrap();
+        let me = t.view().unwrap().agents[0].clone();
+        assert_eq!(me.availability_at(monday(9)), AgentAvailability::Away);
+        t.set_working_hours(&ctx(), &ana, None).unwrap();
+        assert_eq!(t.view().unwrap().agents[0].working_hours, None);
+        let bad = BusinessHours {
+            days: vec![],
+            ..part_time
+        };
+        assert!(t.set_working_hours(&ctx(), &ana, Some(&bad)).is_err());
+
+        assert_eq!(t.view().unwrap().auto_close_days, None);
+        t.set_auto_close(&ctx(), Some(5)).unwrap();
+        assert_eq!(t.view().unwrap().auto_close_days, Some(5));
+        assert!(t.set_auto_close(&ctx(), Some(0)).is_err());
+        assert!(t.set_auto_close(&ctx(), Some(366)).is_err());
+        t.set_auto_close(&ctx(), None).unwrap();
+        assert_eq!(t.view().unwrap().auto_close_days, None);
     }
 }

@@ -59,6 +59,7 @@ mod tests {
             email: "ana@x.example".into(),
             role: AgentRole::Agent,
             availability: AgentAvailability::Available,
+            working_hours: None,
         };
         assert_eq!(
             expand_template("Hi {customer.first_name} at {customer.company}, {agent.first_name} here. {unknown}", Some(&c), Some(&a)),

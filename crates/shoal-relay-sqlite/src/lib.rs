@@ -17,12 +17,28 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use shoal_relay_store::{
-    AgentRecord, AppendItem, FeedEntry, NewAgent, NewChange, RelayStore, Result, StoreError,
-    StoreStats, StoredDoc, TeamRecord, TeamUsage, TokenRecord,
+    AgentRecord, AppendItem, AwaitingRecord, FeedEntry, NewAgent, NewChange, RelayStore, Result,
+    StoreError, StoreStats, StoredDoc, TeamRecord, TeamUsage, TokenRecord,
 };
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
+
+/// Version 8: the follow-through index, pending conversations and since
+/// when their customer has been silent (for the team's auto-close).
+const SCHEMA_V8: &str = "
+CREATE TABLE awaiting (
+    team_id         TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    silent_since    INTEGER NOT NULL,
+    follow_up_at    INTEGER NULL,
+    PRIMARY KEY (team_id, conversation_id)
+);
+CREATE TABLE awaiting_cursors (
+    team_id TEXT PRIMARY KEY,
+    seq     INTEGER NOT NULL
+);
+";
 
 /// How long a statement waits for another process's lock on the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -271,6 +287,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     if version < 7 {
         tx.execute_batch(mail::SCHEMA_V7).map_err(backend)?;
+    }
+    if version < 8 {
+        tx.execute_batch(SCHEMA_V8).map_err(backend)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -783,5 +802,74 @@ impl RelayStore for SqliteStore {
         conn.prepare_cached("SELECT agent_id FROM actors WHERE team_id = ?1 AND actor = ?2")
             .and_then(|mut stmt| stmt.query_row([team_id, actor], |r| r.get(0)))
             .map_err(backend)
+    }
+
+    fn awaiting_cursor(&self, team_id: &str) -> Result<u64> {
+        let conn = self.conn()?;
+        conn.prepare_cached("SELECT seq FROM awaiting_cursors WHERE team_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([team_id], |r| r.get::<_, i64>(0)).optional())
+            .map(|v| v.unwrap_or(0).max(0) as u64)
+            .map_err(backend)
+    }
+
+    fn record_awaiting(
+        &self,
+        team_id: &str,
+        changes: &[(String, Option<AwaitingRecord>)],
+        seq: u64,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(backend)?;
+        for (conversation, record) in changes {
+            match record {
+                Some(r) => tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO awaiting \
+                         (team_id, conversation_id, silent_since, follow_up_at) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            team_id,
+                            conversation,
+                            r.silent_since,
+                            r.follow_up_at
+                        ])
+                    }),
+                None => tx
+                    .prepare_cached(
+                        "DELETE FROM awaiting WHERE team_id = ?1 AND conversation_id = ?2",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![team_id, conversation])),
+            }
+            .map_err(backend)?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO awaiting_cursors (team_id, seq) VALUES (?1, ?2) \
+             ON CONFLICT (team_id) DO UPDATE SET seq = max(seq, excluded.seq)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![team_id, seq as i64]))
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn awaiting(&self, team_id: &str) -> Result<Vec<AwaitingRecord>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT conversation_id, silent_since, follow_up_at FROM awaiting \
+                 WHERE team_id = ?1 ORDER BY silent_since, conversation_id",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([team_id], |r| {
+                Ok(AwaitingRecord {
+                    conversation_id: r.get(0)?,
+                    silent_since: r.get(1)?,
+                    follow_up_at: r.get(2)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
     }
 }

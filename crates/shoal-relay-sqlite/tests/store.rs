@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 
 use shoal_relay_sqlite::SqliteStore;
-use shoal_relay_store::{AppendItem, NewAgent, NewChange, RelayStore, StoreError};
+use shoal_relay_store::{AppendItem, AwaitingRecord, NewAgent, NewChange, RelayStore, StoreError};
 use tempfile::TempDir;
 
 const TEAM_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -680,5 +680,52 @@ fn an_actor_is_bound_to_the_first_agent_that_uses_it_per_team() {
     assert_eq!(
         store.bind_actor("team-b", "abcd", "cleo", 4).unwrap(),
         "cleo"
+    );
+}
+
+#[test]
+fn the_follow_through_index_adds_replaces_removes_and_keeps_teams_apart() {
+    let (dir, store) = store_with_teams();
+    let record = |id: &str, since: i64, follow_up: Option<i64>| AwaitingRecord {
+        conversation_id: id.into(),
+        silent_since: since,
+        follow_up_at: follow_up,
+    };
+    assert_eq!(store.awaiting_cursor(TEAM_A).unwrap(), 0);
+    store
+        .record_awaiting(
+            TEAM_A,
+            &[
+                ("c2".into(), Some(record("c2", T0 + 5, None))),
+                ("c1".into(), Some(record("c1", T0, Some(T0 + 99)))),
+            ],
+            7,
+        )
+        .unwrap();
+    assert_eq!(
+        store.awaiting(TEAM_A).unwrap(),
+        [record("c1", T0, Some(T0 + 99)), record("c2", T0 + 5, None)],
+        "oldest silence first"
+    );
+    assert!(store.awaiting(TEAM_B).unwrap().is_empty());
+    assert_eq!(store.awaiting_cursor(TEAM_B).unwrap(), 0);
+    // c1 answered (removed), c2 nudged (replaced); an older position never
+    // moves the cursor back.
+    store
+        .record_awaiting(
+            TEAM_A,
+            &[
+                ("c1".into(), None),
+                ("c2".into(), Some(record("c2", T0 + 50, None))),
+            ],
+            3,
+        )
+        .unwrap();
+    assert_eq!(store.awaiting_cursor(TEAM_A).unwrap(), 7);
+    drop(store);
+    let store = open(&db_path(&dir));
+    assert_eq!(
+        store.awaiting(TEAM_A).unwrap(),
+        [record("c2", T0 + 50, None)]
     );
 }

@@ -155,6 +155,18 @@ pub struct TeamUsage {
     pub bytes: u64,
 }
 
+/// A conversation waiting for its customer (pending), as the relay's
+/// follow-through index keeps it: what its auto-close is computed from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwaitingRecord {
+    /// The conversation id (without `conv/`).
+    pub conversation_id: String,
+    /// Since when the customer has been silent (ms).
+    pub silent_since: i64,
+    /// The agent's follow-up date (ms), if any.
+    pub follow_up_at: Option<i64>,
+}
+
 /// The relay's storage.
 pub trait RelayStore: Send + Sync + 'static {
     /// Creates a team with the given id (callers generate it) and name.
@@ -234,4 +246,21 @@ pub trait RelayStore: Send + Sync + 'static {
     /// bound already; returns the agent it is bound to (the first to use
     /// it). Agent id `relay` stands for the relay's own actors.
     fn bind_actor(&self, team_id: &str, actor: &str, agent_id: &str, now: i64) -> Result<String>;
+
+    /// The feed sequence up to which a team's conversations were read into
+    /// the follow-through index.
+    fn awaiting_cursor(&self, team_id: &str) -> Result<u64>;
+    /// Updates the follow-through index from conversations read from the
+    /// feed: `Some` adds or replaces a pending conversation, `None` removes
+    /// one that no longer waits; records the feed position (a cursor never
+    /// moves back), all in one transaction.
+    fn record_awaiting(
+        &self,
+        team_id: &str,
+        changes: &[(String, Option<AwaitingRecord>)],
+        seq: u64,
+    ) -> Result<()>;
+    /// A team's conversations waiting for their customer, oldest silence
+    /// first.
+    fn awaiting(&self, team_id: &str) -> Result<Vec<AwaitingRecord>>;
 }

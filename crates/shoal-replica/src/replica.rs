@@ -451,6 +451,12 @@ impl Replica {
         })
     }
 
+    /// Sets after how many business days of customer silence the relay
+    /// closes a pending conversation as "no reply", or turns it off.
+    pub fn set_auto_close(&mut self, days: Option<u32>) -> Result<()> {
+        self.change_team_settings("auto-close", |t, ctx| t.set_auto_close(ctx, days))
+    }
+
     /// Removes a support tier; `false` when there was none by that name.
     pub fn remove_tier(&mut self, tier: &str) -> Result<bool> {
         self.change_team_settings("support tiers", |t, ctx| t.remove_tier(ctx, tier))
@@ -466,13 +472,25 @@ impl Replica {
         })
     }
 
-    /// Whether this replica's agent takes new unassigned work (available; an
-    /// agent the team document does not list yet counts as available).
+    /// Sets (or with `None` clears) this replica's agent's own working
+    /// hours; outside them the team sees them as off.
+    pub fn set_my_working_hours(&mut self, hours: Option<&BusinessHours>) -> Result<()> {
+        let me = self.identity.agent_id.clone();
+        let doc = DocId::team(&self.identity.team_id);
+        self.write(&doc, |t: &mut TeamDoc, ctx| {
+            t.set_working_hours(ctx, &me, hours)
+        })
+    }
+
+    /// This replica's agent's availability now: as they set it, off outside
+    /// their working hours (an agent the team document does not list yet
+    /// counts as available).
     pub fn my_availability(&self) -> Result<AgentAvailability> {
+        let now = self.now();
         Ok(self
             .team()?
             .agent(&self.identity.agent_id)
-            .map_or(AgentAvailability::Available, |a| a.availability))
+            .map_or(AgentAvailability::Available, |a| a.availability_at(now)))
     }
 
     /// Resolves `me`, an agent id (or prefix), e-mail or name.

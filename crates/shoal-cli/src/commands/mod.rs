@@ -104,6 +104,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             AgentCommand::Add(a) => agent::add(home, a, out),
             AgentCommand::List(a) => agent::list(home, a.json, out),
             AgentCommand::Availability(a) => agent::availability(home, a, out),
+            AgentCommand::Hours(a) => agent::hours(home, a, out),
         },
         Command::Report(a) => report::run(home, a, out),
         Command::Team(c) => match c {
@@ -115,6 +116,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             TeamCommand::Tier(TierCommand::Set(a)) => team::tier_set(home, a, out),
             TeamCommand::Tier(TierCommand::Remove(a)) => team::tier_remove(home, a, out),
             TeamCommand::Ack(a) => team::ack(home, a, out),
+            TeamCommand::AutoClose(a) => team::auto_close(home, a, out),
         },
         Command::Template(c) => match c {
             TemplateCommand::Set(a) => template::set(home, a, out),

@@ -3,8 +3,8 @@
 
 use super::{open, print_json};
 use crate::args::{
-    HolidayAddArgs, HolidayRemoveArgs, TeamAckArgs, TeamHoursArgs, TeamSlaArgs, TierRemoveArgs,
-    TierSetArgs,
+    HolidayAddArgs, HolidayRemoveArgs, TeamAckArgs, TeamAutoCloseArgs, TeamHoursArgs, TeamSlaArgs,
+    TierRemoveArgs, TierSetArgs,
 };
 use crate::render::Table;
 use anyhow::{anyhow, bail, Context, Result};
@@ -115,6 +115,7 @@ struct Settings<'a> {
     sla: &'a BTreeMap<Priority, SlaTarget>,
     tiers: &'a BTreeMap<String, Priority>,
     acknowledgements: &'a BTreeMap<String, Acknowledgement>,
+    auto_close_days: Option<u32>,
 }
 
 /// Runs `shoal team show`.
@@ -129,6 +130,7 @@ pub fn show(home: &Path, json: bool, out: &mut dyn Write) -> Result<()> {
                 sla: &team.sla,
                 tiers: &team.tiers,
                 acknowledgements: &team.acknowledgements,
+                auto_close_days: team.auto_close_days,
             },
         );
     }
@@ -191,6 +193,17 @@ fn write_settings(out: &mut dyn Write, team: &Team) -> Result<()> {
             "No automatic acknowledgements (`shoal team ack MAILBOX` turns one on)."
         )?;
     }
+    match team.auto_close_days {
+        Some(days) => writeln!(
+            out,
+            "Pending conversations close as \"no reply\" after {days} business day{} of silence.",
+            if days == 1 { "" } else { "s" }
+        )?,
+        None => writeln!(
+            out,
+            "Pending conversations stay pending (`shoal team auto-close DAYS` closes silent ones)."
+        )?,
+    }
     for (mailbox, ack) in &team.acknowledgements {
         writeln!(
             out,
@@ -244,6 +257,37 @@ pub fn ack(home: &Path, args: TeamAckArgs, out: &mut dyn Write) -> Result<()> {
     )?;
     for line in ack.text.lines() {
         writeln!(out, "  | {line}")?;
+    }
+    Ok(())
+}
+
+/// Runs `shoal team auto-close`.
+pub fn auto_close(home: &Path, args: TeamAutoCloseArgs, out: &mut dyn Write) -> Result<()> {
+    let days = match args.days.trim() {
+        "off" | "never" => None,
+        n => Some(
+            n.parse::<u32>()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .with_context(|| {
+                    format!("`{n}` is neither a number of business days (1–365) nor `off`")
+                })?,
+        ),
+    };
+    open(home)?
+        .set_auto_close(days)
+        .context("cannot change the auto-close")?;
+    match days {
+        Some(d) => writeln!(
+            out,
+            "The relay closes pending conversations as \"no reply\" after {d} business day{} \
+             of customer silence, once this replica syncs.",
+            if d == 1 { "" } else { "s" }
+        )?,
+        None => writeln!(
+            out,
+            "Pending conversations stay pending until someone closes them."
+        )?,
     }
     Ok(())
 }
