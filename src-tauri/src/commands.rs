@@ -277,6 +277,19 @@ async fn set_availability(engine: Eng<'_>, availability: String) -> Result<TeamV
 }
 
 #[tauri::command]
+async fn team_settings(engine: Eng<'_>) -> Result<TeamSettingsView, AppError> {
+    off_main(&engine, |e| e.team_settings()).await
+}
+
+#[tauri::command]
+async fn change_team_settings(
+    engine: Eng<'_>,
+    change: TeamSettingsChange,
+) -> Result<TeamSettingsView, AppError> {
+    off_main(&engine, move |e| e.change_team_settings(change)).await
+}
+
+#[tauri::command]
 async fn set_settings(engine: Eng<'_>, settings: Settings) -> Result<Settings, AppError> {
     off_main(&engine, move |e| e.set_settings(settings)).await
 }
@@ -318,6 +331,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         settings,
         set_settings,
         set_availability,
+        team_settings,
+        change_team_settings,
         report,
         await_confirmation,
         close_confirmed,

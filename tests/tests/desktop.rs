@@ -1073,3 +1073,92 @@ fn the_reports_view_shows_the_teams_week() {
     app.wait_gone(&tid("reports"), UI);
     app.wait_for(&row(&first), UI);
 }
+
+/// Replaces the text of the input `id`.
+fn replace_text(app: &App, id: &str, text: &str) {
+    app.wait_for(&tid(id), UI);
+    let input = app.get_el(&tid(id));
+    input.clear().unwrap();
+    input.send_keys(text).unwrap();
+}
+
+/// The settings view's confirmation, once it says `what`.
+fn wait_saved(app: &App, what: &str) {
+    app.wait_until(what, UI, |s: &Session| {
+        Ok(s.text_of(&tid("team-settings-saved"))?
+            .filter(|t| t.contains(what))
+            .map(|_| ()))
+    });
+}
+
+#[test]
+fn an_admin_sets_the_teams_promises_in_the_app() {
+    let desktop = Desktop::start();
+    let t = team();
+    let cleo = t
+        .relay
+        .agent_as(&t.id, "Cleo Diaz", "cleo@northwind.example", "admin");
+    let home = tempfile::tempdir().unwrap();
+    let app = desktop.launch(home.path());
+    app.join(&t.relay, &cleo);
+    app.press("g").unwrap();
+    app.press("t").unwrap();
+    app.wait_for(&tid("team-settings"), UI);
+    let described = |s: &Session, what: &str| -> WdResult<Option<()>> {
+        Ok(s.text_of(&tid("hours-description"))?
+            .filter(|t| t == what)
+            .map(|_| ()))
+    };
+    app.wait_until("the team's hours", SYNC, |s: &Session| {
+        described(s, "Monday to Friday, 09:00–17:00 (UTC)")
+    });
+    assert!(
+        app.find(&tid("team-settings-read-only")).unwrap().is_none(),
+        "an admin may change them"
+    );
+
+    replace_text(&app, "hours-zone", "America/New_York");
+    app.click(&tid("hours-day-5"), UI);
+    app.click(&tid("hours-save"), UI);
+    app.wait_until("the new hours", UI, |s: &Session| {
+        described(s, "Monday to Thursday, 09:00–17:00 (America/New_York)")
+    });
+    replace_text(&app, "target-first-urgent", "30m");
+    app.click(&tid("targets-save"), UI);
+    wait_saved(&app, "Response targets saved.");
+    app.type_into(&tid("tier-name"), "premium", UI);
+    app.click(&tid("tier-add"), UI);
+    app.wait_for("[data-testid=tier][data-tier=premium]", UI);
+    app.click(&tid("auto-close-on"), UI);
+    replace_text(&app, "auto-close-days", "3");
+    app.click(&tid("auto-close-save"), UI);
+    wait_saved(&app, "after 3 business days");
+    app.execute(
+        "document.querySelector('[data-testid=team-settings-body]').scrollTop = 0",
+        vec![],
+    )
+    .unwrap();
+    app.screenshot("team-settings");
+    // A refused change says why and keeps the settings.
+    replace_text(&app, "hours-to", "08:00");
+    app.click(&tid("hours-save"), UI);
+    app.wait_until("the refusal", UI, |s: &Session| {
+        Ok(s.text_of(&tid("team-settings-error"))?
+            .filter(|t| t.contains("working hours"))
+            .map(|_| ()))
+    });
+    app.press(keys::ESCAPE).unwrap();
+    app.wait_gone(&tid("team-settings"), UI);
+
+    // Ben's replica gets them from the relay, which took them from an admin.
+    let arrived = eventually(SYNC, || {
+        t.cli.sync();
+        let team = t.cli.json(&["team", "show"]);
+        team["business_hours"]["time_zone"] == "America/New_York"
+            && team["business_hours"]["days"] == serde_json::json!([1, 2, 3, 4])
+            && team["sla"]["urgent"]["first_response_minutes"] == 30
+            && team["tiers"]["premium"] == "high"
+            && team["auto_close_days"] == 3
+    });
+    assert!(arrived, "{}", t.cli.ok(&["team", "show"]));
+}

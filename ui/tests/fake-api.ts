@@ -1,7 +1,7 @@
 // A FAKE of src/lib/api.ts for component tests: the real shell is exercised by the end-to-end
 // tests. Each function is a vi.fn that tests program; toAppError is the real one.
 import { vi } from 'vitest';
-import type { InboxRow, SearchHit } from '../src/lib/types';
+import type { InboxRow, SearchHit, TeamSettingsView } from '../src/lib/types';
 
 export function fakeRow(i: number): InboxRow {
   return {
@@ -22,6 +22,33 @@ export function fakeRow(i: number): InboxRow {
     unread: i % 3 === 0,
     preview: `Preview ${i}`,
     has_conflict: false,
+  };
+}
+
+/** A team's settings as the engine gives them; `canEdit` for an admin. */
+export function fakeTeamSettings(canEdit: boolean): TeamSettingsView {
+  const hours = {
+    time_zone: 'Europe/Berlin',
+    days: [1, 2, 3, 4, 5],
+    from: '09:00',
+    to: '17:00',
+    description: 'Monday to Friday, 09:00–17:00 (Europe/Berlin)',
+  };
+  return {
+    can_edit: canEdit,
+    hours,
+    holidays: [{ date: '2026-12-25', label: 'Christmas' }],
+    targets: [
+      { priority: 'urgent', first_minutes: 60, next_minutes: 120 },
+      { priority: 'high', first_minutes: 120, next_minutes: 240 },
+      { priority: 'normal', first_minutes: 240, next_minutes: 480 },
+      { priority: 'low', first_minutes: 480, next_minutes: 960 },
+    ],
+    tiers: [{ tier: 'premium', priority: 'high' }],
+    acknowledgements: [],
+    default_acknowledgement: 'Thank you for writing to {team.name}.',
+    auto_close_days: null,
+    my_working_hours: null,
   };
 }
 
@@ -54,5 +81,7 @@ export function makeFakeApi() {
     onSyncStatus: vi.fn(unlisten),
     onPresence: vi.fn(unlisten),
     onFocusConversation: vi.fn(unlisten),
+    teamSettings: vi.fn(async () => fakeTeamSettings(true)),
+    changeTeamSettings: vi.fn(async () => fakeTeamSettings(true)),
   };
 }

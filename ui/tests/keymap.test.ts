@@ -30,6 +30,7 @@ describe('decide', () => {
     expect(decide(key('m'), true).action).toBe('view-mine');
     expect(decide(key('u'), true).action).toBe('view-unassigned');
     expect(decide(key('r'), true).action).toBe('reports');
+    expect(decide(key('t'), true).action).toBe('team-settings');
     expect(decide(key('j'), true)).toEqual({ action: null, pendingG: false });
   });
   it('ignores letters in text fields but not Escape and Ctrl+Enter', () => {

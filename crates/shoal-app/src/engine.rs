@@ -1049,6 +1049,23 @@ impl Engine {
         self.team()
     }
 
+    /// The team's settings (hours, holidays, targets, tiers,
+    /// acknowledgements, auto-close) and my own working hours.
+    pub fn team_settings(&self) -> Result<crate::TeamSettingsView, AppError> {
+        self.read(|r| crate::team_settings::view(r))
+    }
+
+    /// Makes one change of the team's settings (admins only, except my own
+    /// working hours); returns the settings as they are now.
+    pub fn change_team_settings(
+        &self,
+        change: crate::TeamSettingsChange,
+    ) -> Result<crate::TeamSettingsView, AppError> {
+        let team = self.read(|r| Ok(DocId::team(&r.identity().team_id)))?;
+        self.write(team, |r| crate::team_settings::apply(r, change))?;
+        self.team_settings()
+    }
+
     /// Saves the settings.
     pub fn set_settings(&self, settings: Settings) -> Result<Settings, AppError> {
         home::create(&self.shared.home)?;

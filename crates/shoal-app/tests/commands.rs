@@ -491,6 +491,156 @@ fn settings_persist_across_restarts() {
 }
 
 #[test]
+fn the_team_settings_change_one_at_a_time_and_refuse_nonsense() {
+    use shoal_app::team_settings::HoursView;
+    use shoal_app::TeamSettingsChange as C;
+    let dir = tempfile::tempdir().unwrap();
+    let (e, _rx) = local(dir.path());
+    let before = e.team_settings().unwrap();
+    assert!(before.can_edit, "the founder is an admin");
+    assert_eq!(before.hours.from, "09:00");
+    assert_eq!(before.targets.len(), 4);
+    assert_eq!(before.targets[0].priority, "urgent");
+    assert_eq!(before.auto_close_days, None);
+    assert!(before.my_working_hours.is_none());
+
+    let berlin = HoursView {
+        time_zone: "Europe/Berlin".into(),
+        days: vec![1, 2, 3, 4],
+        from: "08:00".into(),
+        to: "16:30".into(),
+        description: String::new(),
+    };
+    let v = e
+        .change_team_settings(C::Hours {
+            hours: berlin.clone(),
+        })
+        .unwrap();
+    assert_eq!(
+        v.hours.description,
+        "Monday to Thursday, 08:00–16:30 (Europe/Berlin)"
+    );
+    let v = e
+        .change_team_settings(C::AddHoliday {
+            date: "2026-12-24".into(),
+            label: "Christmas Eve".into(),
+        })
+        .unwrap();
+    assert_eq!(v.holidays[0].label, "Christmas Eve");
+    assert_eq!(v.hours.time_zone, "Europe/Berlin", "hours keep");
+    let v = e
+        .change_team_settings(C::Hours {
+            hours: HoursView {
+                from: "07:00".into(),
+                ..berlin.clone()
+            },
+        })
+        .unwrap();
+    assert_eq!(v.holidays.len(), 1, "changing the hours keeps the holidays");
+    let v = e
+        .change_team_settings(C::Target {
+            priority: "high".into(),
+            first_minutes: 90,
+            next_minutes: 180,
+        })
+        .unwrap();
+    assert_eq!(v.targets[1].first_minutes, 90);
+    let v = e
+        .change_team_settings(C::SetTier {
+            tier: "premium".into(),
+            priority: "high".into(),
+        })
+        .unwrap();
+    assert_eq!(v.tiers[0].tier, "premium");
+    let v = e
+        .change_team_settings(C::Acknowledgement {
+            mailbox: "support@northwind.example".into(),
+            text: Some("Thanks! By {due}.".into()),
+            every_hours: 12,
+        })
+        .unwrap();
+    assert_eq!(v.acknowledgements[0].every_hours, 12);
+    let v = e
+        .change_team_settings(C::AutoClose { days: Some(4) })
+        .unwrap();
+    assert_eq!(v.auto_close_days, Some(4));
+    let v = e
+        .change_team_settings(C::MyWorkingHours {
+            hours: Some(berlin.clone()),
+        })
+        .unwrap();
+    assert_eq!(v.my_working_hours.unwrap().to, "16:30");
+
+    // Refused, with the reason, and nothing changes.
+    for (change, says) in [
+        (
+            C::Hours {
+                hours: HoursView {
+                    to: "07:00".into(),
+                    ..berlin.clone()
+                },
+            },
+            "working hours",
+        ),
+        (
+            C::RemoveHoliday {
+                date: "2027-01-01".into(),
+            },
+            "not a day off",
+        ),
+        (
+            C::Target {
+                priority: "high".into(),
+                first_minutes: 0,
+                next_minutes: 60,
+            },
+            "at least one minute",
+        ),
+        (
+            C::SetTier {
+                tier: "premium".into(),
+                priority: "asap".into(),
+            },
+            "asap",
+        ),
+        (
+            C::RemoveTier {
+                tier: "gold".into(),
+            },
+            "no tier",
+        ),
+        (C::AutoClose { days: Some(0) }, "auto-close"),
+    ] {
+        let err = e.change_team_settings(change).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{err:?}");
+        assert!(err.message.contains(says), "{says}: {}", err.message);
+    }
+    let after = e.team_settings().unwrap();
+    assert_eq!(after.hours.from, "07:00");
+    assert_eq!(after.auto_close_days, Some(4));
+
+    // Turned off again.
+    let v = e
+        .change_team_settings(C::Acknowledgement {
+            mailbox: "support@northwind.example".into(),
+            text: None,
+            every_hours: 24,
+        })
+        .unwrap();
+    assert!(v.acknowledgements.is_empty());
+    let v = e
+        .change_team_settings(C::MyWorkingHours { hours: None })
+        .unwrap();
+    assert!(v.my_working_hours.is_none());
+    let v = e
+        .change_team_settings(C::RemoveTier {
+            tier: "premium".into(),
+        })
+        .unwrap();
+    assert!(v.tiers.is_empty());
+}
+
+#[test]
 fn local_writes_emit_coalesced_replica_changed() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();

@@ -299,4 +299,67 @@ fn availability_is_shared_and_quiets_unassigned_work() {
         unreachable!()
     };
     assert_eq!(n.conversation_id.as_deref(), Some(loud.as_str()));
+
+    // The team's settings she sees but may not change (no admin).
+    let settings = ana.team_settings().unwrap();
+    assert!(!settings.can_edit);
+    let err = ana
+        .change_team_settings(shoal_app::TeamSettingsChange::AutoClose { days: Some(2) })
+        .unwrap_err();
+    assert!(err.message.contains("only an admin"), "{}", err.message);
+
+    // Her own working hours, a one-hour window twelve hours from now: she
+    // counts as off although she said available, for Ben too.
+    let hour = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 3600
+        + 12)
+        % 24;
+    let window = shoal_app::team_settings::HoursView {
+        time_zone: "UTC".into(),
+        days: (1..=7).collect(),
+        from: format!("{hour:02}:00"),
+        to: format!("{:02}:00", hour + 1),
+        description: String::new(),
+    };
+    ana.change_team_settings(shoal_app::TeamSettingsChange::MyWorkingHours {
+        hours: Some(window),
+    })
+    .unwrap();
+    let me = ana
+        .team()
+        .unwrap()
+        .agents
+        .into_iter()
+        .find(|a| a.me)
+        .unwrap();
+    assert_eq!(me.availability, "off", "outside her working hours");
+    let shared = shoal_e2e::eventually(Duration::from_secs(10), || {
+        ben.sync();
+        ben.json(&["agent", "list"])["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["email"] == "ana@northwind.example" && a["available_now"] == "off")
+    });
+    assert!(shared, "Ben never saw Ana's working hours");
+    let after_hours = ben.new_conversation("eva@acme.example", "Invoice", "Where is it?");
+    ben.sync();
+    wait_for(
+        &ana_rx,
+        "the conversation",
+        20,
+        |e| matches!(e, AppEvent::ReplicaChanged(c) if c.conversations.contains(&after_hours)),
+    );
+    let until = Instant::now() + Duration::from_secs(2);
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if let Ok(e) = ana_rx.recv_timeout(left) {
+            assert!(
+                !matches!(e, AppEvent::Notify(_)),
+                "notified outside her hours: {e:?}"
+            );
+        }
+    }
 }

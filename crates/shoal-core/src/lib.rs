@@ -48,8 +48,8 @@ pub use ids::{AgentId, ConversationId, CustomerId, DocId, DocKind, EntryId, IdEr
 pub use mentions::mention_handles;
 pub use schema::{SchemaError, SCHEMA_VERSION};
 pub use team::{
-    hhmm, Acknowledgement, Agent, AgentAvailability, AgentRole, BusinessHours, SlaTarget, Team,
-    TeamDoc, DEFAULT_ACKNOWLEDGEMENT,
+    hhmm, parse_hhmm, Acknowledgement, Agent, AgentAvailability, AgentRole, BusinessHours,
+    SlaTarget, Team, TeamDoc, DEFAULT_ACKNOWLEDGEMENT,
 };
 pub use template::expand_template;
 pub use time::Timestamp;

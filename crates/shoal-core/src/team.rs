@@ -202,6 +202,21 @@ pub fn hhmm(minute: u16) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
+/// A time of day `HH:MM` (`24:00` for the day's end) as minutes after
+/// midnight; the reverse of [`hhmm`].
+pub fn parse_hhmm(input: &str) -> Result<u16> {
+    let bad = || CoreError::InvalidValue {
+        field: "time of day (HH:MM, e.g. 09:00 or 17:30)",
+        value: input.to_owned(),
+    };
+    let (h, m) = input.trim().split_once(':').ok_or_else(bad)?;
+    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if m >= 60 || h > 24 || (h == 24 && m > 0) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
 impl Default for BusinessHours {
     fn default() -> Self {
         Self {

@@ -20,6 +20,8 @@ import type {
   Sort,
   Status,
   SyncStatusView,
+  TeamSettingsChange,
+  TeamSettingsView,
   TeamView,
   TemplateView,
   View,
@@ -105,6 +107,9 @@ export const awaitConfirmation = (id: string, followUpAt: number) =>
   call<void>('await_confirmation', { id, followUpAt });
 export const closeConfirmed = (id: string) => call<void>('close_confirmed', { id });
 export const report = (weeks: number) => call<ReportView>('report', { weeks });
+export const teamSettings = () => call<TeamSettingsView>('team_settings');
+export const changeTeamSettings = (change: TeamSettingsChange) =>
+  call<TeamSettingsView>('change_team_settings', { change });
 export const setAvailability = (availability: Availability) =>
   call<TeamView>('set_availability', { availability });
 

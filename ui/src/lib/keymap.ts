@@ -17,6 +17,7 @@ export type Action =
   | 'view-mine'
   | 'view-unassigned'
   | 'reports'
+  | 'team-settings'
   | 'help'
   | 'send';
 
@@ -58,6 +59,7 @@ const AFTER_G: Record<string, Action> = {
   m: 'view-mine',
   u: 'view-unassigned',
   r: 'reports',
+  t: 'team-settings',
 };
 
 /**
@@ -104,5 +106,6 @@ export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['g m', 'Go to mine'],
   ['g u', 'Go to unassigned'],
   ['g r', 'Reports'],
+  ['g t', 'Team settings: hours, targets, tiers, my working hours'],
   ['?', 'This help'],
 ];

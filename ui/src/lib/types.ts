@@ -293,3 +293,42 @@ export interface ReportView {
   report: { time_zone: string; weeks: ReportWeek[] };
   charts: { name: string; svg: string }[];
 }
+
+/** Working hours as the settings edit them. */
+export interface HoursView {
+  time_zone: string;
+  /** 1 = Monday … 7 = Sunday. */
+  days: number[];
+  /** HH:MM */
+  from: string;
+  /** HH:MM, 24:00 for midnight. */
+  to: string;
+  /** In words, from the engine (ignored when sent). */
+  description: string;
+}
+
+/** `team_settings`: the team's settings and my own working hours. */
+export interface TeamSettingsView {
+  can_edit: boolean;
+  hours: HoursView;
+  holidays: { date: string; label: string }[];
+  /** Most urgent first; business minutes. */
+  targets: { priority: Priority; first_minutes: number; next_minutes: number }[];
+  tiers: { tier: string; priority: Priority }[];
+  acknowledgements: { mailbox: string; text: string; every_hours: number }[];
+  default_acknowledgement: string;
+  auto_close_days: number | null;
+  my_working_hours: HoursView | null;
+}
+
+/** `change_team_settings`: one change. */
+export type TeamSettingsChange =
+  | { kind: 'hours'; hours: HoursView }
+  | { kind: 'add_holiday'; date: string; label: string }
+  | { kind: 'remove_holiday'; date: string }
+  | { kind: 'target'; priority: Priority; first_minutes: number; next_minutes: number }
+  | { kind: 'set_tier'; tier: string; priority: Priority }
+  | { kind: 'remove_tier'; tier: string }
+  | { kind: 'acknowledgement'; mailbox: string; text: string | null; every_hours: number }
+  | { kind: 'auto_close'; days: number | null }
+  | { kind: 'my_working_hours'; hours: HoursView | null };

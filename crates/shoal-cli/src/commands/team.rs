@@ -49,15 +49,10 @@ pub fn parse_days(input: &str) -> Result<Vec<u8>> {
     Ok(days)
 }
 
-/// `HH:MM` (00:00–24:00) as minutes after midnight.
+/// A time of day `HH:MM` (24:00 for midnight) in minutes after midnight.
 pub fn parse_clock(input: &str) -> Result<u16> {
-    let bad = || anyhow!("`{input}` is not a time of day: use HH:MM, e.g. 09:00 or 17:30");
-    let (h, m) = input.trim().split_once(':').ok_or_else(bad)?;
-    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if m >= 60 || h > 24 || (h == 24 && m > 0) {
-        return Err(bad());
-    }
-    Ok(h * 60 + m)
+    shoal_core::parse_hhmm(input)
+        .map_err(|_| anyhow!("`{input}` is not a time of day: use HH:MM, e.g. 09:00 or 17:30"))
 }
 
 /// A span of business time (`30m`, `2h`, `1h30m`, or plain minutes) in
