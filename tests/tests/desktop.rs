@@ -1162,3 +1162,68 @@ fn an_admin_sets_the_teams_promises_in_the_app() {
     });
     assert!(arrived, "{}", t.cli.ok(&["team", "show"]));
 }
+
+/// `date` seconds from now, RFC 3339 in UTC.
+fn seconds_ahead(seconds: u32) -> String {
+    let out = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("{seconds} seconds"),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .expect("date");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Following up until the customer confirms, in the window: Ben waits for
+/// the customer on a conversation of Ana's with a follow-up a quarter minute
+/// ahead; when it comes, the conversation is counted under Follow up, Ana's
+/// desktop reminds her ("Follow up: …"), and the reminder opens it.
+#[test]
+fn a_follow_up_coming_due_reminds_the_assignee_in_the_window() {
+    let desktop = Desktop::start();
+    let t = team();
+    let subject = "Replacement kettle";
+    let id = cli_conversation(&t, "vera@acme.example", subject, "Did it arrive?");
+    t.cli.ok(&["assign", &id, "ana@northwind.example"]);
+    t.cli.ok(&["reply", &id, "--body", "It ships today."]);
+    t.cli
+        .ok(&["status", &id, "pending", "--follow-up", &seconds_ahead(15)]);
+    t.cli.sync();
+    // Ana starts her day after all that: nothing of it notifies her.
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    app.wait_for(&row(&id), SYNC);
+    let follow_up_count = |s: &Session| -> WdResult<Option<String>> {
+        s.text_of(&format!("{} .count", tid("view-follow-up")))
+    };
+    assert_eq!(
+        follow_up_count(&app).unwrap().as_deref(),
+        Some("0"),
+        "not due yet"
+    );
+
+    app.wait_until(
+        "the Follow up count",
+        Duration::from_secs(60),
+        |s: &Session| Ok(follow_up_count(s)?.filter(|c| c == "1").map(|_| ())),
+    );
+    let reminder = format!("Follow up: {subject}");
+    let mut seen = Vec::new();
+    let reminded = eventually(SYNC, || {
+        seen = desktop.notifications();
+        seen.iter()
+            .any(|n| n.summary.contains(&reminder) && n.id.is_some())
+    });
+    assert!(
+        reminded,
+        "no {reminder:?} reached the notification daemon; saw {seen:#?}\napp log:\n{}",
+        app.log()
+    );
+    let n = seen.iter().find(|n| n.summary.contains(&reminder)).unwrap();
+    desktop.click_notification(n.id.unwrap());
+    app.wait_for(&conversation(&id), UI);
+    app.wait_for(&tid("follow-up"), UI);
+}

@@ -985,6 +985,7 @@ impl Engine {
                 template,
                 customer.as_ref(),
                 team.as_ref().and_then(|t| t.agent(&me)),
+                team.as_ref(),
             ))
         })
     }

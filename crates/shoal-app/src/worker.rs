@@ -50,6 +50,9 @@ struct Pending {
     team: bool,
     local: bool,
     remote: bool,
+    /// Conversations whose views changed because time passed (a snooze
+    /// ended, a follow-up came due): no document changed.
+    clock: bool,
 }
 
 struct LivePresence {
@@ -141,7 +144,7 @@ impl Worker {
     }
 
     fn has_pending(&self) -> bool {
-        self.pending.local || self.pending.remote
+        self.pending.local || self.pending.remote || self.pending.clock
     }
 
     fn handle(&mut self, m: Msg) {
@@ -335,6 +338,7 @@ impl Worker {
         for s in ended.iter().chain(&follow_ups) {
             self.pending.conversations.insert(s.conversation_id.clone());
         }
+        self.pending.clock = true;
         let ms = self.now_ms();
         for n in self.gate.offer(ms, found) {
             self.shared.emit(AppEvent::Notify(n));

@@ -442,7 +442,12 @@ fn templates_expand_and_search() {
         "Hi {customer.first_name}, thanks! {agent.first_name}",
     )
     .unwrap();
-    e.set_template("bye", "Bye").unwrap();
+    e.set_template("bye", "Bye, we answer {team.hours}.")
+        .unwrap();
+    assert_eq!(
+        e.expand_template(&c, "bye").unwrap(),
+        "Bye, we answer Monday to Friday, 09:00–17:00 (UTC)."
+    );
     let names: Vec<String> = e.templates().unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["bye", "thanks"]);
     assert_eq!(
@@ -749,6 +754,13 @@ fn a_follow_up_without_an_answer_reminds_the_assignee() {
     };
     assert_eq!(n.conversation_id.as_deref(), Some(c.as_str()));
     assert_eq!(e.inbox("follow-up", 0, 10).unwrap().total, 1);
+    // The window is told, so its views and counts move without any
+    // document changing.
+    wait_for(
+        &rx,
+        "the follow-up view to change",
+        |ev| matches!(ev, AppEvent::ReplicaChanged(p) if p.conversations.contains(&c)),
+    );
     // The customer confirms; closing records it.
     e.close_confirmed(&c).unwrap();
     let view = e.conversation(&c).unwrap();

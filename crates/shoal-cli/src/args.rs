@@ -1078,7 +1078,7 @@ pub enum TemplateCommand {
     /// Add or replace a template
     ///
     /// Placeholders filled in when replying: {customer.name}, {customer.first_name},
-    /// {customer.company}, {agent.name}, {agent.first_name}.
+    /// {customer.company}, {agent.name}, {agent.first_name}, {team.name}, {team.hours}.
     Set(TemplateSetArgs),
     /// List your templates
     List(JsonArgs),

@@ -196,10 +196,7 @@ pub fn acknowledgement_text(
         || "as soon as we can".to_owned(),
         |t| clock.calendar().describe(t),
     );
-    crate::expand_template(template, customer, None)
-        .replace("{team.name}", &team.name)
-        .replace("{team.hours}", &team.business_hours.describe())
-        .replace("{due}", &due)
+    crate::expand_template(template, customer, None, Some(team)).replace("{due}", &due)
 }
 
 #[cfg(test)]

@@ -465,7 +465,12 @@ fn template_body(
     };
     let customer = customer_if_present(replica, &conv.customer_id)?;
     let team = replica.team()?;
-    Ok(expand_template(template, customer.as_ref(), team.agent(me)))
+    Ok(expand_template(
+        template,
+        customer.as_ref(),
+        team.agent(me),
+        Some(&team),
+    ))
 }
 
 /// What `note --json` prints.
