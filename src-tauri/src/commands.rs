@@ -56,11 +56,18 @@ async fn inbox(
     engine: Eng<'_>,
     view: String,
     sort: Option<String>,
+    tag: Option<String>,
     offset: usize,
     limit: usize,
 ) -> Result<InboxPage, AppError> {
     off_main(&engine, move |e| {
-        e.inbox_sorted(&view, sort.as_deref().unwrap_or("activity"), offset, limit)
+        e.inbox_page(
+            &view,
+            sort.as_deref().unwrap_or("activity"),
+            tag.as_deref(),
+            offset,
+            limit,
+        )
     })
     .await
 }
@@ -277,6 +284,16 @@ async fn set_availability(engine: Eng<'_>, availability: String) -> Result<TeamV
 }
 
 #[tauri::command]
+async fn tags(engine: Eng<'_>) -> Result<Vec<String>, AppError> {
+    off_main(&engine, |e| e.tags()).await
+}
+
+#[tauri::command]
+async fn set_priority(engine: Eng<'_>, id: String, priority: String) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.set_priority(&id, &priority)).await
+}
+
+#[tauri::command]
 async fn team_settings(engine: Eng<'_>) -> Result<TeamSettingsView, AppError> {
     off_main(&engine, |e| e.team_settings()).await
 }
@@ -319,6 +336,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         set_status,
         tag,
         untag,
+        set_priority,
+        tags,
         customer,
         splice_customer_notes,
         team,

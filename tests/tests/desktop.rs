@@ -1227,3 +1227,96 @@ fn a_follow_up_coming_due_reminds_the_assignee_in_the_window() {
     app.wait_for(&conversation(&id), UI);
     app.wait_for(&tid("follow-up"), UI);
 }
+
+/// Waits until the open conversation's `attr` is `value`.
+#[track_caller]
+fn wait_conversation_attr(app: &App, attr: &str, value: &str) {
+    app.wait_until(&format!("{attr} = {value:?}"), UI, |s: &Session| {
+        let el = s.find(&tid("conversation"))?;
+        Ok(match el {
+            Some(e) if e.attr(attr)?.as_deref() == Some(value) => Some(()),
+            _ => None,
+        })
+    });
+}
+
+/// Opens the command palette with Ctrl+K and runs the first action
+/// matching `words`, all from the keyboard.
+#[track_caller]
+fn palette(app: &App, words: &str) {
+    app.press(&format!("{}k", keys::CONTROL)).unwrap();
+    app.wait_for(&tid("palette"), UI);
+    app.press(words).unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_gone(&tid("palette"), UI);
+}
+
+/// In a picker open as `testid`, types `words` and takes the first match.
+#[track_caller]
+fn pick(app: &App, testid: &str, words: &str) {
+    app.wait_for(&tid(testid), UI);
+    app.press(words).unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_gone(&tid(testid), UI);
+}
+
+/// Triage from the keyboard alone: the command palette (Ctrl+K) assigns to
+/// a colleague, Shift+A unassigns, t adds a new tag, p sets the priority,
+/// the palette filters the list by that tag and clears the filter again,
+/// and a colleague's @mention shows under Mentions me. Ben's CLI sees the
+/// result through the relay.
+#[test]
+fn the_keyboard_assigns_tags_prioritises_and_filters() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    let refund = cli_conversation(&t, "maria@acme.example", "Charged twice", "Two charges.");
+    let login = cli_conversation(&t, "tom@acme.example", "Login fails", "Cannot log in.");
+    app.wait_for(&row(&login), SYNC);
+    focus_row(&app, &refund);
+
+    // The palette lists every action with its shortcut; typing narrows it.
+    app.press(&format!("{}k", keys::CONTROL)).unwrap();
+    app.wait_for(&tid("palette"), UI);
+    app.press("a").unwrap();
+    app.screenshot("command-palette");
+    app.press("ssign").unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_gone(&tid("palette"), UI);
+    pick(&app, "assign-picker", "ben");
+    wait_conversation_attr(&app, "data-assignee", &t.ben.id);
+    app.press("t").unwrap();
+    pick(&app, "tag-picker", "refund");
+    wait_conversation_attr(&app, "data-tags", "refund");
+    app.press("p").unwrap();
+    pick(&app, "priority-picker", "urg");
+    wait_conversation_attr(&app, "data-priority", "urgent");
+    app.press("A").unwrap();
+    pick(&app, "assign-picker", "nobody");
+    wait_conversation_attr(&app, "data-assignee", "");
+
+    palette(&app, "filter tag");
+    pick(&app, "filter-tag-picker", "refund");
+    app.wait_for("[data-testid=tag-filter][data-tag=refund]", UI);
+    app.wait_gone(&row(&login), UI);
+    app.wait_for(&row(&refund), UI);
+    palette(&app, "clear tag");
+    app.wait_gone(&tid("tag-filter"), UI);
+    app.wait_for(&row(&login), UI);
+
+    t.cli
+        .ok(&["note", &login, "--body", "@ana can you take this one?"]);
+    t.cli.sync();
+    palette(&app, "go mentions");
+    app.wait_until("the mention", SYNC, |s: &Session| {
+        let rows = s.find_all("[data-testid=inbox-row]")?;
+        Ok((rows.len() == 1 && s.find(&row(&login))?.is_some()).then_some(()))
+    });
+
+    cli_eventually(&t, &refund, "the keyboard's changes", |c| {
+        c["assignee"].is_null()
+            && c["tags"] == serde_json::json!(["refund"])
+            && c["priority"] == "urgent"
+    });
+}

@@ -41,6 +41,7 @@ describe('InboxList (with the fake api)', () => {
       30_000 - (30_000 % PAGE_SIZE),
       PAGE_SIZE,
       'activity',
+      null,
     );
     expect(screen.getAllByTestId('inbox-row').length).toBeLessThan(60);
     expect(document.querySelector('[data-conversation-id="conv-0"]')).toBeNull();
@@ -108,7 +109,21 @@ describe('InboxList (with the fake api)', () => {
     const { store } = await setup();
     store.select(3);
     await store.setSort('due');
-    expect(vi.mocked(api.inbox)).toHaveBeenLastCalledWith('open', 0, PAGE_SIZE, 'due');
+    expect(vi.mocked(api.inbox)).toHaveBeenLastCalledWith('open', 0, PAGE_SIZE, 'due', null);
     expect(store.selected).toBe(0);
+  });
+
+  it('filters by a tag in the same view and order, and stops filtering', async () => {
+    const { store } = await setup();
+    await store.setTag('refund');
+    expect(vi.mocked(api.inbox)).toHaveBeenLastCalledWith(
+      'open',
+      0,
+      PAGE_SIZE,
+      'activity',
+      'refund',
+    );
+    await store.setTag(null);
+    expect(vi.mocked(api.inbox)).toHaveBeenLastCalledWith('open', 0, PAGE_SIZE, 'activity', null);
   });
 });

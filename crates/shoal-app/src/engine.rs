@@ -509,17 +509,38 @@ impl Engine {
         offset: usize,
         limit: usize,
     ) -> Result<InboxPage, AppError> {
+        self.inbox_page(view, sort, None, offset, limit)
+    }
+
+    /// A page of a view in an order, only conversations with `tag` when
+    /// given, and how many the view so filtered holds.
+    pub fn inbox_page(
+        &self,
+        view: &str,
+        sort: &str,
+        tag: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<InboxPage, AppError> {
         let view = InboxView::from_str(view).map_err(AppError::invalid)?;
         let sort = InboxSort::from_str(sort).map_err(AppError::invalid)?;
+        let tag = tag
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
         self.read(|r| {
             let q = InboxQuery {
                 offset,
                 limit: limit.clamp(1, MAX_PAGE),
                 sort,
+                tag,
                 ..InboxQuery::view(view)
             };
             let rows = r.inbox(&q)?;
-            let total = r.inbox_count(view)?;
+            let total = if q.tag.is_some() {
+                r.inbox_total(&q)?
+            } else {
+                r.inbox_count(view)?
+            };
             Ok(InboxPage { rows, total })
         })
     }
@@ -800,13 +821,7 @@ impl Engine {
         let cid = Self::conv_id(id)?;
         match field {
             "assignee" => self.assign(id, Some(value)),
-            "priority" => {
-                let p = Priority::from_str(value).map_err(|e| AppError::invalid(e.to_string()))?;
-                self.write(DocId::conversation(&cid), |r| {
-                    r.set_priority(&cid, p)?;
-                    Ok(())
-                })
-            }
+            "priority" => self.set_priority(id, value),
             "status" => {
                 // A snooze keeps its wake-up time when it is the one kept.
                 let until = self
@@ -818,6 +833,21 @@ impl Engine {
                 "`{other}` is not a field that can conflict"
             ))),
         }
+    }
+
+    /// Every tag, to pick from: the team's and those in use, sorted.
+    pub fn tags(&self) -> Result<Vec<String>, AppError> {
+        self.read(|r| Ok(r.tags()?))
+    }
+
+    /// Sets the priority (`urgent`, `high`, `normal`, `low`).
+    pub fn set_priority(&self, id: &str, priority: &str) -> Result<(), AppError> {
+        let cid = Self::conv_id(id)?;
+        let p = Priority::from_str(priority).map_err(|e| AppError::invalid(e.to_string()))?;
+        self.write(DocId::conversation(&cid), |r| {
+            r.set_priority(&cid, p)?;
+            Ok(())
+        })
     }
 
     /// Adds a tag.

@@ -394,6 +394,38 @@ fn assign_take_status_and_tags() {
     e.untag(&c, "billing").unwrap();
     assert_eq!(e.conversation(&c).unwrap().tags, ["urgent"]);
     assert_eq!(e.tag(&c, " ").unwrap_err().kind, ErrorKind::Invalid);
+
+    assert_eq!(e.tags().unwrap(), ["urgent"], "tags in use");
+    // The list filtered by a tag, with the filtered total.
+    let other_conv = new_conversation(&mut r, "tom@acme.example", "Invoice", "Where?");
+    assert_eq!(
+        e.inbox_page("all", "activity", None, 0, 10).unwrap().total,
+        2
+    );
+    let tagged = e
+        .inbox_page("all", "activity", Some(" Urgent "), 0, 10)
+        .unwrap();
+    assert_eq!(tagged.total, 1);
+    assert_eq!(tagged.rows[0].conversation_id, c);
+    assert!(tagged
+        .rows
+        .iter()
+        .all(|row| row.conversation_id != other_conv));
+
+    e.set_priority(&c, "urgent").unwrap();
+    assert_eq!(e.conversation(&c).unwrap().priority, "urgent");
+    assert_eq!(
+        e.set_priority(&c, "asap").unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+
+    // A note that @mentions me puts the conversation in Mentions me.
+    assert_eq!(e.inbox("mentions", 0, 10).unwrap().total, 0);
+    e.note(&other_conv, "@ana is this ours?").unwrap();
+    let mentions = e.inbox("mentions", 0, 10).unwrap();
+    assert_eq!(mentions.total, 1);
+    assert_eq!(mentions.rows[0].conversation_id, other_conv);
+    assert_eq!(e.inbox_counts().unwrap()["mentions"], 1);
 }
 
 #[test]

@@ -596,6 +596,14 @@ fn notes_record_mentions() {
         .iter()
         .any(|a| a["name"] == "Ben Kim" && a["you"] == false));
     assert!(home.ok(&["agent", "list"]).contains("Ana Lima (you)"));
+
+    // Ana was mentioned nowhere; a note to her puts it in her Mentions me.
+    let mine = home.json(&["inbox", "--view", "mentions"]);
+    assert_eq!(mine["counts"]["mentions"], 0);
+    home.ok(&["note", &conv, "--body", "@ana over to you"]);
+    let mine = home.json(&["inbox", "--view", "mentions"]);
+    assert_eq!(mine["counts"]["mentions"], 1);
+    assert_eq!(mine["conversations"][0]["conversation_id"], conv.as_str());
 }
 
 #[test]

@@ -187,6 +187,14 @@ fn write_conversation(conn: &Connection, id: &DocId, c: &Conversation) -> Result
     for t in &c.tags {
         tag.execute([t.as_str(), key])?;
     }
+    conn.prepare_cached("DELETE FROM inbox_mentions WHERE conv_id = ?1")?
+        .execute([key])?;
+    let mut mention = conn.prepare_cached(
+        "INSERT OR IGNORE INTO inbox_mentions (agent_id, conv_id) VALUES (?1, ?2)",
+    )?;
+    for agent in c.entries.iter().flat_map(|e| &e.mentions) {
+        mention.execute([agent.as_str(), key])?;
+    }
     conn.prepare_cached("DELETE FROM inbox_read WHERE conv_id = ?1")?
         .execute([key])?;
     let mut read =
@@ -302,7 +310,8 @@ pub(crate) fn timelines(conn: &Connection) -> Result<Vec<shoal_core::report::Tim
 /// Empties every derived table (before a rebuild).
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_read; DELETE FROM held_replies;
+        "DELETE FROM inbox; DELETE FROM inbox_tags; DELETE FROM inbox_mentions;
+         DELETE FROM inbox_read; DELETE FROM held_replies;
          DELETE FROM customers; DELETE FROM customer_emails; DELETE FROM team_clock;
          DELETE FROM report_timelines;
          DELETE FROM search_index; DELETE FROM search_docs; DELETE FROM search_text;",
@@ -319,6 +328,8 @@ pub struct DerivedDump {
     pub inbox: Vec<String>,
     /// `inbox_tags` rows.
     pub tags: Vec<String>,
+    /// `inbox_mentions` rows.
+    pub mentions: Vec<String>,
     /// `inbox_read` rows.
     pub read: Vec<String>,
     /// `held_replies` rows.
@@ -355,6 +366,10 @@ pub(crate) fn dump(conn: &Connection) -> Result<DerivedDump> {
     Ok(DerivedDump {
         inbox: rows(conn, "SELECT * FROM inbox ORDER BY conv_id")?,
         tags: rows(conn, "SELECT * FROM inbox_tags ORDER BY tag, conv_id")?,
+        mentions: rows(
+            conn,
+            "SELECT * FROM inbox_mentions ORDER BY agent_id, conv_id",
+        )?,
         read: rows(conn, "SELECT * FROM inbox_read ORDER BY conv_id, agent_id")?,
         held: rows(conn, "SELECT * FROM held_replies ORDER BY entry_id")?,
         customers: rows(conn, "SELECT * FROM customers ORDER BY customer_id")?,

@@ -15,6 +15,8 @@ pub enum InboxView {
     Mine,
     /// Open and assigned to nobody.
     Unassigned,
+    /// Conversations whose notes @mention me, whatever their status.
+    Mentions,
     /// Open, and an answer is due within the next hour.
     DueSoon,
     /// Open, and the answer is past due.
@@ -36,9 +38,10 @@ pub enum InboxView {
 
 impl InboxView {
     /// Every view, in sidebar order.
-    pub const ALL: [InboxView; 10] = [
+    pub const ALL: [InboxView; 11] = [
         InboxView::Mine,
         InboxView::Unassigned,
+        InboxView::Mentions,
         InboxView::DueSoon,
         InboxView::Overdue,
         InboxView::FollowUp,
@@ -54,6 +57,7 @@ impl InboxView {
         match self {
             InboxView::Mine => "mine",
             InboxView::Unassigned => "unassigned",
+            InboxView::Mentions => "mentions",
             InboxView::DueSoon => "due-soon",
             InboxView::Overdue => "overdue",
             InboxView::FollowUp => "follow-up",
@@ -71,6 +75,9 @@ impl InboxView {
         match self {
             InboxView::Mine => format!("{OPEN} AND i.assignee = :me"),
             InboxView::Unassigned => format!("{OPEN} AND i.assignee IS NULL"),
+            InboxView::Mentions => {
+                "i.conv_id IN (SELECT conv_id FROM inbox_mentions WHERE agent_id = :me)".to_owned()
+            }
             InboxView::DueSoon => {
                 format!("{OPEN} AND i.reply_due > :now AND i.reply_due <= :now + {DUE_SOON_MS}")
             }
@@ -97,7 +104,7 @@ impl FromStr for InboxView {
         Self::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, due-soon, overdue, follow-up, open, pending, snoozed, closed or all"))
+            .ok_or_else(|| format!("unknown view `{s}`: use mine, unassigned, mentions, due-soon, overdue, follow-up, open, pending, snoozed, closed or all"))
     }
 }
 
@@ -282,14 +289,9 @@ fn bound<'a>(
         .collect()
 }
 
-/// Runs an inbox query for agent `me` at `now`.
-pub(crate) fn inbox(
-    conn: &Connection,
-    q: &InboxQuery,
-    me: &AgentId,
-    now: Timestamp,
-) -> Result<Vec<InboxRow>> {
-    let mut sql = format!("{SELECT} WHERE {}", q.view.condition());
+/// The `WHERE` condition of `q` (its view and filters), without paging.
+fn filters(q: &InboxQuery) -> String {
+    let mut sql = q.view.condition();
     if q.assignee.is_some() {
         sql.push_str(" AND i.assignee = :assignee");
     }
@@ -299,6 +301,37 @@ pub(crate) fn inbox(
     if q.customer.is_some() {
         sql.push_str(" AND i.customer_id = :customer");
     }
+    sql
+}
+
+/// How many rows `q` has in all (its view and filters, every page).
+pub(crate) fn total(
+    conn: &Connection,
+    q: &InboxQuery,
+    me: &AgentId,
+    now: Timestamp,
+) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) FROM inbox i WHERE {}", filters(q));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let params = named_params! {
+        ":me": me.as_str(),
+        ":now": now.as_millis(),
+        ":assignee": q.assignee.as_ref().map(|a| a.as_str()),
+        ":tag": q.tag.as_deref(),
+        ":customer": q.customer.as_ref().map(|c| c.as_str()),
+    };
+    let used = bound(&sql, params);
+    Ok(stmt.query_row(used.as_slice(), |r| r.get(0))?)
+}
+
+/// Runs an inbox query for agent `me` at `now`.
+pub(crate) fn inbox(
+    conn: &Connection,
+    q: &InboxQuery,
+    me: &AgentId,
+    now: Timestamp,
+) -> Result<Vec<InboxRow>> {
+    let mut sql = format!("{SELECT} WHERE {}", filters(q));
     sql.push_str(&format!(
         " ORDER BY {} LIMIT :limit OFFSET :offset",
         q.sort.order_by()

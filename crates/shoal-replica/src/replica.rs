@@ -980,6 +980,25 @@ impl Replica {
         queries::counts(&self.conn, &self.identity.agent_id, self.clock.now())
     }
 
+    /// Every tag: the team's vocabulary and those on conversations, sorted.
+    pub fn tags(&self) -> Result<Vec<String>> {
+        let mut tags: std::collections::BTreeSet<String> = self
+            .conn
+            .prepare_cached("SELECT DISTINCT tag FROM inbox_tags")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Ok(team) = self.team() {
+            tags.extend(team.tags);
+        }
+        Ok(tags.into_iter().collect())
+    }
+
+    /// How many conversations `q` finds in all (its view and filters,
+    /// ignoring paging).
+    pub fn inbox_total(&self, q: &InboxQuery) -> Result<i64> {
+        queries::total(&self.conn, q, &self.identity.agent_id, self.clock.now())
+    }
+
     /// Number of conversations in one view (what [`Replica::inbox_counts`]
     /// gives for it, without counting the others).
     pub fn inbox_count(&self, view: InboxView) -> Result<i64> {

@@ -4,7 +4,7 @@ use crate::{ReplicaError, Result};
 use rusqlite::Connection;
 
 /// Version of the replica file format, kept in `PRAGMA user_version`.
-pub(crate) const FORMAT_VERSION: i64 = 5;
+pub(crate) const FORMAT_VERSION: i64 = 6;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE meta (
@@ -179,12 +179,23 @@ CREATE TABLE report_timelines (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 6: who is @mentioned in each conversation's notes (the
+/// "mentions me" view).
+const UPGRADE_V6: &str = r#"
+CREATE TABLE inbox_mentions (
+    agent_id TEXT NOT NULL,
+    conv_id  TEXT NOT NULL,
+    PRIMARY KEY (agent_id, conv_id)
+) WITHOUT ROWID;
+CREATE INDEX inbox_mentions_conv ON inbox_mentions(conv_id);
+"#;
+
 /// `UPGRADES[n]` upgrades a file from version `n + 1` to `n + 2`.
-const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3, UPGRADE_V4, UPGRADE_V5];
+const UPGRADES: &[&str] = &[UPGRADE_V2, UPGRADE_V3, UPGRADE_V4, UPGRADE_V5, UPGRADE_V6];
 
 /// The first version whose derived rows a file of an older version lacks:
 /// upgrading from below it rebuilds the derived tables.
-const REBUILD_BELOW: i64 = 5;
+const REBUILD_BELOW: i64 = 6;
 
 /// Applies connection settings every connection needs.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {

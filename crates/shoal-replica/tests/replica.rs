@@ -527,6 +527,50 @@ fn one_view_count_matches_its_rows_and_the_counts_of_all_views() {
     assert_eq!(r.inbox_count(InboxView::Unassigned).unwrap(), 2);
     assert_eq!(r.inbox_count(InboxView::All).unwrap(), 5);
 
+    // A filtered query's total counts every page of it, not the whole view.
+    let ids: Vec<_> = r
+        .inbox(&InboxQuery {
+            limit: 100,
+            ..InboxQuery::view(InboxView::All)
+        })
+        .unwrap()
+        .into_iter()
+        .map(|row| row.conversation_id)
+        .collect();
+    for id in &ids[..3] {
+        let id = shoal_core::ConversationId::parse(id).unwrap();
+        r.tag(&id, &["billing".into()]).unwrap();
+    }
+    let billing = InboxQuery {
+        tag: Some("billing".into()),
+        limit: 1,
+        ..InboxQuery::view(InboxView::All)
+    };
+    assert_eq!(r.inbox(&billing).unwrap().len(), 1, "one page of one");
+    assert_eq!(r.inbox_total(&billing).unwrap(), 3);
+    assert_eq!(r.inbox_total(&InboxQuery::view(InboxView::All)).unwrap(), 5);
+
+    // Mentions: conversations whose notes @mention me, whatever their status.
+    assert_eq!(r.inbox_count(InboxView::Mentions).unwrap(), 0);
+    let first_name = r.team().unwrap().agents[0].first_name().to_lowercase();
+    let closed = shoal_core::ConversationId::parse(&ids[0]).unwrap();
+    r.note(&closed, &format!("@{first_name} can you check?"))
+        .unwrap();
+    r.note(
+        &shoal_core::ConversationId::parse(&ids[1]).unwrap(),
+        "no mention here",
+    )
+    .unwrap();
+    let mentions = r
+        .inbox(&InboxQuery {
+            limit: 100,
+            ..InboxQuery::view(InboxView::Mentions)
+        })
+        .unwrap();
+    assert_eq!(mentions.len(), 1);
+    assert_eq!(mentions[0].conversation_id, ids[0]);
+    assert_eq!(r.inbox_count(InboxView::Mentions).unwrap(), 1);
+
     // The light activity list agrees with the full rows.
     let mut activity = r.conversation_activity().unwrap();
     activity.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));

@@ -148,14 +148,17 @@ fn a_file_of_the_previous_format_gets_its_clock_on_opening() {
     let clock = clock();
     let path = {
         let mut r = founder(dir.path(), &clock);
-        phone_call(&mut r, "a@example.test", "Kettle", "It broke");
+        let (kettle, _) = phone_call(&mut r, "a@example.test", "Kettle", "It broke");
+        let me = r.team().unwrap().agents[0].first_name().to_lowercase();
+        r.note(&kettle, &format!("@{me} look")).unwrap();
         r.path().to_owned()
     };
-    // Turn the file back into version 2: without what versions 3 to 5 add.
+    // Turn the file back into version 2: without what versions 3 to 6 add.
     {
         let c = Connection::open(&path).unwrap();
         c.execute_batch(
-            "DROP TABLE report_timelines;
+            "DROP TABLE inbox_mentions;
+             DROP TABLE report_timelines;
              DROP INDEX inbox_follow_up;
              ALTER TABLE inbox DROP COLUMN follow_up_at;
              ALTER TABLE inbox DROP COLUMN resolution;
@@ -169,4 +172,9 @@ fn a_file_of_the_previous_format_gets_its_clock_on_opening() {
     }
     let r = Replica::open_with_clock(&path, std::sync::Arc::new(clock.clone())).unwrap();
     assert_eq!(due_of(&r, "Kettle"), Some(T0 + 4 * HOUR));
+    assert_eq!(
+        r.inbox_count(InboxView::Mentions).unwrap(),
+        1,
+        "the mentions are indexed on opening"
+    );
 }

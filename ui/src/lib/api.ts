@@ -12,6 +12,7 @@ import type {
   InboxCounts,
   InboxPage,
   PresenceView,
+  Priority,
   ReplicaChanged,
   ReportView,
   SearchHit,
@@ -55,8 +56,13 @@ export const joinTeam = (relayUrl: string, token: string) =>
   call<AppState>('join_team', { relayUrl, token });
 /** `sign_in`: the replica has a relay but its token is not in the keyring. */
 export const signIn = (token: string) => call<AppState>('sign_in', { token });
-export const inbox = (view: View, offset: number, limit: number, sort: Sort = 'activity') =>
-  call<InboxPage>('inbox', { view, sort, offset, limit });
+export const inbox = (
+  view: View,
+  offset: number,
+  limit: number,
+  sort: Sort = 'activity',
+  tag: string | null = null,
+) => call<InboxPage>('inbox', { view, sort, offset, limit, tag });
 export const inboxCounts = () => call<InboxCounts>('inbox_counts');
 export const conversation = (id: string) => call<ConversationView>('conversation', { id });
 export const openConversation = (id: string) => call<ConversationView>('open_conversation', { id });
@@ -85,6 +91,9 @@ export const setStatus = (id: string, status: Status, until: number | null = nul
   call<null>('set_status', { id, status, until });
 export const tag = (id: string, t: string) => call<null>('tag', { id, tag: t });
 export const untag = (id: string, t: string) => call<null>('untag', { id, tag: t });
+export const tags = () => call<string[]>('tags');
+export const setPriority = (id: string, priority: Priority) =>
+  call<null>('set_priority', { id, priority });
 export const customer = (id: string) => call<CustomerView>('customer', { id });
 export const spliceCustomerNotes = (
   id: string,

@@ -1,4 +1,5 @@
 // The keyboard map: a pure function from a key press (and the "g" prefix state) to an action.
+import type { View } from './types';
 
 export type Action =
   | 'next'
@@ -19,7 +20,17 @@ export type Action =
   | 'reports'
   | 'team-settings'
   | 'help'
-  | 'send';
+  | 'send'
+  | 'palette'
+  | 'assign'
+  | 'unassign'
+  | 'tag'
+  | 'priority'
+  | 'pending'
+  | 'settings'
+  | 'filter-tag'
+  | 'clear-filter'
+  | `go:${View}`;
 
 /** What the handler needs to know about a key press. */
 export interface KeyPress {
@@ -51,6 +62,9 @@ const SINGLE: Record<string, Action> = {
   o: 'reopen',
   '/': 'search',
   c: 'customer',
+  A: 'assign',
+  t: 'tag',
+  p: 'priority',
   '?': 'help',
 };
 
@@ -63,12 +77,16 @@ const AFTER_G: Record<string, Action> = {
 };
 
 /**
- * Decides what a key press does. In text fields only Escape and Ctrl/Cmd+Enter act; "g" starts
+ * Decides what a key press does. In text fields only Escape, Ctrl/Cmd+Enter and Ctrl/Cmd+K act; "g" starts
  * a two-key view switch (g i / g m / g u).
  */
 export function decide(k: KeyPress, pendingG: boolean): KeyResult {
   if (k.key === 'Escape') return { action: 'escape', pendingG: false };
   if (k.key === 'Enter' && (k.ctrlKey || k.metaKey)) return { action: 'send', pendingG: false };
+  // The palette opens from anywhere, text fields included.
+  if (k.key.toLowerCase() === 'k' && (k.ctrlKey || k.metaKey) && !k.altKey) {
+    return { action: 'palette', pendingG: false };
+  }
   if (k.inTextField) return { action: null, pendingG: false };
   if (k.ctrlKey || k.metaKey || k.altKey) return { action: null, pendingG: false };
   if (pendingG) return { action: AFTER_G[k.key] ?? null, pendingG: false };
@@ -97,6 +115,9 @@ export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['n', 'Internal note'],
   ['Ctrl+Enter', 'Send'],
   ['a', 'Take it (assign to me)'],
+  ['Shift+A', 'Assign to…'],
+  ['t', 'Add or remove a tag…'],
+  ['p', 'Set priority…'],
   ['e', 'Close the conversation'],
   ['s', 'Snooze…'],
   ['o', 'Reopen'],
@@ -107,5 +128,6 @@ export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['g u', 'Go to unassigned'],
   ['g r', 'Reports'],
   ['g t', 'Team settings: hours, targets, tiers, my working hours'],
+  ['Ctrl+K', 'Every action (command palette)'],
   ['?', 'This help'],
 ];

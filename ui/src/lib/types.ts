@@ -5,6 +5,7 @@
 export type View =
   | 'mine'
   | 'unassigned'
+  | 'mentions'
   | 'due-soon'
   | 'overdue'
   | 'follow-up'
@@ -18,6 +19,7 @@ export type View =
 export const VIEWS: readonly View[] = [
   'mine',
   'unassigned',
+  'mentions',
   'due-soon',
   'overdue',
   'follow-up',

@@ -9,6 +9,8 @@ export const PAGE_SIZE = 100;
 export class InboxStore {
   view = $state<View>('open');
   sort = $state<Sort>('activity');
+  /** Only conversations with this tag, in whichever view; null for all. */
+  tag = $state<string | null>(null);
   total = $state(0);
   /** Fetched rows by page number; a missing page is not loaded (or being loaded). */
   pages = $state<Record<number, InboxRow[]>>({});
@@ -31,6 +33,12 @@ export class InboxStore {
   /** Changes the order: starts over from the top, in the same view. */
   async setSort(s: Sort) {
     this.sort = s;
+    await this.setView(this.view);
+  }
+
+  /** Filters by a tag (or stops, with null): starts over from the top, in the same view. */
+  async setTag(tag: string | null) {
+    this.tag = tag;
     await this.setView(this.view);
   }
 
@@ -77,7 +85,7 @@ export class InboxStore {
     pages.forEach((p) => this.#inflight.add(p));
     try {
       const results = await Promise.all(
-        pages.map((p) => api.inbox(this.view, p * PAGE_SIZE, PAGE_SIZE, this.sort)),
+        pages.map((p) => api.inbox(this.view, p * PAGE_SIZE, PAGE_SIZE, this.sort, this.tag)),
       );
       if (gen !== this.#generation) return; // a newer request has the say
       const next: Record<number, InboxRow[]> = replace ? {} : { ...this.pages };

@@ -17,6 +17,8 @@ pub struct ViewCounts {
     pub mine: i64,
     /// Open and assigned to nobody.
     pub unassigned: i64,
+    /// Notes @mention me.
+    pub mentions: i64,
     /// Open, an answer due within the hour.
     #[serde(rename = "due-soon")]
     pub due_soon: i64,
@@ -45,6 +47,7 @@ impl ViewCounts {
             let slot = match view {
                 InboxView::Mine => &mut c.mine,
                 InboxView::Unassigned => &mut c.unassigned,
+                InboxView::Mentions => &mut c.mentions,
                 InboxView::DueSoon => &mut c.due_soon,
                 InboxView::Overdue => &mut c.overdue,
                 InboxView::FollowUp => &mut c.follow_up,
@@ -62,9 +65,10 @@ impl ViewCounts {
     /// `open 3 · mine 1 · …` in sidebar order.
     pub fn summary(&self) -> String {
         format!(
-            "mine {} · unassigned {} · due soon {} · overdue {} · follow up {} · open {} · pending {} · snoozed {} · closed {} · all {}",
+            "mine {} · unassigned {} · mentions {} · due soon {} · overdue {} · follow up {} · open {} · pending {} · snoozed {} · closed {} · all {}",
             self.mine,
             self.unassigned,
+            self.mentions,
             self.due_soon,
             self.overdue,
             self.follow_up,
