@@ -289,6 +289,30 @@ async fn tags(engine: Eng<'_>) -> Result<Vec<String>, AppError> {
 }
 
 #[tauri::command]
+async fn new_customer(engine: Eng<'_>, customer: CustomerInput) -> Result<String, AppError> {
+    off_main(&engine, move |e| e.new_customer(customer)).await
+}
+
+#[tauri::command]
+async fn edit_customer(
+    engine: Eng<'_>,
+    id: String,
+    customer: CustomerInput,
+) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.edit_customer(&id, customer)).await
+}
+
+#[tauri::command]
+async fn log_call(engine: Eng<'_>, call: CallInput) -> Result<String, AppError> {
+    off_main(&engine, move |e| e.log_call(call)).await
+}
+
+#[tauri::command]
+async fn move_conversation(engine: Eng<'_>, id: String, customer: String) -> Result<(), AppError> {
+    off_main(&engine, move |e| e.move_conversation(&id, &customer)).await
+}
+
+#[tauri::command]
 async fn set_priority(engine: Eng<'_>, id: String, priority: String) -> Result<(), AppError> {
     off_main(&engine, move |e| e.set_priority(&id, &priority)).await
 }
@@ -338,6 +362,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         untag,
         set_priority,
         tags,
+        new_customer,
+        edit_customer,
+        log_call,
+        move_conversation,
         customer,
         splice_customer_notes,
         team,

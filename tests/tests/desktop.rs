@@ -1320,3 +1320,93 @@ fn the_keyboard_assigns_tags_prioritises_and_filters() {
             && c["priority"] == "urgent"
     });
 }
+
+/// A customer as Ben's replica has it after a sync (`None` while unknown).
+fn cli_customer(t: &Team, query: &str) -> Option<Value> {
+    t.cli.sync();
+    let out = t.cli.run(&["customer", "show", query, "--json"]);
+    (out.status.success())
+        .then(|| serde_json::from_slice::<Value>(&out.stdout).ok())
+        .flatten()
+}
+
+/// The rest of an agent's day from the keyboard: a call logged as a new
+/// conversation (its caller added as a customer), the caller's details
+/// edited, a conversation filed under the wrong customer moved, and a new
+/// customer added; Ben's CLI sees each through the relay.
+#[test]
+fn calls_customers_and_moves_from_the_keyboard() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let app = joined(&desktop, &t, home.path());
+    let misfiled = cli_conversation(&t, "tom@acme.example", "Lid", "The lid is loose.");
+    app.wait_for(&row(&misfiled), SYNC);
+
+    palette(&app, "log call");
+    app.wait_for(&tid("log-call"), UI);
+    app.press("vera@acme.example").unwrap();
+    app.press(&format!("{}Vera Holm", keys::TAB)).unwrap();
+    app.press(&format!("{}Kettle leaks", keys::TAB)).unwrap();
+    app.press(&format!("{}It leaks at the base.", keys::TAB))
+        .unwrap();
+    app.press(&format!("{}{}", keys::CONTROL, keys::ENTER))
+        .unwrap();
+    app.wait_gone(&tid("log-call"), UI);
+    app.wait_until("the logged call", UI, |s: &Session| {
+        Ok(s.text_of(&tid("conversation"))?
+            .filter(|t| t.contains("Kettle leaks") && t.contains("It leaks at the base."))
+            .map(|_| ()))
+    });
+
+    palette(&app, "edit the customer");
+    app.wait_for(&tid("edit-customer"), UI);
+    replace_text(
+        &app,
+        "edit-customer-emails",
+        "vera@acme.example, vera@holm.example",
+    );
+    replace_text(&app, "edit-customer-company", "Holm & Co");
+    app.press(keys::ENTER).unwrap();
+    app.wait_gone(&tid("edit-customer"), UI);
+    let edited = eventually(SYNC, || {
+        cli_customer(&t, "vera@holm.example").is_some_and(|c| {
+            c["customer"]["name"] == "Vera Holm"
+                && c["customer"]["company"] == "Holm & Co"
+                && c["conversations"][0]["subject"] == "Kettle leaks"
+        })
+    });
+    assert!(edited, "{:?}", cli_customer(&t, "vera@acme.example"));
+
+    // Tom's conversation was Vera's all along.
+    app.open(&misfiled);
+    palette(&app, "move");
+    app.wait_for(&tid("move"), UI);
+    app.press("vera@holm.example").unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_gone(&tid("move"), UI);
+    let vera_id = cli_customer(&t, "vera@acme.example").unwrap()["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli_eventually(&t, &misfiled, "the move", |c| {
+        c["customer_id"] == vera_id.as_str()
+    });
+
+    palette(&app, "new customer");
+    app.wait_for(&tid("new-customer"), UI);
+    app.press("Lea Park").unwrap();
+    app.press(&format!("{}lea@park.example", keys::TAB))
+        .unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_gone(&tid("new-customer"), UI);
+    app.wait_until("her panel", UI, |s: &Session| {
+        Ok(s.text_of(&tid("customer-panel"))?
+            .filter(|t| t.contains("Lea Park"))
+            .map(|_| ()))
+    });
+    assert!(
+        eventually(SYNC, || cli_customer(&t, "lea@park.example").is_some()),
+        "Ben never saw Lea"
+    );
+}

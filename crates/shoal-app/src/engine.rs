@@ -11,8 +11,8 @@ use crate::worker::{self, Msg, SyncHandle, Worker};
 use crate::{home, text};
 use shoal_core::sla::ReplyClock;
 use shoal_core::{
-    expand_template, AgentId, ConversationId, CustomerId, DocId, Priority, SendGuard, Status,
-    StatusChange, TeamId, Timestamp,
+    expand_template, AgentId, ConversationId, CustomerId, CustomerPatch, DocId, NewCustomer,
+    Priority, SendGuard, Status, StatusChange, TeamId, Timestamp,
 };
 use shoal_protocol::PresenceState;
 use shoal_replica::{InboxQuery, InboxSort, InboxView, InitOptions, Replica, SystemClock};
@@ -833,6 +833,107 @@ impl Engine {
                 "`{other}` is not a field that can conflict"
             ))),
         }
+    }
+
+    /// Adds a customer; returns their id.
+    pub fn new_customer(&self, input: CustomerInput) -> Result<String, AppError> {
+        let input = input.cleaned()?;
+        let id = self.read(|r| {
+            Ok(r.new_customer(NewCustomer {
+                name: input.name.clone(),
+                emails: input.emails.clone(),
+                company: input.company.clone(),
+                tier: input.tier.clone(),
+                ..Default::default()
+            })?)
+        })?;
+        self.local_change(vec![DocId::customer(&id)]);
+        Ok(id.to_string())
+    }
+
+    /// Replaces a customer's details with `input` (addresses added and
+    /// removed as the new list says, the first staying primary).
+    pub fn edit_customer(&self, id: &str, input: CustomerInput) -> Result<(), AppError> {
+        let cid = CustomerId::parse(id.trim())?;
+        let input = input.cleaned()?;
+        self.write(DocId::customer(&cid), |r| {
+            let now = r.customer(&cid)?;
+            let lower =
+                |v: &[String]| -> Vec<String> { v.iter().map(|e| e.to_lowercase()).collect() };
+            let (old, new) = (lower(&now.emails), lower(&input.emails));
+            let patch = CustomerPatch {
+                name: (input.name != now.name).then(|| input.name.clone()),
+                add_emails: input
+                    .emails
+                    .iter()
+                    .filter(|e| !old.contains(&e.to_lowercase()))
+                    .cloned()
+                    .collect(),
+                remove_emails: now
+                    .emails
+                    .iter()
+                    .filter(|e| !new.contains(&e.to_lowercase()))
+                    .cloned()
+                    .collect(),
+                company: (input.company != now.company).then(|| input.company.clone()),
+                tier: (input.tier != now.tier).then(|| input.tier.clone()),
+            };
+            if !patch.is_empty() {
+                r.edit_customer(&cid, &patch)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes down a call as a new conversation of the customer `input`
+    /// names (an e-mail address adds a customer not known yet); returns its id.
+    pub fn log_call(&self, input: CallInput) -> Result<String, AppError> {
+        let (subject, body) = (input.subject.trim(), input.body.trim());
+        if subject.is_empty() {
+            return Err(AppError::invalid("the call needs a subject"));
+        }
+        if body.is_empty() {
+            return Err(AppError::invalid("write down what the customer said"));
+        }
+        let query = input.customer.trim();
+        let id = self.read(|r| {
+            let customer = match r.resolve_customer(query) {
+                Ok(c) => c,
+                Err(_) if shoal_core::is_plausible_email(query) => r.find_or_create_customer(
+                    query,
+                    input.name.as_deref().filter(|n| !n.trim().is_empty()),
+                )?,
+                Err(_) => {
+                    return Err(AppError::invalid(format!(
+                        "no customer is called `{query}`: give their e-mail address to add them"
+                    )))
+                }
+            };
+            let (id, _) = r.new_conversation(shoal_replica::NewConversationInput {
+                subject: subject.to_owned(),
+                channel: shoal_core::Channel::Phone,
+                customer: customer.clone(),
+                body: body.to_owned(),
+                priority: None,
+                received_at: None,
+                headers: Default::default(),
+            })?;
+            Ok((id, customer))
+        })?;
+        self.local_change(vec![DocId::conversation(&id.0), DocId::customer(&id.1)]);
+        Ok(id.0.to_string())
+    }
+
+    /// Moves a conversation to another customer (an id, e-mail or name).
+    pub fn move_conversation(&self, id: &str, customer: &str) -> Result<(), AppError> {
+        let cid = Self::conv_id(id)?;
+        self.write(DocId::conversation(&cid), |r| {
+            let to = r
+                .resolve_customer(customer)
+                .map_err(|_| AppError::invalid(format!("no customer is `{}`", customer.trim())))?;
+            r.set_conversation_customer(&cid, &to)?;
+            Ok(())
+        })
     }
 
     /// Every tag, to pick from: the team's and those in use, sorted.

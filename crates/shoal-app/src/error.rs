@@ -63,6 +63,8 @@ impl From<ReplicaError> for AppError {
         let kind = match &e {
             ReplicaError::NotFound { .. } => ErrorKind::NotFound,
             ReplicaError::Ambiguous { .. } => ErrorKind::Invalid,
+            // Another customer's address: the person's input, not the disk.
+            ReplicaError::EmailTaken { .. } => ErrorKind::Invalid,
             ReplicaError::Core(CoreError::ConversationClosed) => ErrorKind::Closed,
             ReplicaError::Core(_) => ErrorKind::Invalid,
             ReplicaError::AlreadyInitialized(_) => ErrorKind::AlreadySetUp,

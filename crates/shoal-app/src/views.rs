@@ -336,3 +336,52 @@ pub struct ReportView {
     /// The charts.
     pub charts: Vec<ChartView>,
 }
+
+/// `new_customer` / `edit_customer`: a customer's details.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CustomerInput {
+    /// Display name.
+    pub name: String,
+    /// E-mail addresses, primary first.
+    pub emails: Vec<String>,
+    /// Company, if any.
+    pub company: Option<String>,
+    /// Support tier, if any.
+    pub tier: Option<String>,
+}
+
+impl CustomerInput {
+    /// Trimmed, empty values as none; a name is required.
+    pub fn cleaned(self) -> Result<CustomerInput, crate::AppError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(crate::AppError::invalid("the customer needs a name"));
+        }
+        let opt = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(CustomerInput {
+            name,
+            emails: self
+                .emails
+                .iter()
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            company: opt(self.company),
+            tier: opt(self.tier),
+        })
+    }
+}
+
+/// `log_call`: a call written down as a new conversation.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CallInput {
+    /// An e-mail address (a customer not known yet is added), or a known
+    /// customer's id or name.
+    pub customer: String,
+    /// The name of a customer this call adds.
+    pub name: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// What they said.
+    pub body: String,
+}

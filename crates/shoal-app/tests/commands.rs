@@ -799,3 +799,89 @@ fn a_follow_up_without_an_answer_reminds_the_assignee() {
     assert_eq!(view.status, "closed");
     assert_eq!(view.resolution.as_deref(), Some("confirmed"));
 }
+
+#[test]
+fn customers_are_added_and_edited_calls_logged_and_conversations_moved() {
+    use shoal_app::{CallInput, CustomerInput};
+    let dir = tempfile::tempdir().unwrap();
+    let (e, _rx) = local(dir.path());
+    let input = |name: &str, emails: &[&str], company: Option<&str>| CustomerInput {
+        name: name.into(),
+        emails: emails.iter().map(|s| (*s).to_owned()).collect(),
+        company: company.map(str::to_owned),
+        tier: None,
+    };
+    let maria = e
+        .new_customer(input(" Maria Garcia ", &["maria@acme.example", " "], None))
+        .unwrap();
+    let c = e.customer(&maria).unwrap();
+    assert_eq!((c.name.as_str(), c.emails.len()), ("Maria Garcia", 1));
+    assert_eq!(
+        e.new_customer(input("Other", &["MARIA@acme.example"], None))
+            .unwrap_err()
+            .kind,
+        ErrorKind::Invalid,
+        "an address belongs to one customer"
+    );
+    assert_eq!(
+        e.new_customer(input("  ", &[], None)).unwrap_err().kind,
+        ErrorKind::Invalid
+    );
+
+    // An edit is the form's whole state: a second address, a company, a new
+    // spelling; the primary address stays first.
+    e.edit_customer(
+        &maria,
+        input(
+            "María García",
+            &["maria@acme.example", "m.garcia@home.example"],
+            Some("Acme"),
+        ),
+    )
+    .unwrap();
+    let c = e.customer(&maria).unwrap();
+    assert_eq!(c.name, "María García");
+    assert_eq!(c.emails, ["maria@acme.example", "m.garcia@home.example"]);
+    assert_eq!(c.company.as_deref(), Some("Acme"));
+    e.edit_customer(
+        &maria,
+        input("María García", &["m.garcia@home.example"], None),
+    )
+    .unwrap();
+    let c = e.customer(&maria).unwrap();
+    assert_eq!(c.emails, ["m.garcia@home.example"]);
+    assert_eq!(c.company, None);
+
+    // A call from a known customer (by address or name) and from a new one.
+    let call = |customer: &str, name: Option<&str>| CallInput {
+        customer: customer.into(),
+        name: name.map(str::to_owned),
+        subject: "Phone: kettle".into(),
+        body: "Says the kettle leaks.".into(),
+    };
+    let first = e.log_call(call("María García", None)).unwrap();
+    let v = e.conversation(&first).unwrap();
+    assert_eq!(
+        (v.channel.as_str(), v.customer_id.as_str()),
+        ("phone", maria.as_str())
+    );
+    let second = e
+        .log_call(call("tom@stonebridge.example", Some("Tom Reed")))
+        .unwrap();
+    let tom = e.conversation(&second).unwrap().customer_id;
+    assert_eq!(e.customer(&tom).unwrap().name, "Tom Reed");
+    let err = e.log_call(call("Nobody Known", None)).unwrap_err();
+    assert!(err.message.contains("e-mail address"), "{}", err.message);
+    let mut empty = call("tom@stonebridge.example", None);
+    empty.body = " ".into();
+    assert_eq!(e.log_call(empty).unwrap_err().kind, ErrorKind::Invalid);
+
+    // Filed under the wrong customer: moved.
+    e.move_conversation(&second, "m.garcia@home.example")
+        .unwrap();
+    assert_eq!(e.conversation(&second).unwrap().customer_id, maria);
+    assert_eq!(e.customer(&maria).unwrap().conversations.len(), 2);
+    assert!(e
+        .move_conversation(&second, "ghost@nowhere.example")
+        .is_err());
+}

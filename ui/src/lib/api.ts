@@ -6,6 +6,8 @@ import type {
   AppError,
   AppState,
   Availability,
+  CallInput,
+  CustomerInput,
   ConversationView,
   CustomerView,
   FocusConversation,
@@ -92,6 +94,12 @@ export const setStatus = (id: string, status: Status, until: number | null = nul
 export const tag = (id: string, t: string) => call<null>('tag', { id, tag: t });
 export const untag = (id: string, t: string) => call<null>('untag', { id, tag: t });
 export const tags = () => call<string[]>('tags');
+export const newCustomer = (customer: CustomerInput) => call<string>('new_customer', { customer });
+export const editCustomer = (id: string, customer: CustomerInput) =>
+  call<null>('edit_customer', { id, customer });
+export const logCall = (call_: CallInput) => call<string>('log_call', { call: call_ });
+export const moveConversation = (id: string, customer: string) =>
+  call<null>('move_conversation', { id, customer });
 export const setPriority = (id: string, priority: Priority) =>
   call<null>('set_priority', { id, priority });
 export const customer = (id: string) => call<CustomerView>('customer', { id });

@@ -30,6 +30,10 @@ export type Action =
   | 'settings'
   | 'filter-tag'
   | 'clear-filter'
+  | 'new-customer'
+  | 'edit-customer'
+  | 'log-call'
+  | 'move'
   | `go:${View}`;
 
 /** What the handler needs to know about a key press. */

@@ -25,6 +25,8 @@ const CONVERSATION: [Action, string, string | null][] = [
   ['snooze', 'Snooze…', 's'],
   ['reopen', 'Reopen', 'o'],
   ['customer', 'Customer panel', 'c'],
+  ['edit-customer', "Edit the customer's details…", null],
+  ['move', 'Move to another customer…', null],
 ];
 
 const GO_KEYS: Partial<Record<View, string>> = { open: 'g i', mine: 'g m', unassigned: 'g u' };
@@ -46,6 +48,8 @@ export function paletteEntries(viewLabel: Record<View, string>): PaletteEntry[] 
     });
   }
   const app: [Action, string, string | null][] = [
+    ['log-call', 'Log a phone call…', null],
+    ['new-customer', 'New customer…', null],
     ['filter-tag', 'Filter the list by tag…', null],
     ['clear-filter', 'Clear the tag filter', null],
     ['search', 'Search', '/'],

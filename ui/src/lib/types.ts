@@ -334,3 +334,21 @@ export type TeamSettingsChange =
   | { kind: 'acknowledgement'; mailbox: string; text: string | null; every_hours: number }
   | { kind: 'auto_close'; days: number | null }
   | { kind: 'my_working_hours'; hours: HoursView | null };
+
+/** `new_customer` / `edit_customer`: a customer's details (emails: primary first). */
+export interface CustomerInput {
+  name: string;
+  emails: string[];
+  company: string | null;
+  tier: string | null;
+}
+
+/** `log_call`: a call written down as a new conversation. */
+export interface CallInput {
+  /** An e-mail address (a new customer is added), or a known customer's name or id. */
+  customer: string;
+  /** The name of a customer added by this call. */
+  name: string | null;
+  subject: string;
+  body: string;
+}
