@@ -308,6 +308,11 @@ async fn log_call(engine: Eng<'_>, call: CallInput) -> Result<String, AppError> 
 }
 
 #[tauri::command]
+async fn write_to_customer(engine: Eng<'_>, call: CallInput) -> Result<String, AppError> {
+    off_main(&engine, move |e| e.write_to_customer(call)).await
+}
+
+#[tauri::command]
 async fn move_conversation(engine: Eng<'_>, id: String, customer: String) -> Result<(), AppError> {
     off_main(&engine, move |e| e.move_conversation(&id, &customer)).await
 }
@@ -365,6 +370,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         new_customer,
         edit_customer,
         log_call,
+        write_to_customer,
         move_conversation,
         customer,
         splice_customer_notes,

@@ -1409,4 +1409,32 @@ fn calls_customers_and_moves_from_the_keyboard() {
         eventually(SYNC, || cli_customer(&t, "lea@park.example").is_some()),
         "Ben never saw Lea"
     );
+
+    // Writing first: the e-mail is the new conversation's queued reply.
+    app.press(keys::ESCAPE).unwrap();
+    palette(&app, "write to");
+    app.wait_for(&tid("write"), UI);
+    app.press("Lea Park").unwrap();
+    app.press(&format!("{}{}Checking in", keys::TAB, keys::TAB))
+        .unwrap();
+    app.press(&format!("{}How is the new kettle?", keys::TAB))
+        .unwrap();
+    app.press(&format!("{}{}", keys::CONTROL, keys::ENTER))
+        .unwrap();
+    app.wait_gone(&tid("write"), UI);
+    wait_entry(&app, "reply", "How is the new kettle?");
+    let seen = eventually(SYNC, || {
+        t.cli.sync();
+        t.cli.inbox().iter().any(|r| {
+            r["subject"] == "Checking in"
+                && r["preview"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("new kettle"))
+        })
+    });
+    assert!(
+        seen,
+        "Ben never saw the e-mail Ana wrote: {:#?}",
+        t.cli.inbox()
+    );
 }

@@ -1028,3 +1028,64 @@ fn a_premium_customers_mail_starts_at_the_tiers_priority_with_its_due_time() {
     assert_eq!(due - since, 60 * 60_000, "urgent: one hour: {row}");
     assert_eq!(row["first_response"], true);
 }
+
+/// The team writes first: `shoal write` starts a conversation whose first
+/// message is the agent's e-mail. It reaches the customer once, as a new
+/// message (no "Re:", no In-Reply-To), and the customer's answer threads
+/// into the same conversation.
+#[test]
+fn the_team_writes_first_and_the_answer_threads_in() {
+    let mail = MailServers::start();
+    let (_relay, ana) = relay_with_mailbox(&mail, &FAST);
+    let started = ana.json(&[
+        "write",
+        "--to",
+        ALICE,
+        "--customer-name",
+        "Alice Martin",
+        "--subject",
+        "Your replacement kettle",
+        "--body",
+        "Hello Alice, your replacement ships on Monday.",
+    ]);
+    let conversation = started["conversation_id"].as_str().unwrap().to_owned();
+    let shown = show(&ana, &conversation)["conversation"].clone();
+    assert_eq!(shown["channel"], "email");
+    assert_eq!(shown["entries"][0]["kind"], "reply");
+    assert_eq!(shown["entries"][0]["delivery"]["state"], "queued");
+    ana.sync();
+    let received = mail.wait_for_messages(ALICE, 1, WAIT);
+    let raw = String::from_utf8_lossy(&received[0]).into_owned();
+    assert_eq!(header(&raw, "Subject"), Some("Your replacement kettle"));
+    assert_eq!(header(&raw, "In-Reply-To"), None);
+    assert!(raw.contains("your replacement ships on Monday"));
+    delivery_becomes(&ana, &conversation, 0, "sent");
+
+    let our_id = header(&raw, "Message-ID")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    mail.deliver(
+        &customer_mail(
+            "kettle-reply@example.test",
+            "Re: Your replacement kettle",
+            &format!("In-Reply-To: <{our_id}>\r\n"),
+            "Wonderful, thanks!",
+        ),
+        SUPPORT,
+    );
+    assert!(eventually(WAIT, || {
+        ana.sync();
+        show(&ana, &conversation)["conversation"]["entries"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 2
+    }));
+    assert_eq!(ana.inbox().len(), 1, "one conversation, not two");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(mail.messages(ALICE).len(), 1, "sent exactly once");
+    // A second address-less customer cannot be written to.
+    let refused = ana.run(&["write", "--to", "nobody", "--subject", "Hi", "--body", "Hi"]);
+    assert!(!refused.status.success());
+}

@@ -895,20 +895,8 @@ impl Engine {
         if body.is_empty() {
             return Err(AppError::invalid("write down what the customer said"));
         }
-        let query = input.customer.trim();
         let id = self.read(|r| {
-            let customer = match r.resolve_customer(query) {
-                Ok(c) => c,
-                Err(_) if shoal_core::is_plausible_email(query) => r.find_or_create_customer(
-                    query,
-                    input.name.as_deref().filter(|n| !n.trim().is_empty()),
-                )?,
-                Err(_) => {
-                    return Err(AppError::invalid(format!(
-                        "no customer is called `{query}`: give their e-mail address to add them"
-                    )))
-                }
-            };
+            let customer = customer_for(r, &input)?;
             let (id, _) = r.new_conversation(shoal_replica::NewConversationInput {
                 subject: subject.to_owned(),
                 channel: shoal_core::Channel::Phone,
@@ -922,6 +910,26 @@ impl Engine {
         })?;
         self.local_change(vec![DocId::conversation(&id.0), DocId::customer(&id.1)]);
         Ok(id.0.to_string())
+    }
+
+    /// Starts a conversation by writing to the customer `input` names (an
+    /// e-mail address adds one not known yet): the e-mail is queued like a
+    /// reply and sent by the relay; returns the conversation's id.
+    pub fn write_to_customer(&self, input: CallInput) -> Result<String, AppError> {
+        let (subject, body) = (input.subject.trim(), input.body.trim());
+        if subject.is_empty() {
+            return Err(AppError::invalid("the e-mail needs a subject"));
+        }
+        if body.is_empty() {
+            return Err(AppError::invalid("the e-mail is empty"));
+        }
+        let (id, customer) = self.read(|r| {
+            let customer = customer_for(r, &input)?;
+            let (id, _) = r.start_conversation(&customer, subject, body)?;
+            Ok((id, customer))
+        })?;
+        self.local_change(vec![DocId::conversation(&id), DocId::customer(&customer)]);
+        Ok(id.to_string())
     }
 
     /// Moves a conversation to another customer (an id, e-mail or name).
@@ -1233,6 +1241,22 @@ impl Engine {
             h.stop();
         }
         self.shared.send(Msg::Shutdown);
+    }
+}
+
+/// The customer a call or a first e-mail is for: a known one by id, e-mail
+/// or name, or a new one by e-mail address (named `input.name`).
+fn customer_for(r: &mut Replica, input: &CallInput) -> Result<CustomerId, AppError> {
+    let query = input.customer.trim();
+    match r.resolve_customer(query) {
+        Ok(c) => Ok(c),
+        Err(_) if shoal_core::is_plausible_email(query) => Ok(r.find_or_create_customer(
+            query,
+            input.name.as_deref().filter(|n| !n.trim().is_empty()),
+        )?),
+        Err(_) => Err(AppError::invalid(format!(
+            "no customer is called `{query}`: give their e-mail address to add them"
+        ))),
     }
 }
 

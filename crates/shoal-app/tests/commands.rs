@@ -876,6 +876,25 @@ fn customers_are_added_and_edited_calls_logged_and_conversations_moved() {
     empty.body = " ".into();
     assert_eq!(e.log_call(empty).unwrap_err().kind, ErrorKind::Invalid);
 
+    // The team writes first: a new conversation whose first entry is our
+    // e-mail, queued, assigned to me.
+    let mut letter = call("lea@park.example", Some("Lea Park"));
+    letter.subject = "Your order".into();
+    letter.body = "Hello Lea, it ships today.".into();
+    let written = e.write_to_customer(letter).unwrap();
+    let v = e.conversation(&written).unwrap();
+    assert_eq!(v.channel, "email");
+    assert_eq!(v.entries.len(), 1);
+    assert_eq!(v.entries[0].kind, "reply");
+    assert_eq!(v.entries[0].delivery_state.as_deref(), Some("queued"));
+    assert_eq!(v.assignee, e.app_state().agent_id);
+    assert_eq!(e.customer(&v.customer_id).unwrap().name, "Lea Park");
+    let nameless = e.new_customer(input("No Mail", &[], None)).unwrap();
+    let mut to_nobody = call(&nameless, None);
+    to_nobody.subject = "Hi".into();
+    let err = e.write_to_customer(to_nobody).unwrap_err();
+    assert!(err.message.contains("no e-mail address"), "{}", err.message);
+
     // Filed under the wrong customer: moved.
     e.move_conversation(&second, "m.garcia@home.example")
         .unwrap();

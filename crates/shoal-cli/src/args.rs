@@ -122,6 +122,12 @@ pub enum Command {
     /// Log a new conversation (a call, a chat…) with the customer's first message
     #[command(after_help = NEW_EXAMPLES)]
     New(NewArgs),
+    /// Write to a customer first: a new conversation whose first message is
+    /// your e-mail (sent by the relay after the undo window, like a reply)
+    #[command(
+        after_help = "Examples:\n  shoal write --to maria@example.com --subject \"Your refund\" --body \"Hi Maria, …\"\n  shoal write --to maria@example.com --subject \"Follow-up\" --body-file letter.txt"
+    )]
+    Write(WriteArgs),
     /// List the conversations of an inbox view
     #[command(after_help = INBOX_EXAMPLES)]
     Inbox(InboxArgs),
@@ -330,6 +336,26 @@ pub struct InitArgs {
     /// Creates a workspace with a sample team and conversations
     #[arg(long)]
     pub demo: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `shoal write`.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The customer's e-mail address; a new customer is created if nobody has it
+    #[arg(long, value_name = "EMAIL")]
+    pub to: String,
+    /// Name of a new customer [default: the address before the `@`]
+    #[arg(long, value_name = "NAME")]
+    pub customer_name: Option<String>,
+    /// Subject line
+    #[arg(long, value_name = "S")]
+    pub subject: String,
+    /// The e-mail's text.
+    #[command(flatten)]
+    pub body: BodyArgs,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,

@@ -597,6 +597,33 @@ fn notes_record_mentions() {
         .any(|a| a["name"] == "Ben Kim" && a["you"] == false));
     assert!(home.ok(&["agent", "list"]).contains("Ana Lima (you)"));
 
+    // Writing first: a conversation whose first entry is Ana's queued e-mail.
+    let written = home.json(&[
+        "write",
+        "--to",
+        "lea@park.example",
+        "--subject",
+        "Your order",
+        "--body",
+        "It ships today.",
+    ]);
+    let started = home.show(written["conversation_id"].as_str().unwrap());
+    let first = &started["conversation"]["entries"][0];
+    assert_eq!(first["kind"], "reply");
+    assert_eq!(first["delivery"]["state"], "queued");
+    home.fails(
+        &[
+            "write",
+            "--to",
+            "not-an-address",
+            "--subject",
+            "S",
+            "--body",
+            "B",
+        ],
+        1,
+    );
+
     // Ana was mentioned nowhere; a note to her puts it in her Mentions me.
     let mine = home.json(&["inbox", "--view", "mentions"]);
     assert_eq!(mine["counts"]["mentions"], 0);

@@ -322,6 +322,21 @@ pub struct NewConversation {
     pub priority: Priority,
 }
 
+/// What a conversation the team starts (an e-mail to a customer) holds.
+#[derive(Clone, Debug)]
+pub struct NewOutbound {
+    /// Id of the new conversation.
+    pub id: ConversationId,
+    /// Subject line of the e-mail.
+    pub subject: String,
+    /// The customer it goes to.
+    pub customer: CustomerId,
+    /// The e-mail's text.
+    pub body: String,
+    /// Initial priority.
+    pub priority: Priority,
+}
+
 /// A conversation document.
 #[derive(Debug, Clone)]
 pub struct ConversationDoc {
@@ -421,6 +436,54 @@ impl ConversationDoc {
             put_seen(&mut doc, &ctx.agent, std::slice::from_ref(&entry))?;
         }
         commit(&mut doc, ctx, "open conversation");
+        Ok((Self { doc }, entry))
+    }
+
+    /// Opens a conversation the team starts: an e-mail to the customer,
+    /// written by `ctx.agent` and queued like any reply (the outbox sends it
+    /// as a new message, not as an answer), assigned to its author.
+    pub fn create_outbound(actor: ActorId, ctx: &Ctx, new: NewOutbound) -> Result<(Self, EntryId)> {
+        let subject = new.subject.trim();
+        if subject.is_empty() {
+            return Err(CoreError::EmptyField("subject"));
+        }
+        let body = non_empty_body(&new.body)?;
+        let mut doc = AutoCommit::new().with_actor(actor);
+        schema::stamp(&mut doc, DocKind::Conversation)?;
+        doc.put(ROOT, "id", new.id.as_str())?;
+        doc.put(ROOT, "subject", subject)?;
+        doc.put(ROOT, "channel", Channel::Email.as_str())?;
+        doc.put(ROOT, "customer_id", new.customer.as_str())?;
+        doc.put(ROOT, "status", Status::Open.as_str())?;
+        doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
+        doc.put(ROOT, "assignee", ctx.agent.as_str())?;
+        doc.put(ROOT, "assigned_by", ctx.agent.as_str())?;
+        doc.put(ROOT, "priority", new.priority.as_str())?;
+        doc.put(ROOT, "created_at", ctx.now.as_millis())?;
+        doc.put_object(ROOT, "tags", ObjType::Map)?;
+        doc.put_object(ROOT, "seen_by", ObjType::Map)?;
+        doc.put_object(ROOT, "entries", ObjType::List)?;
+        let entry = EntryId::random();
+        push_entry(
+            &mut doc,
+            &EntryData {
+                id: &entry,
+                kind: EntryKind::Reply,
+                author: ctx.agent.as_str(),
+                logged_by: None,
+                body,
+                created_at: ctx.now,
+                answers: None,
+                mentions: &[],
+                had_seen: Some(&[]),
+                headers: &EmailHeaders::default(),
+                delivery: Some(DeliveryState::Queued),
+                email: None,
+                automatic: false,
+            },
+        )?;
+        put_seen(&mut doc, &ctx.agent, std::slice::from_ref(&entry))?;
+        commit(&mut doc, ctx, "start conversation");
         Ok((Self { doc }, entry))
     }
 
@@ -1976,5 +2039,38 @@ mod tests {
             c.set_delivery(&at("relay", 3_000), &first, DeliveryState::Sent, None),
             Err(CoreError::NotAReply(_))
         ));
+    }
+
+    #[test]
+    fn a_conversation_the_team_starts_opens_with_its_queued_email() {
+        let new = NewOutbound {
+            id: ConversationId::random(),
+            subject: " Your order ".into(),
+            customer: CustomerId::parse("c1").unwrap(),
+            body: "It ships today.".into(),
+            priority: Priority::High,
+        };
+        let ctx = at("ana", 1_000);
+        let (c, first) =
+            ConversationDoc::create_outbound(ActorId::random(), &ctx, new.clone()).unwrap();
+        let v = c.view().unwrap();
+        assert_eq!(v.subject, "Your order");
+        assert_eq!(v.channel, Channel::Email);
+        assert_eq!(v.assignee.as_ref().map(|a| a.as_str()), Some("ana"));
+        assert_eq!(v.entries.len(), 1);
+        let e = &v.entries[0];
+        assert_eq!((e.kind, &e.id), (EntryKind::Reply, &first));
+        assert_eq!(e.delivery_state(), Some(DeliveryState::Queued));
+        assert_eq!(e.answers, None);
+        // Nothing unseen, nobody else: the outbox's collision rule lets it go,
+        // and no customer waits for an answer yet.
+        assert_eq!(outbox_verdict(&v, &first, |_| false), None);
+        assert!(v.unseen_by(&AgentId::parse("ana").unwrap()).is_empty());
+        assert_eq!(crate::sla::waiting(&v), None);
+        let empty = NewOutbound {
+            body: "  ".into(),
+            ..new
+        };
+        assert!(ConversationDoc::create_outbound(ActorId::random(), &ctx, empty).is_err());
     }
 }

@@ -37,7 +37,7 @@ pub use agent_private::{AgentPrivate, AgentPrivateDoc};
 pub use collision::{outbox_verdict, Collision};
 pub use conversation::{
     AttachmentInfo, Conversation, ConversationDoc, Delivery, EmailDetails, EmailHeaders, Entry,
-    EntryKind, FieldConflict, NewConversation, SendGuard,
+    EntryKind, FieldConflict, NewConversation, NewOutbound, SendGuard,
 };
 pub use ctx::Ctx;
 pub use customer::{Customer, CustomerDoc, CustomerPatch, NewCustomer};

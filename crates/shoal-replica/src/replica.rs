@@ -711,6 +711,37 @@ impl Replica {
         Ok((id, entry))
     }
 
+    /// Starts a conversation by writing to a customer: an e-mail the team
+    /// sends first, queued like a reply (the relay sends it as a new
+    /// message), assigned to me, at the priority of the customer's tier.
+    pub fn start_conversation(
+        &mut self,
+        customer: &CustomerId,
+        subject: &str,
+        body: &str,
+    ) -> Result<(ConversationId, EntryId)> {
+        let c = self.customer(customer)?;
+        if c.emails.is_empty() {
+            return Err(CoreError::InvalidValue {
+                field: "customer (no e-mail address to write to)",
+                value: c.name,
+            }
+            .into());
+        }
+        let priority = self.team()?.tier_priority(c.tier.as_deref());
+        let id = ConversationId::random();
+        let new = shoal_core::NewOutbound {
+            id: id.clone(),
+            subject: subject.to_owned(),
+            customer: customer.clone(),
+            body: body.to_owned(),
+            priority,
+        };
+        let (doc, entry) = ConversationDoc::create_outbound(self.actor.clone(), &self.ctx(), new)?;
+        self.insert_doc(&DocId::conversation(&id), doc.into_automerge())?;
+        Ok((id, entry))
+    }
+
     /// Resolves a conversation id or a unique prefix of at least 4 characters.
     pub fn resolve_conversation(&self, query: &str) -> Result<ConversationId> {
         let q = query.trim().to_lowercase();

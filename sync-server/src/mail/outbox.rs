@@ -442,7 +442,13 @@ async fn prepare(relay: &Relay, mailbox: &MailboxRecord, item: &OutboxItem) -> R
             email: to.clone(),
         },
         cc: Vec::new(),
-        subject: shoal_mail::reply_subject(&conv.subject),
+        // The team's first message of a conversation it started is not an
+        // answer: its subject stands as written.
+        subject: if answered.is_none() && conv.entries.first().map(|e| &e.id) == Some(&entry_id) {
+            conv.subject.clone()
+        } else {
+            shoal_mail::reply_subject(&conv.subject)
+        },
         body_text: reply.body.clone(),
         message_id: message_id.clone(),
         in_reply_to,

@@ -98,6 +98,8 @@ export const newCustomer = (customer: CustomerInput) => call<string>('new_custom
 export const editCustomer = (id: string, customer: CustomerInput) =>
   call<null>('edit_customer', { id, customer });
 export const logCall = (call_: CallInput) => call<string>('log_call', { call: call_ });
+export const writeToCustomer = (call_: CallInput) =>
+  call<string>('write_to_customer', { call: call_ });
 export const moveConversation = (id: string, customer: string) =>
   call<null>('move_conversation', { id, customer });
 export const setPriority = (id: string, priority: Priority) =>

@@ -33,6 +33,7 @@ export type Action =
   | 'new-customer'
   | 'edit-customer'
   | 'log-call'
+  | 'write'
   | 'move'
   | `go:${View}`;
 

@@ -48,6 +48,7 @@ export function paletteEntries(viewLabel: Record<View, string>): PaletteEntry[] 
     });
   }
   const app: [Action, string, string | null][] = [
+    ['write', 'Write to a customer (new e-mail)…', null],
     ['log-call', 'Log a phone call…', null],
     ['new-customer', 'New customer…', null],
     ['filter-tag', 'Filter the list by tag…', null],

@@ -5,7 +5,9 @@ use super::{
     agent_name, customer_if_present, open, print_json, read_body, read_text, resolve_conversation,
     Refusal, EXIT_SEND_GUARD,
 };
-use crate::args::{NewArgs, NoteArgs, PriorityArgs, ReplyArgs, ShowArgs, TagArgs, UnsendArgs};
+use crate::args::{
+    NewArgs, NoteArgs, PriorityArgs, ReplyArgs, ShowArgs, TagArgs, UnsendArgs, WriteArgs,
+};
 use crate::render::{self, short_id, when};
 use crate::time_input;
 use anyhow::{anyhow, bail, Context, Result};
@@ -25,6 +27,40 @@ struct Opened {
     conversation_id: String,
     entry_id: String,
     customer_id: String,
+}
+
+/// Runs `shoal write`.
+pub fn write(home: &Path, args: WriteArgs, out: &mut dyn Write) -> Result<()> {
+    let body = read_body(&args.body)?;
+    let mut replica = open(home)?;
+    let to = args.to.trim();
+    if !shoal_core::is_plausible_email(to) {
+        bail!("`{to}` is not an e-mail address");
+    }
+    let customer = replica
+        .find_or_create_customer(to, args.customer_name.as_deref())
+        .context("cannot find or add the customer")?;
+    let (id, entry) = replica
+        .start_conversation(&customer, &args.subject, &body)
+        .context("cannot start the conversation")?;
+    if args.json {
+        return print_json(
+            out,
+            &Opened {
+                conversation_id: id.to_string(),
+                entry_id: entry.to_string(),
+                customer_id: customer.to_string(),
+            },
+        );
+    }
+    writeln!(
+        out,
+        "Started {} to {to}; the relay sends it once this replica syncs and the undo \
+         window has passed (`shoal unsend {}` withdraws it until then).",
+        short_id(id.as_str()),
+        short_id(id.as_str())
+    )?;
+    Ok(())
 }
 
 /// Runs `shoal new`.

@@ -60,6 +60,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match cli.command {
         Command::Init(a) => init::run(home, a, out),
         Command::New(a) => conversation::new(home, a, out),
+        Command::Write(a) => conversation::write(home, a, out),
         Command::Inbox(a) => inbox::run(home, a, out),
         Command::Show(a) => conversation::show(home, a, out),
         Command::Reply(a) => conversation::reply(home, a, out),
