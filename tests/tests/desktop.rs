@@ -1438,3 +1438,37 @@ fn calls_customers_and_moves_from_the_keyboard() {
         t.cli.inbox()
     );
 }
+
+/// The CLI keeps its token where the desktop app does: in the session's
+/// Secret Service keyring (here GNOME Keyring on the desktop's D-Bus), so
+/// it survives reboots; no file is written, and syncing finds it there.
+#[test]
+fn the_cli_keeps_its_token_in_the_secret_service_when_the_session_offers_one() {
+    let desktop = Desktop::start();
+    let t = team();
+    let home = tempfile::tempdir().unwrap();
+    let shoal = |args: &[&str]| {
+        let mut c = desktop.command(shoal_e2e::bin("shoal"));
+        c.arg("--home")
+            .arg(home.path())
+            .args(args)
+            .env_remove("SHOAL_KEYRING");
+        c
+    };
+    let out = shoal_e2e::ok(shoal(&[
+        "login",
+        "--relay",
+        &t.relay.url,
+        "--token",
+        &t.ana.token,
+        "--json",
+    ]));
+    let login: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(login["token_store"]["kind"], "secret-service", "{login}");
+    let stored =
+        desktop.secret_lookup(&[("service", "shoal-relay-token"), ("username", &t.ana.id)]);
+    assert_eq!(stored.as_deref().map(str::trim), Some(t.ana.token.as_str()));
+    assert!(!home.path().join("relay-token").exists(), "no token file");
+    let synced: Value = serde_json::from_str(&shoal_e2e::ok(shoal(&["sync", "--json"]))).unwrap();
+    assert_eq!(synced["restarts"], 0, "{synced}");
+}

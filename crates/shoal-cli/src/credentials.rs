@@ -1,10 +1,15 @@
-//! Where the relay token is kept: the OS keyring (the kernel keyring,
-//! keyutils, on Linux), and only where none is usable, a file readable by
-//! the owner alone (0600) in the home directory — which `shoal` then says
-//! plainly. `SHOAL_KEYRING=off` forces the file (headless boxes without a
-//! kernel keyring, tests).
+//! Where the relay token is kept: a Secret Service keyring (GNOME Keyring,
+//! KWallet) when the session offers one, so it survives reboots; the kernel
+//! keyring (keyutils) otherwise, until the next reboot; and only where
+//! neither is usable, a file readable by the owner alone (0600) in the home
+//! directory — which `shoal` then says plainly. The same service and user
+//! as the desktop app's. `SHOAL_KEYRING=keyutils` skips Secret Service;
+//! `SHOAL_KEYRING=off` forces the file (headless boxes, tests).
 
 use anyhow::{bail, Context, Result};
+use keyring::keyutils::KeyutilsCredential;
+use keyring::secret_service::SsCredential;
+use keyring::Entry;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -15,8 +20,10 @@ const TOKEN_FILE: &str = "relay-token";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TokenStore {
-    /// The OS keyring.
-    Keyring,
+    /// A Secret Service keyring: survives reboots.
+    SecretService,
+    /// The kernel keyring: until the next reboot.
+    Keyutils,
     /// A 0600 file.
     File {
         /// Its path.
@@ -27,7 +34,10 @@ pub enum TokenStore {
 impl std::fmt::Display for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TokenStore::Keyring => f.write_str("the OS keyring"),
+            TokenStore::SecretService => f.write_str("the Secret Service keyring"),
+            TokenStore::Keyutils => f.write_str(
+                "the kernel keyring (until the next reboot; no Secret Service keyring answered)",
+            ),
             TokenStore::File { path } => write!(
                 f,
                 "the file {} (mode 0600; no OS keyring is available)",
@@ -37,29 +47,39 @@ impl std::fmt::Display for TokenStore {
     }
 }
 
-fn keyring_allowed() -> bool {
-    std::env::var("SHOAL_KEYRING").map_or(true, |v| v != "off")
-}
-
-/// The kernel keyring entry, built explicitly: the workspace also enables
-/// keyring's Secret Service store (for the desktop), which would otherwise
-/// become `Entry::new`'s default and change where `shoal` keeps tokens.
-fn entry(agent_id: &str) -> Option<keyring::Entry> {
-    if !keyring_allowed() {
-        return None;
+/// The keyring entries to try, best first. Built explicitly rather than
+/// with `Entry::new`, whose default store depends on the crate's features.
+fn entries(agent_id: &str) -> Vec<(TokenStore, Entry)> {
+    let mode = std::env::var("SHOAL_KEYRING").unwrap_or_default();
+    let mut out = Vec::new();
+    if mode == "off" {
+        return out;
     }
-    let credential =
-        keyring::keyutils::KeyutilsCredential::new_with_target(None, SERVICE, agent_id).ok()?;
-    Some(keyring::Entry::new_with_credential(Box::new(credential)))
+    if mode != "keyutils" {
+        if let Ok(c) = SsCredential::new_with_target(None, SERVICE, agent_id) {
+            out.push((
+                TokenStore::SecretService,
+                Entry::new_with_credential(Box::new(c)),
+            ));
+        }
+    }
+    if let Ok(c) = KeyutilsCredential::new_with_target(None, SERVICE, agent_id) {
+        out.push((
+            TokenStore::Keyutils,
+            Entry::new_with_credential(Box::new(c)),
+        ));
+    }
+    out
 }
 
-/// Stores the token of `agent_id`; returns where it went.
+/// Stores the token of `agent_id` in the best store that keeps it; returns
+/// where it went.
 pub fn save(home: &Path, agent_id: &str, token: &str) -> Result<TokenStore> {
-    if let Some(e) = entry(agent_id) {
+    for (store, e) in entries(agent_id) {
         if e.set_password(token).is_ok() && e.get_password().ok().as_deref() == Some(token) {
-            // A token in the keyring makes an old fallback file stale.
+            // A token in a keyring makes an old fallback file stale.
             let _ = std::fs::remove_file(home.join(TOKEN_FILE));
-            return Ok(TokenStore::Keyring);
+            return Ok(store);
         }
     }
     let path = home.join(TOKEN_FILE);
@@ -69,9 +89,9 @@ pub fn save(home: &Path, agent_id: &str, token: &str) -> Result<TokenStore> {
 
 /// The stored token of `agent_id` and where it was found.
 pub fn load(home: &Path, agent_id: &str) -> Result<(String, TokenStore)> {
-    if let Some(e) = entry(agent_id) {
+    for (store, e) in entries(agent_id) {
         if let Ok(token) = e.get_password() {
-            return Ok((token, TokenStore::Keyring));
+            return Ok((token, store));
         }
     }
     let path = home.join(TOKEN_FILE);
