@@ -14,7 +14,8 @@ use shoal_core::{ConversationId, DocId, DocKind};
 use shoal_protocol::input_limits::InputError;
 use shoal_protocol::parts::{self, PartError, Reassembly};
 use shoal_protocol::{
-    decode, encode, ClientMessage, DecodeError, ErrorCode, RelayMessage, PROTOCOL_VERSION,
+    decode, encode, message_type, ClientMessage, DecodeError, ErrorCode, RelayMessage,
+    CAPABILITIES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use shoal_relay_store::{AgentRecord, AppendItem};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -22,6 +23,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedMutexGuard};
+
+/// The client message types this relay knows; a frame of another type is a
+/// newer client's, answered with `unsupported-message`.
+const KNOWN_TYPES: &[&str] = &["hello", "changed-since", "sync", "sync-part", "presence"];
 
 /// A client must say hello this soon after connecting.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -176,8 +181,14 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
             relay.metrics.received(frame.len());
             match decode::<ClientMessage>(&frame, relay.max_frame) {
                 Ok(ClientMessage::Hello {
-                    protocol, token, ..
-                }) => hello(&relay, protocol, token).await,
+                    protocol,
+                    token,
+                    client,
+                    capabilities,
+                }) => {
+                    tracing::debug!(%client, protocol, ?capabilities, "hello");
+                    hello(&relay, protocol, token).await
+                }
                 Ok(_) => Err((
                     ErrorCode::Unauthenticated,
                     "the first message must be hello".to_owned(),
@@ -226,6 +237,7 @@ pub async fn run(relay: Arc<Relay>, socket: WebSocket) {
     let head = head(&relay, &team).await.unwrap_or(0);
     let welcome = RelayMessage::Welcome {
         protocol: PROTOCOL_VERSION,
+        capabilities: CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
         team_id: team.clone(),
         agent_id: agent.id.clone(),
         head,
@@ -259,10 +271,13 @@ async fn hello(
     protocol: u16,
     token: String,
 ) -> Result<AgentRecord, (ErrorCode, String)> {
-    if protocol != PROTOCOL_VERSION {
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&protocol) {
         return Err((
             ErrorCode::UnsupportedVersion,
-            format!("this relay speaks protocol {PROTOCOL_VERSION}; the client speaks {protocol}"),
+            format!(
+                "this relay speaks protocol {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}; \
+                 the client speaks {protocol}"
+            ),
         ));
     }
     let auth = relay.auth.clone();
@@ -317,6 +332,8 @@ struct SyncIn {
 enum Inbound {
     Sync(SyncIn),
     Other(ClientMessage),
+    /// A message of a type this relay does not know (its type).
+    Unsupported(String),
     Skip,
     /// The connection ends, with an error to report first if any.
     End(Option<(ErrorCode, String)>),
@@ -400,6 +417,15 @@ impl Session {
                                     return;
                                 }
                             }
+                            Inbound::Unsupported(kind) => {
+                                if !self.sync_batch(std::mem::take(&mut batch)).await {
+                                    return;
+                                }
+                                let message = format!(
+                                    "this relay does not know `{kind}` messages (protocol {PROTOCOL_VERSION}); it ignored it"
+                                );
+                                fail(&mut self.sink, &self.relay, ErrorCode::UnsupportedMessage, message).await;
+                            }
                             Inbound::Skip => {}
                             Inbound::End(error) => {
                                 self.sync_batch(std::mem::take(&mut batch)).await;
@@ -469,6 +495,15 @@ impl Session {
                         Err(e) => Inbound::End(Some((ErrorCode::Malformed, e.to_string()))),
                     },
                     Ok(message) => Inbound::Other(message),
+                    // A message of a type a newer client knows and this
+                    // relay does not: said so, and the connection goes on.
+                    Err(DecodeError::Malformed(_))
+                        if message_type(&frame)
+                            .is_some_and(|t| !KNOWN_TYPES.contains(&t.as_str())) =>
+                    {
+                        let kind = message_type(&frame).unwrap_or_default();
+                        Inbound::Unsupported(kind)
+                    }
                     Err(e) => Inbound::End(Some(decode_error(e))),
                 }
             }

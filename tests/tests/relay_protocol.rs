@@ -62,6 +62,7 @@ async fn hello(ws: &mut Ws, token: &str) -> RelayMessage {
         protocol: PROTOCOL_VERSION,
         token: token.into(),
         client: "test".into(),
+        capabilities: Vec::new(),
     });
     ws.send(Message::Binary(frame.into())).await.unwrap();
     next(ws).await.expect("answer to hello")
@@ -98,6 +99,7 @@ fn misbehaving_peers_get_an_error_and_others_keep_syncing() {
             protocol: PROTOCOL_VERSION + 7,
             token: token.clone(),
             client: "future".into(),
+            capabilities: Vec::new(),
         });
         old.send(Message::Binary(frame.into())).await.unwrap();
         expect_error_and_close(&mut old, ErrorCode::UnsupportedVersion).await;
@@ -912,4 +914,77 @@ fn a_client_that_never_finishes_its_request_headers_is_closed() {
     );
     // Everyone else is served as before.
     assert!(relay.http_get("/healthz").contains("200 OK"));
+}
+
+/// The next message that is not presence (snapshots may come any time).
+async fn next_not_presence(ws: &mut Ws) -> Option<RelayMessage> {
+    loop {
+        match next(ws).await {
+            Some(RelayMessage::Presence { .. }) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Protocol growth without lock-out: a client of the first release (its
+/// hello has no capabilities) is welcomed and served as before, and learns
+/// what this relay understands; a newer client's message of a type this
+/// relay does not know gets the non-fatal `unsupported-message`, and the
+/// connection goes on; a version out of range is still refused.
+#[test]
+fn neighbouring_releases_keep_working_with_what_both_understand() {
+    // Frames as those releases write them (CBOR maps, fields by name).
+    let first_release_hello = |protocol: u16, token: &str| {
+        encode(&serde_json::json!({
+            "type": "hello", "protocol": protocol, "token": token, "client": "shoal 0.1",
+        }))
+    };
+    let relay = Relay::start();
+    let team = relay.team("Northwind");
+    let token = relay.agent(&team, "Ana", "ana@northwind.example");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut old = open(&relay).await;
+        let hello = first_release_hello(1, &token);
+        old.send(Message::Binary(hello.into())).await.unwrap();
+        match next(&mut old).await {
+            Some(RelayMessage::Welcome { capabilities, .. }) => {
+                assert!(capabilities.iter().any(|c| c == "unsupported-message"))
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        let ask = encode(&ClientMessage::ChangedSince { cursor: 0 });
+        old.send(Message::Binary(ask.clone().into())).await.unwrap();
+        assert!(matches!(
+            next_not_presence(&mut old).await,
+            Some(RelayMessage::Changed { .. })
+        ));
+
+        // A newer client tries a message this relay does not know.
+        let future = encode(&serde_json::json!({
+            "type": "fetch-attachment", "hash": "9f86d081884c7d659a2feaa0c55ad015",
+        }));
+        old.send(Message::Binary(future.into())).await.unwrap();
+        match next_not_presence(&mut old).await {
+            Some(RelayMessage::Error { code, message }) => {
+                assert_eq!(code, ErrorCode::UnsupportedMessage);
+                assert!(!code.is_fatal());
+                assert!(message.contains("fetch-attachment"), "{message}");
+            }
+            other => panic!("expected unsupported-message, got {other:?}"),
+        }
+        old.send(Message::Binary(ask.into())).await.unwrap();
+        assert!(
+            matches!(
+                next_not_presence(&mut old).await,
+                Some(RelayMessage::Changed { .. })
+            ),
+            "the connection goes on"
+        );
+
+        let mut too_old = open(&relay).await;
+        let hello = first_release_hello(0, &token);
+        too_old.send(Message::Binary(hello.into())).await.unwrap();
+        expect_error_and_close(&mut too_old, ErrorCode::UnsupportedVersion).await;
+    });
 }

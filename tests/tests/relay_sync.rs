@@ -457,6 +457,7 @@ fn a_hostile_client_of_another_team_gets_nothing_of_team_a() {
             protocol: shoal_protocol::PROTOCOL_VERSION,
             token: eve_token.clone(),
             client: "hostile".into(),
+            capabilities: Vec::new(),
         }))
         .await
         .unwrap();

@@ -159,6 +159,7 @@ pub(crate) async fn connect_as(addr: &str, token: &str) -> Result<(Ws, String)> 
         protocol: PROTOCOL_VERSION,
         token: token.into(),
         client: "bench".into(),
+        capabilities: Vec::new(),
     };
     ws.send(Message::Binary(encode(&hello).into())).await?;
     match recv(&mut ws).await? {

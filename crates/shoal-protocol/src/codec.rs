@@ -42,3 +42,16 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8], limit: usize) -> Result<T, Deco
     }
     ciborium::from_reader(frame).map_err(|e| DecodeError::Malformed(e.to_string()))
 }
+
+/// The `type` of a frame that is a message map, whatever else it holds:
+/// what a relay reports when a newer client sends a message it does not know.
+pub fn message_type(frame: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    ciborium::from_reader::<Probe, _>(frame)
+        .ok()
+        .map(|p| p.kind)
+}

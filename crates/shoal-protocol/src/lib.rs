@@ -11,5 +11,8 @@ pub mod input_limits;
 mod messages;
 pub mod parts;
 
-pub use codec::{decode, encode, DecodeError, MAX_FRAME_BYTES};
-pub use messages::{ClientMessage, ErrorCode, PresenceState, RelayMessage, PROTOCOL_VERSION};
+pub use codec::{decode, encode, message_type, DecodeError, MAX_FRAME_BYTES};
+pub use messages::{
+    ClientMessage, ErrorCode, PresenceState, RelayMessage, CAPABILITIES, MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+};

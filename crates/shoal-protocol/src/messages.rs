@@ -8,6 +8,19 @@ use std::fmt;
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u16 = 1;
 
+/// The oldest protocol version a relay of this build still serves.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
+
+/// What this build understands beyond version 1 as first released, by name.
+/// Each side announces its list (`hello`, `welcome`) and uses a capability
+/// only when the other side announced it too, so neighbouring releases keep
+/// working with what both understand (docs/protocol.md, "Versioning").
+///
+/// - `unsupported-message`: a message of a type the relay does not know is
+///   answered with the non-fatal error `unsupported-message`, not by closing
+///   the connection, so a newer client can try what an older relay lacks.
+pub const CAPABILITIES: &[&str] = &["unsupported-message"];
+
 /// What an agent is doing in a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -34,6 +47,10 @@ pub enum ClientMessage {
         token: String,
         /// Client name and version, for logs.
         client: String,
+        /// What the client understands beyond version 1 (see
+        /// [`CAPABILITIES`]); absent from clients of the first release.
+        #[serde(default)]
+        capabilities: Vec<String>,
     },
     /// Asks which documents changed after feed position `cursor`
     /// (0 = everything); answered by one or more [`RelayMessage::Changed`].
@@ -90,6 +107,10 @@ pub enum RelayMessage {
     Welcome {
         /// Protocol version the relay speaks on this connection.
         protocol: u16,
+        /// What the relay understands beyond version 1 (see
+        /// [`CAPABILITIES`]); absent from relays of the first release.
+        #[serde(default)]
+        capabilities: Vec<String>,
         /// The agent's team.
         team_id: String,
         /// The agent the token belongs to.
@@ -191,6 +212,9 @@ pub enum ErrorCode {
     /// relay (a change's expanded size, a team's quota…); nothing of it was
     /// stored. The connection stays open.
     LimitExceeded,
+    /// A message of a type this relay does not know (sent by a newer
+    /// client); it was ignored. The connection stays open.
+    UnsupportedMessage,
     /// An unexpected relay failure.
     Internal,
 }
@@ -200,7 +224,10 @@ impl ErrorCode {
     pub fn is_fatal(self) -> bool {
         !matches!(
             self,
-            ErrorCode::Forbidden | ErrorCode::BadChange | ErrorCode::LimitExceeded
+            ErrorCode::Forbidden
+                | ErrorCode::BadChange
+                | ErrorCode::LimitExceeded
+                | ErrorCode::UnsupportedMessage
         )
     }
 
@@ -210,6 +237,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Revoked => "revoked",
             ErrorCode::UnsupportedVersion => "unsupported-version",
+            ErrorCode::UnsupportedMessage => "unsupported-message",
             ErrorCode::Malformed => "malformed",
             ErrorCode::FrameTooLarge => "frame-too-large",
             ErrorCode::Forbidden => "forbidden",

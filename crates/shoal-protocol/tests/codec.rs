@@ -18,13 +18,20 @@ fn presence() -> impl Strategy<Value = PresenceState> {
 
 fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        (any::<u16>(), ".{0,80}", ".{0,20}").prop_map(|(protocol, token, client)| {
-            ClientMessage::Hello {
-                protocol,
-                token,
-                client,
-            }
-        }),
+        (
+            any::<u16>(),
+            ".{0,80}",
+            ".{0,20}",
+            prop::collection::vec("[a-z-]{1,20}", 0..4)
+        )
+            .prop_map(|(protocol, token, client, capabilities)| {
+                ClientMessage::Hello {
+                    protocol,
+                    token,
+                    client,
+                    capabilities,
+                }
+            }),
         any::<u64>().prop_map(|cursor| ClientMessage::ChangedSince { cursor }),
         (
             "[a-z]{4}/[0-9a-f]{32}",
@@ -74,6 +81,7 @@ fn relay_message() -> impl Strategy<Value = RelayMessage> {
             .prop_map(|(protocol, team_id, agent_id, head, max_frame)| {
                 RelayMessage::Welcome {
                     protocol,
+                    capabilities: vec!["unsupported-message".into()],
                     team_id,
                     agent_id,
                     head,
@@ -191,9 +199,39 @@ fn unknown_message_types_are_malformed_and_unknown_fields_ignored() {
         protocol: PROTOCOL_VERSION,
         token: "t".into(),
         client: "c".into(),
+        capabilities: Vec::new(),
     });
     assert!(
         decode::<RelayMessage>(&hello, MAX_FRAME_BYTES).is_err(),
         "a client message is not a relay message"
     );
+}
+
+/// A hello and a welcome of the first release, which had no capabilities,
+/// still decode: an empty list.
+#[test]
+fn first_release_messages_without_capabilities_still_decode() {
+    #[derive(serde::Serialize)]
+    struct OldHello<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        protocol: u16,
+        token: &'a str,
+        client: &'a str,
+    }
+    let frame = encode(&OldHello {
+        kind: "hello",
+        protocol: 1,
+        token: "t.s",
+        client: "shoal 0.1",
+    });
+    match decode::<ClientMessage>(&frame, MAX_FRAME_BYTES).unwrap() {
+        ClientMessage::Hello { capabilities, .. } => assert!(capabilities.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        shoal_protocol::message_type(&frame).as_deref(),
+        Some("hello")
+    );
+    assert_eq!(shoal_protocol::message_type(b"garbage"), None);
 }

@@ -89,6 +89,10 @@ pub async fn connect(cfg: &RelayConfig) -> Result<(Connection, Welcome), SyncErr
         protocol: PROTOCOL_VERSION,
         token: cfg.token.clone(),
         client: CLIENT_NAME.into(),
+        capabilities: shoal_protocol::CAPABILITIES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
     })
     .await?;
     let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.recv())
