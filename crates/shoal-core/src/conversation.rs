@@ -384,31 +384,25 @@ impl ConversationDoc {
         new: NewConversation,
         email: Option<&EmailDetails>,
     ) -> Result<(Self, EntryId)> {
-        let subject = new.subject.trim();
-        if subject.is_empty() {
-            return Err(CoreError::EmptyField("subject"));
-        }
-        let body = non_empty_body(&new.body)?;
-        let mut doc = AutoCommit::new().with_actor(actor);
-        schema::stamp(&mut doc, DocKind::Conversation)?;
-        doc.put(ROOT, "id", new.id.as_str())?;
-        doc.put(ROOT, "subject", subject)?;
-        doc.put(ROOT, "channel", new.channel.as_str())?;
-        doc.put(ROOT, "customer_id", new.customer.as_str())?;
         let automatic = email.is_some_and(|e| e.automatic.is_some());
-        let status = if automatic {
-            Status::Closed
-        } else {
-            Status::Open
-        };
-        doc.put(ROOT, "status", status.as_str())?;
-        doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
-        doc.put(ROOT, "assignee", ScalarValue::Null)?;
-        doc.put(ROOT, "priority", new.priority.as_str())?;
-        doc.put(ROOT, "created_at", new.received_at.as_millis())?;
-        doc.put_object(ROOT, "tags", ObjType::Map)?;
-        doc.put_object(ROOT, "seen_by", ObjType::Map)?;
-        doc.put_object(ROOT, "entries", ObjType::List)?;
+        let mut doc = start_doc(
+            actor,
+            &Opening {
+                id: &new.id,
+                subject: &new.subject,
+                channel: new.channel,
+                customer: &new.customer,
+                status: if automatic {
+                    Status::Closed
+                } else {
+                    Status::Open
+                },
+                assignee: None,
+                priority: new.priority,
+                created_at: new.received_at,
+            },
+        )?;
+        let body = non_empty_body(&new.body)?;
         let entry = EntryId::random();
         // Whoever types a customer's words in is recorded: only the relay
         // writes e-mail as the customer's own (see `authorship`).
@@ -443,26 +437,20 @@ impl ConversationDoc {
     /// written by `ctx.agent` and queued like any reply (the outbox sends it
     /// as a new message, not as an answer), assigned to its author.
     pub fn create_outbound(actor: ActorId, ctx: &Ctx, new: NewOutbound) -> Result<(Self, EntryId)> {
-        let subject = new.subject.trim();
-        if subject.is_empty() {
-            return Err(CoreError::EmptyField("subject"));
-        }
+        let mut doc = start_doc(
+            actor,
+            &Opening {
+                id: &new.id,
+                subject: &new.subject,
+                channel: Channel::Email,
+                customer: &new.customer,
+                status: Status::Open,
+                assignee: Some(&ctx.agent),
+                priority: new.priority,
+                created_at: ctx.now,
+            },
+        )?;
         let body = non_empty_body(&new.body)?;
-        let mut doc = AutoCommit::new().with_actor(actor);
-        schema::stamp(&mut doc, DocKind::Conversation)?;
-        doc.put(ROOT, "id", new.id.as_str())?;
-        doc.put(ROOT, "subject", subject)?;
-        doc.put(ROOT, "channel", Channel::Email.as_str())?;
-        doc.put(ROOT, "customer_id", new.customer.as_str())?;
-        doc.put(ROOT, "status", Status::Open.as_str())?;
-        doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
-        doc.put(ROOT, "assignee", ctx.agent.as_str())?;
-        doc.put(ROOT, "assigned_by", ctx.agent.as_str())?;
-        doc.put(ROOT, "priority", new.priority.as_str())?;
-        doc.put(ROOT, "created_at", ctx.now.as_millis())?;
-        doc.put_object(ROOT, "tags", ObjType::Map)?;
-        doc.put_object(ROOT, "seen_by", ObjType::Map)?;
-        doc.put_object(ROOT, "entries", ObjType::List)?;
         let entry = EntryId::random();
         push_entry(
             &mut doc,
@@ -1099,6 +1087,48 @@ fn write_delivery(doc: &mut AutoCommit, entry: &ObjId, d: &Delivery) -> Result<(
 
 /// Writes a status with its companions: a snooze end, a follow-up time and
 /// a resolution apply only with their status and are cleared otherwise.
+/// The fields every new conversation document starts with.
+struct Opening<'a> {
+    id: &'a ConversationId,
+    subject: &'a str,
+    channel: Channel,
+    customer: &'a CustomerId,
+    status: Status,
+    assignee: Option<&'a AgentId>,
+    priority: Priority,
+    created_at: Timestamp,
+}
+
+/// A new conversation document with `o`'s fields and no entry yet; refuses
+/// an empty subject.
+fn start_doc(actor: ActorId, o: &Opening<'_>) -> Result<AutoCommit> {
+    let subject = o.subject.trim();
+    if subject.is_empty() {
+        return Err(CoreError::EmptyField("subject"));
+    }
+    let mut doc = AutoCommit::new().with_actor(actor);
+    schema::stamp(&mut doc, DocKind::Conversation)?;
+    doc.put(ROOT, "id", o.id.as_str())?;
+    doc.put(ROOT, "subject", subject)?;
+    doc.put(ROOT, "channel", o.channel.as_str())?;
+    doc.put(ROOT, "customer_id", o.customer.as_str())?;
+    doc.put(ROOT, "status", o.status.as_str())?;
+    doc.put(ROOT, "snooze_until", ScalarValue::Null)?;
+    match o.assignee {
+        Some(a) => {
+            doc.put(ROOT, "assignee", a.as_str())?;
+            doc.put(ROOT, "assigned_by", a.as_str())?;
+        }
+        None => doc.put(ROOT, "assignee", ScalarValue::Null)?,
+    }
+    doc.put(ROOT, "priority", o.priority.as_str())?;
+    doc.put(ROOT, "created_at", o.created_at.as_millis())?;
+    doc.put_object(ROOT, "tags", ObjType::Map)?;
+    doc.put_object(ROOT, "seen_by", ObjType::Map)?;
+    doc.put_object(ROOT, "entries", ObjType::List)?;
+    Ok(doc)
+}
+
 fn put_status(
     doc: &mut AutoCommit,
     ctx: &Ctx,
