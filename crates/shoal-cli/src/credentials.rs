@@ -7,13 +7,10 @@
 //! `SHOAL_KEYRING=off` forces the file (headless boxes, tests).
 
 use anyhow::{bail, Context, Result};
-use keyring::keyutils::KeyutilsCredential;
-use keyring::secret_service::SsCredential;
-use keyring::Entry;
 use serde::Serialize;
+use shoal_sync::keyrings::{self, Keyring};
 use std::path::{Path, PathBuf};
 
-const SERVICE: &str = "shoal-relay-token";
 const TOKEN_FILE: &str = "relay-token";
 
 /// Where a token is stored.
@@ -47,40 +44,22 @@ impl std::fmt::Display for TokenStore {
     }
 }
 
-/// The keyring entries to try, best first. Built explicitly rather than
-/// with `Entry::new`, whose default store depends on the crate's features.
-fn entries(agent_id: &str) -> Vec<(TokenStore, Entry)> {
-    let mode = std::env::var("SHOAL_KEYRING").unwrap_or_default();
-    let mut out = Vec::new();
-    if mode == "off" {
-        return out;
-    }
-    if mode != "keyutils" {
-        if let Ok(c) = SsCredential::new_with_target(None, SERVICE, agent_id) {
-            out.push((
-                TokenStore::SecretService,
-                Entry::new_with_credential(Box::new(c)),
-            ));
+impl From<Keyring> for TokenStore {
+    fn from(k: Keyring) -> Self {
+        match k {
+            Keyring::SecretService => TokenStore::SecretService,
+            Keyring::Keyutils => TokenStore::Keyutils,
         }
     }
-    if let Ok(c) = KeyutilsCredential::new_with_target(None, SERVICE, agent_id) {
-        out.push((
-            TokenStore::Keyutils,
-            Entry::new_with_credential(Box::new(c)),
-        ));
-    }
-    out
 }
 
-/// Stores the token of `agent_id` in the best store that keeps it; returns
-/// where it went.
+/// Stores the token of `agent_id` in the best keyring that keeps it, else a
+/// 0600 file; returns where it went.
 pub fn save(home: &Path, agent_id: &str, token: &str) -> Result<TokenStore> {
-    for (store, e) in entries(agent_id) {
-        if e.set_password(token).is_ok() && e.get_password().ok().as_deref() == Some(token) {
-            // A token in a keyring makes an old fallback file stale.
-            let _ = std::fs::remove_file(home.join(TOKEN_FILE));
-            return Ok(store);
-        }
+    if let Some(keyring) = keyrings::save(agent_id, token) {
+        // A token in a keyring makes an old fallback file stale.
+        let _ = std::fs::remove_file(home.join(TOKEN_FILE));
+        return Ok(keyring.into());
     }
     let path = home.join(TOKEN_FILE);
     write_private(&path, token).with_context(|| format!("cannot write {}", path.display()))?;
@@ -89,10 +68,8 @@ pub fn save(home: &Path, agent_id: &str, token: &str) -> Result<TokenStore> {
 
 /// The stored token of `agent_id` and where it was found.
 pub fn load(home: &Path, agent_id: &str) -> Result<(String, TokenStore)> {
-    for (store, e) in entries(agent_id) {
-        if let Ok(token) = e.get_password() {
-            return Ok((token, store));
-        }
+    if let Some((token, keyring)) = keyrings::load(agent_id) {
+        return Ok((token, keyring.into()));
     }
     let path = home.join(TOKEN_FILE);
     match std::fs::read_to_string(&path) {

@@ -10,6 +10,7 @@
 mod backoff;
 mod connection;
 mod error;
+pub mod keyrings;
 mod session;
 
 pub use backoff::Backoff;
